@@ -1,0 +1,47 @@
+//! Output helpers shared by every command: JSON on stdout, tables for people.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+/// Writes `value` as pretty JSON and a newline on stdout.
+pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), super::CliError> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// A plain table for terminal output, in one house style.
+pub struct Table(comfy_table::Table);
+
+impl Table {
+    /// A table with the given header row.
+    pub fn new<I, S>(header: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<comfy_table::Cell>,
+    {
+        let mut t = comfy_table::Table::new();
+        t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+            .set_header(header);
+        Table(t)
+    }
+
+    /// Adds one row.
+    pub fn row<I, S>(&mut self, cells: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<comfy_table::Cell>,
+    {
+        self.0.add_row(cells);
+        self
+    }
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}

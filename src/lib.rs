@@ -1,0 +1,10 @@
+//! rootkey: custody of the FIDO2 hardware keys that guard AWS root users.
+//!
+//! Layers (dependencies point down only):
+//! `cli` → `custody` → (`device`, `attest`, `aws`, `ledger`, `report`) → `webauthn`, `config`.
+//! `attest`, `ledger` and `webauthn` are pure; `device` and `aws` are the only modules that touch
+//! the outside world.
+
+pub mod cli;
+pub mod config;
+pub mod webauthn;
