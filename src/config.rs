@@ -27,7 +27,9 @@ pub enum ConfigError {
         section: String,
         message: String,
     },
-    #[error("cannot find a home directory for default paths; pass --ledger and --config explicitly")]
+    #[error(
+        "cannot find a home directory for default paths; pass --ledger and --config explicitly"
+    )]
     NoHome,
 }
 
@@ -57,10 +59,12 @@ impl Config {
 
     /// Parses configuration text; `path` is only used in error messages.
     pub fn parse(text: &str, path: PathBuf) -> Result<Self, ConfigError> {
-        let table = text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
-            path: path.clone(),
-            source: Box::new(e),
-        })?;
+        let table = text
+            .parse::<toml::Table>()
+            .map_err(|e| ConfigError::Parse {
+                path: path.clone(),
+                source: Box::new(e),
+            })?;
         Ok(Config {
             path: Some(path),
             table,
@@ -76,14 +80,16 @@ impl Config {
     pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, ConfigError> {
         match self.table.get(name) {
             None => Ok(T::default()),
-            Some(value) => value
-                .clone()
-                .try_into()
-                .map_err(|e: toml::de::Error| ConfigError::Section {
-                    path: self.path.clone().unwrap_or_default(),
-                    section: name.to_string(),
-                    message: e.message().to_string(),
-                }),
+            Some(value) => {
+                value
+                    .clone()
+                    .try_into()
+                    .map_err(|e: toml::de::Error| ConfigError::Section {
+                        path: self.path.clone().unwrap_or_default(),
+                        section: name.to_string(),
+                        message: e.message().to_string(),
+                    })
+            }
         }
     }
 }
@@ -116,7 +122,10 @@ mod tests {
     fn missing_section_is_default_and_present_section_parses() {
         let c = Config::parse("[aws]\ndomains = [\"example.com\"]\n", "c.toml".into()).unwrap();
         assert_eq!(c.section::<Demo>("policy").unwrap(), Demo::default());
-        assert_eq!(c.section::<Demo>("aws").unwrap().domains, vec!["example.com"]);
+        assert_eq!(
+            c.section::<Demo>("aws").unwrap().domains,
+            vec!["example.com"]
+        );
     }
 
     #[test]

@@ -73,7 +73,7 @@ pub struct AttestedCredential {
 }
 
 /// Parsed authenticator data; `raw` keeps the exact bytes, which are what signatures cover.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AuthData {
     /// SHA-256 of the RP ID the authenticator scoped the credential to.
     pub rp_id_hash: [u8; 32],

@@ -16,7 +16,9 @@ pub enum ClientDataError {
     WrongChallenge,
     #[error("client data challenge is not base64url")]
     BadChallenge,
-    #[error("client data tokenBinding.status is {0:?}; only \"present\" and \"supported\" are defined")]
+    #[error(
+        "client data tokenBinding.status is {0:?}; only \"present\" and \"supported\" are defined"
+    )]
     TokenBinding(String),
 }
 
@@ -41,10 +43,18 @@ pub struct ClientData {
     /// The origin the client saw.
     pub origin: String,
     /// Whether the call came from a cross-origin frame.
-    #[serde(rename = "crossOrigin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "crossOrigin",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cross_origin: Option<bool>,
     /// Obsolete token binding state.
-    #[serde(rename = "tokenBinding", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "tokenBinding",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub token_binding: Option<TokenBinding>,
 }
 
@@ -72,14 +82,19 @@ impl ClientData {
     }
 
     /// Checks type, challenge and token binding (WebAuthn §7.1 steps 7–9, §7.2 steps 11–13).
-    pub fn check(&self, expected_type: &'static str, challenge: &[u8]) -> Result<(), ClientDataError> {
+    pub fn check(
+        &self,
+        expected_type: &'static str,
+        challenge: &[u8],
+    ) -> Result<(), ClientDataError> {
         if self.kind != expected_type {
             return Err(ClientDataError::WrongType {
                 expected: expected_type,
                 found: self.kind.clone(),
             });
         }
-        let got = super::b64url_decode(&self.challenge).map_err(|_| ClientDataError::BadChallenge)?;
+        let got =
+            super::b64url_decode(&self.challenge).map_err(|_| ClientDataError::BadChallenge)?;
         if got != challenge {
             return Err(ClientDataError::WrongChallenge);
         }

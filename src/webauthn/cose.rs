@@ -186,7 +186,9 @@ impl CoseKey {
         use ring::signature as sig;
         let ok = match self {
             CoseKey::Es256 { .. } => {
-                let point = self.sec1_uncompressed().expect("ES256 key has a SEC1 point");
+                let point = self
+                    .sec1_uncompressed()
+                    .expect("ES256 key has a SEC1 point");
                 sig::UnparsedPublicKey::new(&sig::ECDSA_P256_SHA256_ASN1, &point[..])
                     .verify(message, signature)
             }
@@ -212,8 +214,8 @@ mod tests {
     fn es256_pair() -> (EcdsaKeyPair, CoseKey) {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
-        let kp =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        let kp = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
         let p = kp.public_key().as_ref();
         let key = CoseKey::Es256 {
             x: p[1..33].try_into().unwrap(),

@@ -7,10 +7,12 @@
 pub mod authdata;
 pub mod client_data;
 pub mod cose;
+pub mod evidence;
 
 pub use authdata::{AttestedCredential, AuthData, AuthDataError, Flags};
 pub use client_data::{ClientData, ClientDataError};
 pub use cose::{CoseError, CoseKey};
+pub use evidence::{DeviceFacts, Evidence, EvidenceError};
 
 /// SHA-256 of `data`, the only digest WebAuthn uses for RP IDs and client data.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
