@@ -1,17 +1,273 @@
-//! `rootkey aws ...` (placeholder until its issue lands).
+//! `rootkey aws ...`: parse flags, call `crate::aws`, print the report.
 
-use super::{CmdResult, GlobalArgs};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use time::OffsetDateTime;
+
+use super::{print_json, CliError, CmdResult, GlobalArgs, Outcome, Table};
+use crate::aws::model::PasswordState;
+use crate::aws::{self, AwsOptions, Evidence, FindingConfig, Reader, Report, Target};
+
+/// How to reach AWS; flatten into any command that talks to AWS (`#[command(flatten)]`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct AwsArgs {
+    /// Named AWS profile (as `aws --profile`)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region (as `aws --region`) [default: the profile's, else us-east-1]
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (as `aws --endpoint-url`)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Role assumed in each member account for account-level reads (summary, credential
+    /// report, virtual MFA list, CloudTrail)
+    #[arg(long, value_name = "NAME")]
+    pub member_role: Option<String>,
+    /// Accounts read at once
+    #[arg(long, value_name = "N", default_value_t = aws::DEFAULT_CONCURRENCY,
+          value_parser = parse_concurrency)]
+    pub concurrency: usize,
+}
+
+impl AwsArgs {
+    /// The library options these flags describe.
+    pub fn options(&self) -> AwsOptions {
+        AwsOptions {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            member_role: self.member_role.clone(),
+            concurrency: self.concurrency,
+            ..AwsOptions::default()
+        }
+    }
+}
 
 /// `rootkey aws` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum AwsCmd {
-    /// Placeholder
-    Todo,
+    /// Read the root posture of accounts or a whole organization and report findings
+    Posture(PostureArgs),
+}
+
+/// `rootkey aws posture` flags.
+#[derive(Debug, clap::Args)]
+pub struct PostureArgs {
+    /// Account to read (repeatable) [default: the caller's account]
+    #[arg(long = "account", value_name = "ID", conflicts_with = "organization",
+          value_parser = parse_account_id)]
+    pub accounts: Vec<String>,
+    /// Read every account of the organization (from the management or delegated admin account)
+    #[arg(long)]
+    pub organization: bool,
+    /// Start of the root login search: a date (2024-01-31), an RFC 3339 time, or a duration
+    /// ago (30d) [default: 90d, CloudTrail's retention]
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Write what was read as evidence JSON (rootkey-aws-evidence/1)
+    #[arg(long, value_name = "FILE")]
+    pub evidence_out: Option<PathBuf>,
+    /// Evaluate an evidence file offline, without AWS
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["accounts", "organization", "since"])]
+    pub evidence_in: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+fn parse_concurrency(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not a number from 1 to 256")),
+    }
+}
+
+fn parse_account_id(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("`{s}` is not a 12-digit AWS account id"))
+    }
+}
+
+/// Parses `--since`: a date, an RFC 3339 time, or a humantime duration before `now`.
+fn parse_since(s: &str, now: OffsetDateTime) -> Result<OffsetDateTime, CliError> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(t);
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    if let Ok(d) = time::Date::parse(s, &fmt) {
+        return Ok(d.midnight().assume_utc());
+    }
+    if let Ok(d) = humantime::parse_duration(s) {
+        let d = time::Duration::try_from(d).map_err(|e| format!("--since {s}: {e}"))?;
+        return Ok(now - d);
+    }
+    Err(format!("--since `{s}`: expected a date (2024-01-31), an RFC 3339 time or a duration (30d)").into())
 }
 
 /// Runs one `rootkey aws` subcommand.
-pub fn run(cmd: AwsCmd, _global: &GlobalArgs) -> CmdResult {
+pub fn run(cmd: AwsCmd, global: &GlobalArgs) -> CmdResult {
     match cmd {
-        AwsCmd::Todo => Err("not built yet".into()),
+        AwsCmd::Posture(args) => posture(args, global),
+    }
+}
+
+fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
+    let config: FindingConfig = global.load_config()?.section("aws")?;
+    let evidence = match &args.evidence_in {
+        Some(path) => aws::load_evidence(path)?,
+        None => read_live(&args)?,
+    };
+    if let Some(path) = &args.evidence_out {
+        aws::save_evidence(&evidence, path)?;
+    }
+    let report = aws::evaluate(&evidence, &config);
+    if global.json {
+        print_json(&report)?;
+    } else {
+        print_human(&report);
+    }
+    Ok(if report.has_findings() {
+        Outcome::Findings
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn read_live(args: &PostureArgs) -> Result<Evidence, CliError> {
+    let now = OffsetDateTime::now_utc();
+    let since = match &args.since {
+        Some(s) => parse_since(s, now)?,
+        None => now - time::Duration::days(90),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let reader = Reader::connect(args.aws.options()).await?;
+        let (org, targets) = if args.organization {
+            let (org, targets) = reader.organization().await?;
+            (Some(org), targets)
+        } else {
+            let ids = if args.accounts.is_empty() {
+                vec![reader.caller().account.clone()]
+            } else {
+                args.accounts.clone()
+            };
+            (None, single_targets(&reader, &ids).await)
+        };
+        let bar = progress_bar(targets.len());
+        let evidence = reader.read(org, targets, since, || bar.inc(1)).await;
+        bar.finish_and_clear();
+        Ok::<_, CliError>(evidence)
+    })
+}
+
+/// Targets for `--account` mode; names and emails come from Organizations when readable.
+async fn single_targets(reader: &Reader, ids: &[String]) -> Vec<Target> {
+    reader
+        .describe_targets(ids)
+        .await
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect()
+}
+
+fn progress_bar(n: usize) -> ProgressBar {
+    // A few accounts finish before a bar is worth drawing; pipes and CI logs get none.
+    if n <= 3 || !std::io::stderr().is_terminal() {
+        return ProgressBar::with_draw_target(Some(n as u64), ProgressDrawTarget::hidden());
+    }
+    let bar = ProgressBar::new(n as u64);
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} accounts {elapsed}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn count(n: Option<usize>) -> String {
+    n.map_or_else(|| "unknown".to_string(), |n| n.to_string())
+}
+
+fn print_human(report: &Report) {
+    for a in &report.accounts {
+        let title = match (&a.name, &a.email) {
+            (Some(n), Some(e)) => format!("{} ({n}, {e})", a.account_id),
+            (Some(n), None) => format!("{} ({n})", a.account_id),
+            (None, Some(e)) => format!("{} ({e})", a.account_id),
+            (None, None) => a.account_id.clone(),
+        };
+        let role = if a.management { "management" } else { "member" };
+        let p = &a.posture;
+        let mfa = if p.mfa_devices.is_empty() {
+            "none".to_string()
+        } else {
+            p.mfa_devices
+                .iter()
+                .map(|d| format!("{} {}", d.kind.as_str(), d.serial))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let password = match p.password {
+            PasswordState::Present => "present",
+            PasswordState::Absent => "absent",
+            PasswordState::Unknown => "unknown",
+        };
+        let logins = p
+            .logins
+            .as_ref()
+            .map_or("not searched".into(), |l| l.len().to_string());
+        println!("{title}  [{role}{}]", if a.credential_less { ", credential-less" } else { "" });
+        let mut t = Table::new(["root", "state"]);
+        t.row(["MFA devices", mfa.as_str()])
+            .row(["access keys", count(p.access_keys.as_ref().map(Vec::len)).as_str()])
+            .row(["signing certificates", count(p.signing_certificates.as_ref().map(Vec::len)).as_str()])
+            .row(["password", password])
+            .row(["root logins", logins.as_str()]);
+        println!("{t}");
+        if !a.findings.is_empty() {
+            let mut f = Table::new(["finding", "severity", "evidence"]);
+            for x in &a.findings {
+                f.row([x.id.as_str(), x.severity.as_str(), x.evidence.as_str()]);
+            }
+            println!("{f}");
+        }
+        println!();
+    }
+    let s = &report.summary;
+    println!(
+        "{} account(s), {} compliant, {} credential-less, {} finding(s)",
+        s.accounts, s.compliant_accounts, s.credential_less_accounts, s.findings
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_dates_times_and_durations() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        assert_eq!(
+            parse_since("2024-01-31", now).unwrap(),
+            time::macros::datetime!(2024-01-31 0:00 UTC)
+        );
+        assert_eq!(
+            parse_since("2024-01-31T10:00:00Z", now).unwrap(),
+            time::macros::datetime!(2024-01-31 10:00 UTC)
+        );
+        assert_eq!(parse_since("1d", now).unwrap(), now - time::Duration::days(1));
+        assert!(parse_since("yesterday-ish", now).is_err());
+    }
+
+    #[test]
+    fn account_ids_are_twelve_digits() {
+        assert!(parse_account_id("123456789012").is_ok());
+        assert!(parse_account_id("12345678901").is_err());
+        assert!(parse_account_id("12345678901a").is_err());
     }
 }

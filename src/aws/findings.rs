@@ -1,0 +1,536 @@
+//! Judging evidence: `evaluate(&Evidence, &FindingConfig) -> Report`, pure and deterministic, so
+//! an auditor who re-runs it on an evidence file gets the same findings.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{
+    AccountEvidence, Check, CredentialStatus, Evidence, PasswordState, RootPosture,
+};
+use super::serial::MfaKind;
+
+/// The `[aws]` configuration section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingConfig {
+    /// Email domains root addresses must belong to (exact match, case-insensitive); empty turns
+    /// the `ROOT-EMAIL-DOMAIN` check off.
+    #[serde(default)]
+    pub company_domains: Vec<String>,
+}
+
+/// Stable finding identifiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum FindingId {
+    /// Root has no MFA.
+    #[serde(rename = "ROOT-MFA-MISSING")]
+    RootMfaMissing,
+    /// A virtual MFA device is assigned to root.
+    #[serde(rename = "ROOT-MFA-VIRTUAL")]
+    RootMfaVirtual,
+    /// Fewer than two FIDO security keys on root.
+    #[serde(rename = "ROOT-BACKUP-KEY-MISSING")]
+    RootBackupKeyMissing,
+    /// Root has an access key.
+    #[serde(rename = "ROOT-ACCESS-KEY")]
+    RootAccessKey,
+    /// Root has a signing certificate.
+    #[serde(rename = "ROOT-SIGNING-CERT")]
+    RootSigningCert,
+    /// A member's root has a password although centralized root access is on.
+    #[serde(rename = "ROOT-PASSWORD-PRESENT")]
+    RootPasswordPresent,
+    /// A root console login in the period.
+    #[serde(rename = "ROOT-LOGIN")]
+    RootLogin,
+    /// The root email is outside the company domains.
+    #[serde(rename = "ROOT-EMAIL-DOMAIN")]
+    RootEmailDomain,
+    /// Centralized root access is not fully enabled.
+    #[serde(rename = "ORG-CENTRAL-ROOT-DISABLED")]
+    OrgCentralRootDisabled,
+    /// A check could not be made.
+    #[serde(rename = "READ-INCOMPLETE")]
+    ReadIncomplete,
+}
+
+impl FindingId {
+    /// The stable id string (`ROOT-MFA-MISSING`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingId::RootMfaMissing => "ROOT-MFA-MISSING",
+            FindingId::RootMfaVirtual => "ROOT-MFA-VIRTUAL",
+            FindingId::RootBackupKeyMissing => "ROOT-BACKUP-KEY-MISSING",
+            FindingId::RootAccessKey => "ROOT-ACCESS-KEY",
+            FindingId::RootSigningCert => "ROOT-SIGNING-CERT",
+            FindingId::RootPasswordPresent => "ROOT-PASSWORD-PRESENT",
+            FindingId::RootLogin => "ROOT-LOGIN",
+            FindingId::RootEmailDomain => "ROOT-EMAIL-DOMAIN",
+            FindingId::OrgCentralRootDisabled => "ORG-CENTRAL-ROOT-DISABLED",
+            FindingId::ReadIncomplete => "READ-INCOMPLETE",
+        }
+    }
+
+    /// The CIS AWS Foundations / Security Hub / Prowler controls the finding maps to.
+    pub fn controls(self) -> &'static [&'static str] {
+        match self {
+            FindingId::RootMfaMissing => &["CIS AWS 3.0 1.5", "Security Hub IAM.9"],
+            FindingId::RootMfaVirtual => &["CIS AWS 3.0 1.6", "Security Hub IAM.6"],
+            FindingId::RootBackupKeyMissing => &["CIS AWS 3.0 1.6", "rootkey two-key custody"],
+            FindingId::RootAccessKey => &["CIS AWS 3.0 1.4", "Security Hub IAM.4"],
+            FindingId::RootSigningCert => &["Prowler iam_no_root_access_key (certificates)"],
+            FindingId::RootPasswordPresent => &["Prowler iam_root_credentials_management_enabled"],
+            FindingId::RootLogin => &["CIS AWS 3.0 1.7", "Prowler iam_avoid_root_usage"],
+            FindingId::RootEmailDomain => &["CIS AWS 3.0 1.1"],
+            FindingId::OrgCentralRootDisabled => {
+                &["Prowler iam_root_credentials_management_enabled"]
+            }
+            FindingId::ReadIncomplete => &[],
+        }
+    }
+}
+
+impl std::fmt::Display for FindingId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad a finding is; ordered low → critical.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth knowing.
+    Low,
+    /// Fix this quarter.
+    Medium,
+    /// Fix now.
+    High,
+    /// Root is exposed.
+    Critical,
+}
+
+impl Severity {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// One finding on one account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The stable id.
+    pub id: FindingId,
+    /// Severity.
+    pub severity: Severity,
+    /// The account it concerns.
+    pub account: String,
+    /// What was seen, for people (facts, not advice).
+    pub evidence: String,
+    /// Controls it maps to.
+    pub controls: Vec<String>,
+}
+
+/// One account's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountReport {
+    /// Account id.
+    pub account_id: String,
+    /// Account name, when known.
+    pub name: Option<String>,
+    /// Account email, when known.
+    pub email: Option<String>,
+    /// Whether this is the management (or standalone) account.
+    pub management: bool,
+    /// A member with no root credentials under centralized root access (compliant).
+    pub credential_less: bool,
+    /// The facts read.
+    pub posture: RootPosture,
+    /// What is wrong.
+    pub findings: Vec<Finding>,
+}
+
+/// Counts over the whole report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Accounts evaluated.
+    pub accounts: usize,
+    /// Accounts without any finding.
+    pub compliant_accounts: usize,
+    /// Credential-less members.
+    pub credential_less_accounts: usize,
+    /// Total findings.
+    pub findings: usize,
+    /// Findings per severity.
+    pub by_severity: BTreeMap<Severity, usize>,
+    /// Findings per id.
+    pub by_id: BTreeMap<FindingId, usize>,
+}
+
+/// The result of [`evaluate`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// One entry per account, in evidence order.
+    pub accounts: Vec<AccountReport>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+impl Report {
+    /// True when any account has a finding.
+    pub fn has_findings(&self) -> bool {
+        self.summary.findings > 0
+    }
+}
+
+/// Evaluates evidence against the rules. Pure: same input, same report.
+pub fn evaluate(evidence: &Evidence, config: &FindingConfig) -> Report {
+    let central = evidence
+        .organization
+        .as_ref()
+        .and_then(|o| o.features)
+        .is_some_and(|f| f.root_credentials_management);
+    let mut accounts: Vec<AccountReport> = evidence
+        .accounts
+        .iter()
+        .map(|a| evaluate_account(a, central, config))
+        .collect();
+    if let Some(org) = &evidence.organization {
+        let target = org
+            .management_account_id
+            .clone()
+            .or_else(|| accounts.iter().find(|a| a.management).map(|a| a.account_id.clone()))
+            .unwrap_or_else(|| evidence.caller.account.clone());
+        let mut org_findings = Vec::new();
+        match org.features {
+            Some(f) if !(f.root_credentials_management && f.root_sessions) => {
+                let mut missing = Vec::new();
+                if !f.root_credentials_management {
+                    missing.push("RootCredentialsManagement");
+                }
+                if !f.root_sessions {
+                    missing.push("RootSessions");
+                }
+                org_findings.push(finding(
+                    FindingId::OrgCentralRootDisabled,
+                    Severity::High,
+                    &target,
+                    format!("organization features not enabled: {}", missing.join(", ")),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                let why = org
+                    .errors
+                    .iter()
+                    .map(|e| format!("{} {}: {}", e.call, e.code, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                org_findings.push(finding(
+                    FindingId::ReadIncomplete,
+                    Severity::High,
+                    &target,
+                    format!("organization_features: not read ({why})"),
+                ));
+            }
+        }
+        if !org_findings.is_empty() {
+            match accounts.iter_mut().find(|a| a.account_id == target) {
+                Some(acc) => acc.findings.splice(0..0, org_findings).for_each(drop),
+                None => accounts.insert(
+                    0,
+                    AccountReport {
+                        account_id: target,
+                        name: None,
+                        email: None,
+                        management: true,
+                        credential_less: false,
+                        posture: RootPosture::default(),
+                        findings: org_findings,
+                    },
+                ),
+            }
+        }
+    }
+    let mut summary = Summary {
+        accounts: accounts.len(),
+        ..Summary::default()
+    };
+    for a in &accounts {
+        if a.findings.is_empty() {
+            summary.compliant_accounts += 1;
+        }
+        if a.credential_less {
+            summary.credential_less_accounts += 1;
+        }
+        for f in &a.findings {
+            summary.findings += 1;
+            *summary.by_severity.entry(f.severity).or_default() += 1;
+            *summary.by_id.entry(f.id).or_default() += 1;
+        }
+    }
+    Report { accounts, summary }
+}
+
+fn finding(id: FindingId, severity: Severity, account: &str, evidence: String) -> Finding {
+    Finding {
+        id,
+        severity,
+        account: account.to_string(),
+        evidence,
+        controls: id.controls().iter().map(|c| (*c).to_string()).collect(),
+    }
+}
+
+/// How much a missing check matters: the core root credentials weigh more than the
+/// account-level cross-checks, which an `AssumeRoot` session already covers.
+fn incomplete_severity(check: Check) -> Severity {
+    match check {
+        Check::Session
+        | Check::MfaDevices
+        | Check::AccessKeys
+        | Check::SigningCertificates
+        | Check::OrganizationFeatures => Severity::High,
+        Check::Password | Check::Logins => Severity::Medium,
+        Check::AccountSummary
+        | Check::CredentialReport
+        | Check::VirtualMfaDevices
+        | Check::AccountEmail => Severity::Low,
+    }
+}
+
+fn check_name(check: Check) -> String {
+    serde_json::to_value(check)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{check:?}"))
+}
+
+fn evaluate_account(a: &AccountEvidence, central: bool, config: &FindingConfig) -> AccountReport {
+    let p = &a.posture;
+    let id = a.account_id.as_str();
+    let mut out = Vec::new();
+    // (check, detail) pairs that could not be judged; folded into one READ-INCOMPLETE below.
+    let mut incomplete: Vec<(Check, String)> = Vec::new();
+    for e in &p.errors {
+        incomplete.push((e.check, format!("{} failed: {} {}", e.call, e.code, e.message)));
+    }
+    for n in &p.not_read {
+        incomplete.push((n.check, format!("not read: {}", n.reason)));
+    }
+
+    let credential_less = central && !a.management && p.has_no_credentials();
+    if !credential_less {
+        let virtuals: Vec<&str> = p
+            .mfa_devices
+            .iter()
+            .filter(|d| d.kind == MfaKind::Virtual)
+            .map(|d| d.serial.as_str())
+            .collect();
+        let fido = p.mfa_devices.iter().filter(|d| d.kind == MfaKind::Fido).count();
+        let no_mfa = (p.mfa_devices_complete && p.mfa_devices.is_empty())
+            || (p.mfa_devices.is_empty() && p.mfa_active == Some(false));
+        if no_mfa {
+            out.push(finding(
+                FindingId::RootMfaMissing,
+                Severity::Critical,
+                id,
+                "root has no MFA device".into(),
+            ));
+        }
+        if !virtuals.is_empty() {
+            out.push(finding(
+                FindingId::RootMfaVirtual,
+                Severity::High,
+                id,
+                format!("virtual MFA assigned to root: {}", virtuals.join(", ")),
+            ));
+        }
+        if p.mfa_devices_complete || no_mfa {
+            if fido < 2 {
+                out.push(finding(
+                    FindingId::RootBackupKeyMissing,
+                    Severity::Medium,
+                    id,
+                    format!("{fido} FIDO security key(s) on root; two are required"),
+                ));
+            }
+        } else if p.mfa_active != Some(false) {
+            incomplete.push((
+                Check::MfaDevices,
+                "root's non-virtual MFA devices cannot be listed without a root session \
+                 (sign in as root or use --organization for AssumeRoot)"
+                    .into(),
+            ));
+        }
+    }
+
+    match &p.access_keys {
+        Some(keys) => {
+            for k in keys {
+                let (sev, what) = match k.status {
+                    CredentialStatus::Active => (Severity::Critical, "active"),
+                    CredentialStatus::Unknown => (Severity::High, "present, status unknown"),
+                    CredentialStatus::Inactive => (Severity::Low, "inactive"),
+                };
+                let name = k.id.as_deref().unwrap_or("(unnamed)");
+                let used = k
+                    .last_used
+                    .map(|t| format!(", last used {}", rfc3339(t)))
+                    .unwrap_or_default();
+                out.push(finding(
+                    FindingId::RootAccessKey,
+                    sev,
+                    id,
+                    format!("root access key {name} {what}{used}"),
+                ));
+            }
+        }
+        None => {
+            if p.account_summary.is_some_and(|s| s.access_keys_present) {
+                out.push(finding(
+                    FindingId::RootAccessKey,
+                    Severity::High,
+                    id,
+                    "account summary: AccountAccessKeysPresent = 1 (keys not listable)".into(),
+                ));
+            } else if p.account_summary.is_none() {
+                incomplete.push((Check::AccessKeys, "root access keys not read".into()));
+            }
+        }
+    }
+
+    match &p.signing_certificates {
+        Some(certs) => {
+            for c in certs {
+                let (sev, what) = match c.status {
+                    CredentialStatus::Active => (Severity::High, "active"),
+                    CredentialStatus::Unknown => (Severity::High, "present, status unknown"),
+                    CredentialStatus::Inactive => (Severity::Low, "inactive"),
+                };
+                let name = c.id.as_deref().unwrap_or("(unnamed)");
+                out.push(finding(
+                    FindingId::RootSigningCert,
+                    sev,
+                    id,
+                    format!("root signing certificate {name} {what}"),
+                ));
+            }
+        }
+        None => {
+            if p.account_summary.is_some_and(|s| s.signing_certificates_present) {
+                out.push(finding(
+                    FindingId::RootSigningCert,
+                    Severity::High,
+                    id,
+                    "account summary: AccountSigningCertificatesPresent = 1".into(),
+                ));
+            } else if p.account_summary.is_none() {
+                incomplete.push((
+                    Check::SigningCertificates,
+                    "root signing certificates not read".into(),
+                ));
+            }
+        }
+    }
+
+    if central && !a.management && p.password == PasswordState::Present {
+        out.push(finding(
+            FindingId::RootPasswordPresent,
+            Severity::Medium,
+            id,
+            "member root has a console password under centralized root access".into(),
+        ));
+    }
+
+    if let Some(logins) = &p.logins {
+        for l in logins {
+            let sev = match (l.success, l.mfa_used) {
+                (Some(false), _) => Severity::Low,
+                (_, Some(false)) => Severity::High,
+                _ => Severity::Medium,
+            };
+            let yn = |b: Option<bool>, y: &str, n: &str| match b {
+                Some(true) => y.to_string(),
+                Some(false) => n.to_string(),
+                None => "unknown".to_string(),
+            };
+            out.push(finding(
+                FindingId::RootLogin,
+                sev,
+                id,
+                format!(
+                    "root console login at {} from {} ({}, MFA {}, {})",
+                    rfc3339(l.time),
+                    l.source_ip.as_deref().unwrap_or("unknown IP"),
+                    yn(l.success, "success", "failure"),
+                    yn(l.mfa_used, "used", "not used"),
+                    l.region
+                ),
+            ));
+        }
+    }
+
+    if !config.company_domains.is_empty() {
+        match a.email.as_deref() {
+            Some(email) => {
+                let domain = email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+                let ok = domain.as_deref().is_some_and(|d| {
+                    config
+                        .company_domains
+                        .iter()
+                        .any(|c| c.trim_start_matches('@').eq_ignore_ascii_case(d))
+                });
+                if !ok {
+                    out.push(finding(
+                        FindingId::RootEmailDomain,
+                        Severity::Medium,
+                        id,
+                        format!(
+                            "root email {email} is outside the company domains ({})",
+                            config.company_domains.join(", ")
+                        ),
+                    ));
+                }
+            }
+            None => incomplete.push((Check::AccountEmail, "account email unknown".into())),
+        }
+    }
+
+    if !incomplete.is_empty() {
+        incomplete.sort_by_key(|(c, _)| *c);
+        let sev = incomplete
+            .iter()
+            .map(|(c, _)| incomplete_severity(*c))
+            .max()
+            .unwrap_or(Severity::Low);
+        let text = incomplete
+            .iter()
+            .map(|(c, d)| format!("{}: {d}", check_name(*c)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        out.push(finding(FindingId::ReadIncomplete, sev, id, text));
+    }
+
+    AccountReport {
+        account_id: a.account_id.clone(),
+        name: a.name.clone(),
+        email: a.email.clone(),
+        management: a.management,
+        credential_less,
+        posture: p.clone(),
+        findings: out,
+    }
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}

@@ -1,0 +1,358 @@
+//! Root-specific AWS calls that moto cannot serve (AssumeRoot, ListMFADevices as root,
+//! ListOrganizationsFeatures, CloudTrail LookupEvents, a credential report with a root row),
+//! replayed in AWS's wire format through the real SDK clients and deserializers.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_sdk_iam::config::Credentials;
+use rootkey::aws::model::{Check, PasswordState};
+use rootkey::aws::{evaluate, AwsOptions, FindingConfig, FindingId, Reader, Severity};
+use support::replay::*;
+
+const MGMT: &str = "111111111111";
+const GOOD: &str = "222222222222";
+const CREDLESS: &str = "333333333333";
+const VIRTUAL: &str = "444444444444";
+const KEYS: &str = "555555555555";
+const DENIED: &str = "666666666666";
+const THROTTLED: &str = "777777777777";
+const BROKEN: &str = "888888888888";
+const GMAIL: &str = "999999999999";
+
+const FIDO_A: &str = "arn:aws:iam::{}:u2f/root/rootkey-a1b2c3-ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const FIDO_B: &str = "arn:aws:iam::{}:u2f/root/rootkey-d4e5f6-BCDEFGHIJKLMNOPQRSTUVWXYZA";
+
+fn fido(t: &str, acct: &str) -> String {
+    t.replace("{}", acct)
+}
+
+fn options(http: aws_sdk_iam::config::SharedHttpClient) -> AwsOptions {
+    AwsOptions {
+        region: Some("eu-west-1".into()),
+        credentials: Some(Credentials::new(CALLER_KEY, "secret", None, None, "test")),
+        http_client: Some(http),
+        retry: RetryConfig::adaptive()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(1)),
+        report_poll_interval: Duration::from_millis(1),
+        cloudtrail_interval: Duration::from_millis(1),
+        concurrency: 4,
+        ..AwsOptions::default()
+    }
+}
+
+/// The organization scenario: one account per finding, plus throttling, AccessDenied and a 500.
+fn org_handler(throttles: Arc<AtomicUsize>) -> impl Fn(&Call) -> Reply + Send + Sync + 'static {
+    move |c: &Call| {
+        let root = match &c.session {
+            Session::Root(a) => Some(a.as_str()),
+            _ => None,
+        };
+        match (c.action.as_str(), root) {
+            ("GetCallerIdentity", _) => {
+                caller_identity(MGMT, "arn:aws:iam::111111111111:user/auditor")
+            }
+            ("DescribeOrganization", _) => describe_organization(MGMT),
+            ("ListOrganizationsFeatures", _) => org_features(&["RootCredentialsManagement"]),
+            ("ListAccounts", _) => {
+                let page1 = [
+                    (MGMT, "management", "aws-root@example.com"),
+                    (GOOD, "good", "good@example.com"),
+                    (CREDLESS, "credless", "credless@example.com"),
+                    (VIRTUAL, "virtual", "virtual@example.com"),
+                    (KEYS, "keys", "keys@example.com"),
+                ];
+                let page2 = [
+                    (DENIED, "denied", "denied@example.com"),
+                    (THROTTLED, "throttled", "throttled@example.com"),
+                    (BROKEN, "broken", "broken@example.com"),
+                    (GMAIL, "gmail", "someone@gmail.com"),
+                ];
+                if c.form.get("json").is_some_and(|j| j.contains("page-2")) {
+                    list_accounts(&page2, None)
+                } else {
+                    list_accounts(&page1, Some("page-2"))
+                }
+            }
+            ("AssumeRoot", _) => {
+                let target = c.form.get("TargetPrincipal").cloned().unwrap_or_default();
+                if target == DENIED {
+                    query_error(
+                        403,
+                        "AccessDenied",
+                        "User: arn:aws:iam::111111111111:user/auditor is not authorized to perform: sts:AssumeRoot",
+                    )
+                } else {
+                    assume_root_ok(&target)
+                }
+            }
+            ("ListMFADevices", Some(a)) => match a {
+                GOOD | GMAIL => mfa_devices(&[&fido(FIDO_A, a), &fido(FIDO_B, a)]),
+                THROTTLED => {
+                    if throttles.fetch_add(1, Ordering::SeqCst) == 0 {
+                        query_error(400, "Throttling", "Rate exceeded")
+                    } else {
+                        mfa_devices(&[&fido(FIDO_A, a), &fido(FIDO_B, a)])
+                    }
+                }
+                VIRTUAL => mfa_devices(&[
+                    &fido(FIDO_A, a),
+                    &format!("arn:aws:iam::{a}:mfa/root-account-mfa-device"),
+                ]),
+                BROKEN => mfa_devices(&[&fido(FIDO_A, a), &fido(FIDO_B, a)]),
+                _ => mfa_devices(&[]),
+            },
+            ("ListAccessKeys", Some(a)) => match a {
+                KEYS => access_keys(&[
+                    ("AKIAIOSFODNN7EXAMPLE", "Active"),
+                    ("AKIAI44QH8DHBEXAMPLE", "Inactive"),
+                ]),
+                BROKEN => Reply {
+                    status: 500,
+                    content_type: "text/xml",
+                    body: "<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceFailure</Code><Message>Internal failure</Message></Error></ErrorResponse>".into(),
+                },
+                _ => access_keys(&[]),
+            },
+            ("GetAccessKeyLastUsed", Some(_)) => key_last_used(),
+            ("ListSigningCertificates", Some(a)) => match a {
+                KEYS => signing_certs(&[("TA7SMP42TDN5Z26OBPJE7EXAMPLE", "Active")]),
+                _ => signing_certs(&[]),
+            },
+            ("GetLoginProfile", Some(a)) => login_profile(a == KEYS),
+            // The management account is read with the caller's own credentials.
+            ("GetAccountSummary", None) => account_summary(1, 0, 0),
+            ("GenerateCredentialReport", None) => report_complete(),
+            ("GetCredentialReport", None) => credential_report(&format!(
+                "{REPORT_HEADER}\n<root_account>,arn:aws:iam::{MGMT}:root,2019-01-01T00:00:00+00:00,not_supported,2024-10-15T08:12:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\nauditor,arn:aws:iam::{MGMT}:user/auditor,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2020-01-01T00:00:00+00:00,2024-11-01T00:00:00+00:00,eu-west-1,iam,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+            )),
+            ("ListVirtualMFADevices", None) => virtual_mfa(&[
+                (&format!("arn:aws:iam::{MGMT}:mfa/root-phone"), &format!("arn:aws:iam::{MGMT}:root")),
+                (&format!("arn:aws:iam::{MGMT}:mfa/auditor"), &format!("arn:aws:iam::{MGMT}:user/auditor")),
+            ]),
+            ("LookupEvents", None) if c.host.contains("us-east-1") => lookup_events(&[
+                ("Root", "198.51.100.7", true, false),
+                ("IAMUser", "203.0.113.9", true, true),
+            ]),
+            ("LookupEvents", None) => lookup_events(&[]),
+            _ => query_error(400, "UnexpectedCall", &format!("test has no reply for {c:?}")),
+        }
+    }
+}
+
+fn ids(findings: &[rootkey::aws::Finding]) -> Vec<FindingId> {
+    findings.iter().map(|f| f.id).collect()
+}
+
+#[tokio::test]
+async fn organization_from_the_wire_produces_every_finding() {
+    let throttles = Arc::new(AtomicUsize::new(0));
+    let (http, log) = client(org_handler(throttles.clone()), None);
+    let reader = Reader::connect(options(http)).await.expect("connect");
+    assert_eq!(reader.caller().account, MGMT);
+    let (org, targets) = reader.organization().await.expect("organization");
+    assert_eq!(targets.len(), 9, "both ListAccounts pages were followed");
+    assert_eq!(org.management_account_id.as_deref(), Some(MGMT));
+    let features = org.features.expect("features read");
+    assert!(features.root_credentials_management && !features.root_sessions);
+
+    let since = time::macros::datetime!(2024-08-01 0:00 UTC);
+    let evidence = reader.read(Some(org), targets, since, || {}).await;
+    let config = FindingConfig {
+        company_domains: vec!["example.com".into()],
+    };
+    let report = evaluate(&evidence, &config);
+    let by_account: BTreeMap<&str, _> = report
+        .accounts
+        .iter()
+        .map(|a| (a.account_id.as_str(), a))
+        .collect();
+
+    // Management: org feature finding, the virtual device on root, the root login (no MFA),
+    // and an incomplete device list (non-virtual devices need a root session).
+    let mgmt = by_account[MGMT];
+    let m = ids(&mgmt.findings);
+    assert!(m.contains(&FindingId::OrgCentralRootDisabled), "{m:?}");
+    assert!(m.contains(&FindingId::RootMfaVirtual), "{m:?}");
+    let logins: Vec<_> = mgmt.findings.iter().filter(|f| f.id == FindingId::RootLogin).collect();
+    assert_eq!(logins.len(), 1, "only the Root-typed event counts: {logins:?}");
+    assert_eq!(logins[0].severity, Severity::High, "no MFA used");
+    assert!(logins[0].evidence.contains("198.51.100.7"));
+    assert_eq!(mgmt.posture.mfa_active, Some(true));
+    assert_eq!(mgmt.posture.password, PasswordState::Unknown, "not_supported");
+    assert_eq!(mgmt.posture.mfa_devices.len(), 1, "the auditor's device is not root's");
+
+    // Members: AssumeRoot reads.
+    let good = by_account[GOOD];
+    assert_eq!(good.posture.mfa_devices.len(), 2);
+    assert_eq!(good.posture.password, PasswordState::Absent);
+    assert_eq!(ids(&good.findings), vec![FindingId::ReadIncomplete]);
+    // Without --member-role the account-level checks are open; root logins weigh medium.
+    assert_eq!(good.findings[0].severity, Severity::Medium);
+    assert!(good.findings[0].evidence.contains("--member-role"));
+
+    let credless = by_account[CREDLESS];
+    assert!(credless.credential_less);
+    assert!(!ids(&credless.findings).contains(&FindingId::RootMfaMissing));
+
+    let v = ids(&by_account[VIRTUAL].findings);
+    assert!(v.contains(&FindingId::RootMfaVirtual) && v.contains(&FindingId::RootBackupKeyMissing), "{v:?}");
+
+    let keys = &by_account[KEYS];
+    let k = ids(&keys.findings);
+    for want in [
+        FindingId::RootMfaMissing,
+        FindingId::RootAccessKey,
+        FindingId::RootSigningCert,
+        FindingId::RootPasswordPresent,
+    ] {
+        assert!(k.contains(&want), "{want:?} missing from {k:?}");
+    }
+    let sev: Vec<Severity> = keys
+        .findings
+        .iter()
+        .filter(|f| f.id == FindingId::RootAccessKey)
+        .map(|f| f.severity)
+        .collect();
+    assert_eq!(sev, vec![Severity::Critical, Severity::Low], "active vs inactive key");
+    let active = keys.posture.access_keys.as_ref().unwrap();
+    assert_eq!(active[0].last_used_service.as_deref(), Some("s3"));
+
+    let denied = by_account[DENIED];
+    assert_eq!(denied.findings[0].id, FindingId::ReadIncomplete);
+    assert_eq!(denied.findings[0].severity, Severity::High);
+    assert!(denied.posture.errors.iter().any(|e| e.code == "AccessDenied" && e.check == Check::Session));
+    assert!(!ids(&denied.findings).contains(&FindingId::RootMfaMissing), "unknown is not missing");
+
+    let throttled = by_account[THROTTLED];
+    assert!(throttles.load(Ordering::SeqCst) >= 2, "the throttled call was retried");
+    assert_eq!(throttled.posture.mfa_devices.len(), 2);
+    assert!(throttled.posture.errors.is_empty(), "{:?}", throttled.posture.errors);
+
+    let broken = by_account[BROKEN];
+    assert!(broken.posture.access_keys.is_none());
+    assert!(broken
+        .posture
+        .errors
+        .iter()
+        .any(|e| e.call == "iam:ListAccessKeys" && e.check == Check::AccessKeys));
+    let b = broken.findings.iter().find(|f| f.id == FindingId::ReadIncomplete).unwrap();
+    assert_eq!(b.severity, Severity::High);
+
+    let gmail = ids(&by_account[GMAIL].findings);
+    assert!(gmail.contains(&FindingId::RootEmailDomain), "{gmail:?}");
+    assert!(!ids(&good.findings).contains(&FindingId::RootEmailDomain));
+
+    // Wire-level facts: AssumeRoot went to the regional endpoint with the audit task policy;
+    // CloudTrail was asked in us-east-1 and the home region; nothing but reads was called.
+    let log = log.lock().unwrap();
+    let ar: Vec<_> = log.iter().filter(|c| c.action == "AssumeRoot").collect();
+    assert_eq!(ar.len(), 8);
+    for c in &ar {
+        assert_eq!(c.host, "sts.eu-west-1.amazonaws.com");
+        assert_eq!(
+            c.form.get("TaskPolicyArn.arn").map(String::as_str),
+            Some("arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"),
+            "{:?}",
+            c.form
+        );
+    }
+    let ct_hosts: std::collections::BTreeSet<_> = log
+        .iter()
+        .filter(|c| c.action == "LookupEvents")
+        .map(|c| c.host.as_str())
+        .collect();
+    assert_eq!(
+        ct_hosts.into_iter().collect::<Vec<_>>(),
+        vec!["cloudtrail.eu-west-1.amazonaws.com", "cloudtrail.us-east-1.amazonaws.com"]
+    );
+    let read_only = |a: &str| {
+        ["List", "Get", "Describe", "Lookup", "AssumeRoot", "AssumeRole", "GenerateCredentialReport"]
+            .iter()
+            .any(|p| a.starts_with(p))
+    };
+    assert!(log.iter().all(|c| read_only(&c.action)), "a call that is not a read was made");
+    assert!(!log.iter().any(|c| c.action == "UnexpectedCall"));
+}
+
+#[tokio::test]
+async fn member_role_reads_account_level_facts_and_logins() {
+    let (http, log) = client(
+        |c: &Call| match (c.action.as_str(), &c.session) {
+            ("GetCallerIdentity", _) => caller_identity(MGMT, "arn:aws:iam::111111111111:user/auditor"),
+            ("AssumeRoot", _) => assume_root_ok(GOOD),
+            ("AssumeRole", _) => assume_role_ok(GOOD),
+            ("ListMFADevices", Session::Root(_)) => mfa_devices(&[&fido(FIDO_A, GOOD), &fido(FIDO_B, GOOD)]),
+            ("ListAccessKeys", Session::Root(_)) => access_keys(&[]),
+            ("ListSigningCertificates", Session::Root(_)) => signing_certs(&[]),
+            ("GetLoginProfile", Session::Root(_)) => login_profile(false),
+            ("GetAccountSummary", Session::Member(_)) => account_summary(1, 0, 0),
+            ("GenerateCredentialReport", Session::Member(_)) => report_complete(),
+            ("GetCredentialReport", Session::Member(_)) => credential_report(&format!(
+                "{REPORT_HEADER}\n<root_account>,arn:aws:iam::{GOOD}:root,2019-01-01T00:00:00+00:00,true,no_information,N/A,N/A,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+            )),
+            ("ListVirtualMFADevices", Session::Member(_)) => virtual_mfa(&[]),
+            ("LookupEvents", Session::Member(_)) => lookup_events(&[("Root", "192.0.2.1", false, false)]),
+            _ => query_error(403, "AccessDenied", &format!("not expected: {c:?}")),
+        },
+        None,
+    );
+    let mut opts = options(http);
+    opts.member_role = Some("RootkeyAudit".into());
+    let reader = Reader::connect(opts).await.unwrap();
+    let ev = reader
+        .read(
+            None,
+            vec![rootkey::aws::Target {
+                account_id: GOOD.into(),
+                name: None,
+                email: None,
+                management: false,
+            }],
+            time::macros::datetime!(2024-08-01 0:00 UTC),
+            || {},
+        )
+        .await;
+    let p = &ev.accounts[0].posture;
+    assert!(p.errors.is_empty() && p.not_read.is_empty(), "{:?} {:?}", p.errors, p.not_read);
+    assert_eq!(p.password, PasswordState::Absent, "the root session's answer wins over the report");
+    // Both regions returned the same event id: one login, not two.
+    assert_eq!(p.logins.as_ref().unwrap().len(), 1);
+    let report = evaluate(&ev, &FindingConfig::default());
+    let f = &report.accounts[0].findings;
+    assert!(f.iter().all(|f| f.id == FindingId::RootLogin && f.severity == Severity::Low), "{f:?}");
+    let role = log.lock().unwrap().iter().find(|c| c.action == "AssumeRole").cloned().unwrap();
+    assert_eq!(role.form.get("RoleArn").map(String::as_str), Some("arn:aws:iam::222222222222:role/RootkeyAudit"));
+}
+
+#[tokio::test]
+async fn member_mfa_devices_for_enrollment_polling() {
+    let (http, _) = client(
+        |c: &Call| match c.action.as_str() {
+            "GetCallerIdentity" => caller_identity(MGMT, "arn:aws:iam::111111111111:user/auditor"),
+            "AssumeRoot" => assume_root_ok(GOOD),
+            "ListMFADevices" => mfa_devices(&[&fido(FIDO_A, GOOD)]),
+            _ => query_error(403, "AccessDenied", "no"),
+        },
+        None,
+    );
+    let reader = Reader::connect(options(http)).await.unwrap();
+    let devices = reader.member_root_mfa_devices(GOOD).await.unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].kind, rootkey::aws::MfaKind::Fido);
+    assert_eq!(devices[0].enable_date, Some(time::macros::datetime!(2024-06-01 9:30 UTC)));
+}
+
+#[tokio::test]
+async fn caller_identity_failure_is_a_whole_run_error() {
+    let (http, _) = client(|_: &Call| query_error(403, "InvalidClientTokenId", "The security token included in the request is invalid."), None);
+    let err = Reader::connect(options(http)).await.err().expect("must fail");
+    let text = err.to_string();
+    assert!(text.contains("sts:GetCallerIdentity") && text.contains("InvalidClientTokenId"), "{text}");
+}
