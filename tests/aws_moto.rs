@@ -112,6 +112,8 @@ fn binary_with_endpoint_url_reads_moto() {
     });
     let dir = tempfile::tempdir().unwrap();
     let evidence = dir.path().join("evidence.json");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[aws]\ncompany_domains = []\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_rootkey"))
         .args(["--json", "aws", "posture", "--organization", "--region", "us-east-1"])
         .args(["--endpoint-url", &moto.url()])
@@ -121,7 +123,7 @@ fn binary_with_endpoint_url_reads_moto() {
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_CONFIG_FILE", dir.path().join("none"))
         .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
-        .env("ROOTKEY_CONFIG", dir.path().join("absent.toml"))
+        .env("ROOTKEY_CONFIG", &config)
         .env_remove("AWS_PROFILE")
         .output()
         .unwrap();
