@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aws").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/aws")
+        .join(name)
 }
 
 fn run(args: &[&str], config: &str) -> Output {
@@ -22,15 +24,32 @@ fn run(args: &[&str], config: &str) -> Output {
 
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
 #[test]
 fn compliant_evidence_exits_zero_with_the_documented_shape() {
     let f = fixture("evidence-compliant.json");
-    let out = run(&["--json", "aws", "posture", "--evidence-in", f.to_str().unwrap()], "");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        &[
+            "--json",
+            "aws",
+            "posture",
+            "--evidence-in",
+            f.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json(&out);
     let accounts = v["accounts"].as_array().unwrap();
     assert_eq!(accounts.len(), 2);
@@ -50,10 +69,21 @@ fn compliant_evidence_exits_zero_with_the_documented_shape() {
 fn findings_evidence_exits_one_and_names_each_finding() {
     let f = fixture("evidence-findings.json");
     let out = run(
-        &["--json", "aws", "posture", "--evidence-in", f.to_str().unwrap()],
+        &[
+            "--json",
+            "aws",
+            "posture",
+            "--evidence-in",
+            f.to_str().unwrap(),
+        ],
         "[aws]\ncompany_domains = [\"example.com\"]\n",
     );
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json(&out);
     let ids: Vec<String> = v["accounts"]
         .as_array()
@@ -84,10 +114,16 @@ fn findings_evidence_exits_one_and_names_each_finding() {
 #[test]
 fn human_output_is_a_table_per_account() {
     let f = fixture("evidence-findings.json");
-    let out = run(&["aws", "posture", "--evidence-in", f.to_str().unwrap()], "");
+    let out = run(
+        &["aws", "posture", "--evidence-in", f.to_str().unwrap()],
+        "",
+    );
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("111111111111 (management, aws-root@example.com)"), "{text}");
+    assert!(
+        text.contains("111111111111 (management, aws-root@example.com)"),
+        "{text}"
+    );
     assert!(text.contains("ROOT-MFA-VIRTUAL"), "{text}");
     assert!(text.contains("account(s)"), "{text}");
 }
@@ -105,7 +141,10 @@ fn bad_evidence_and_bad_flags_exit_two() {
         (&garbage, "not valid rootkey evidence"),
         (&missing, "cannot read evidence file"),
     ] {
-        let out = run(&["aws", "posture", "--evidence-in", path.to_str().unwrap()], "");
+        let out = run(
+            &["aws", "posture", "--evidence-in", path.to_str().unwrap()],
+            "",
+        );
         assert_eq!(out.status.code(), Some(2));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(needle), "{err}");
@@ -113,17 +152,32 @@ fn bad_evidence_and_bad_flags_exit_two() {
     }
     for args in [
         &["aws", "posture", "--account", "12345"][..],
-        &["aws", "posture", "--account", "123456789012", "--organization"][..],
+        &[
+            "aws",
+            "posture",
+            "--account",
+            "123456789012",
+            "--organization",
+        ][..],
         &["aws", "posture", "--concurrency", "0"][..],
     ] {
         let out = run(args, "");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
     let out = run(
-        &["aws", "posture", "--evidence-in", fixture("evidence-compliant.json").to_str().unwrap()],
+        &[
+            "aws",
+            "posture",
+            "--evidence-in",
+            fixture("evidence-compliant.json").to_str().unwrap(),
+        ],
         "[aws]\ncompany_domains = \"example.com\"\n",
     );
-    assert_eq!(out.status.code(), Some(2), "a malformed [aws] section is a usage error");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a malformed [aws] section is a usage error"
+    );
 }
 
 #[test]
@@ -132,7 +186,14 @@ fn evidence_round_trips_through_evidence_out() {
     let copy = dir.path().join("copy.json");
     let f = fixture("evidence-findings.json");
     let out = run(
-        &["aws", "posture", "--evidence-in", f.to_str().unwrap(), "--evidence-out", copy.to_str().unwrap()],
+        &[
+            "aws",
+            "posture",
+            "--evidence-in",
+            f.to_str().unwrap(),
+            "--evidence-out",
+            copy.to_str().unwrap(),
+        ],
         "",
     );
     assert_eq!(out.status.code(), Some(1));

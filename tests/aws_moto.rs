@@ -58,13 +58,23 @@ async fn organization_listing_identity_and_credential_report_against_moto() {
     let moto = Moto::start();
     seed_organization(&moto.url()).await;
 
-    let reader = Reader::connect(options(&moto.url())).await.expect("connect");
+    let reader = Reader::connect(options(&moto.url()))
+        .await
+        .expect("connect");
     assert_eq!(reader.caller().account.len(), 12);
-    assert!(reader.caller().arn.starts_with("arn:aws:"), "{}", reader.caller().arn);
+    assert!(
+        reader.caller().arn.starts_with("arn:aws:"),
+        "{}",
+        reader.caller().arn
+    );
 
     let (org, targets) = reader.organization().await.expect("list the organization");
     // moto pages ListAccounts (20 per page), so this proves the paginator is followed.
-    assert_eq!(targets.len(), ACCOUNTS + 1, "members plus the management account");
+    assert_eq!(
+        targets.len(),
+        ACCOUNTS + 1,
+        "members plus the management account"
+    );
     let mgmt = org.management_account_id.clone().expect("management id");
     assert_eq!(targets.iter().filter(|t| t.management).count(), 1);
     assert!(targets.iter().any(|t| t.account_id == mgmt));
@@ -73,14 +83,24 @@ async fn organization_listing_identity_and_credential_report_against_moto() {
         .any(|t| t.email.as_deref() == Some("root+0299@example.com")));
     // moto lacks ListOrganizationsFeatures: recorded, not fatal.
     assert!(org.features.is_none());
-    assert!(org.errors.iter().any(|e| e.call == "iam:ListOrganizationsFeatures"));
+    assert!(org
+        .errors
+        .iter()
+        .any(|e| e.call == "iam:ListOrganizationsFeatures"));
 
     // Credential report through the real SDK: header parsed, no root row in moto.
     let iam = aws_sdk_iam::Client::new(reader.sdk_config());
-    iam.create_user().user_name("alice").send().await.expect("create user");
+    iam.create_user()
+        .user_name("alice")
+        .send()
+        .await
+        .expect("create user");
     let mut content = None;
     for _ in 0..20 {
-        iam.generate_credential_report().send().await.expect("generate");
+        iam.generate_credential_report()
+            .send()
+            .await
+            .expect("generate");
         if let Ok(r) = iam.get_credential_report().send().await {
             content = r.content().map(|b| b.as_ref().to_vec());
             break;
@@ -100,7 +120,10 @@ fn binary_with_endpoint_url_reads_moto() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let orgs = aws_sdk_organizations::Client::new(&sdk(&moto.url()).await);
-        orgs.create_organization().send().await.expect("create organization");
+        orgs.create_organization()
+            .send()
+            .await
+            .expect("create organization");
         for i in 0..3 {
             orgs.create_account()
                 .account_name(format!("m{i}"))
@@ -115,7 +138,14 @@ fn binary_with_endpoint_url_reads_moto() {
     let config = dir.path().join("config.toml");
     std::fs::write(&config, "[aws]\ncompany_domains = []\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_rootkey"))
-        .args(["--json", "aws", "posture", "--organization", "--region", "us-east-1"])
+        .args([
+            "--json",
+            "aws",
+            "posture",
+            "--organization",
+            "--region",
+            "us-east-1",
+        ])
         .args(["--endpoint-url", &moto.url()])
         .arg("--evidence-out")
         .arg(&evidence)
@@ -128,16 +158,27 @@ fn binary_with_endpoint_url_reads_moto() {
         .output()
         .unwrap();
     // moto cannot AssumeRoot: every member is READ-INCOMPLETE, so the run has findings (1).
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let accounts = json["accounts"].as_array().unwrap();
     assert_eq!(accounts.len(), 4);
-    let members: Vec<_> = accounts.iter().filter(|a| a["management"] == false).collect();
+    let members: Vec<_> = accounts
+        .iter()
+        .filter(|a| a["management"] == false)
+        .collect();
     assert_eq!(members.len(), 3);
     for m in members {
         let f = m["findings"].as_array().unwrap();
         assert!(f.iter().any(|f| f["id"] == "READ-INCOMPLETE"), "{m}");
-        assert!(!f.iter().any(|f| f["id"] == "ROOT-MFA-MISSING"), "unread is not missing: {m}");
+        assert!(
+            !f.iter().any(|f| f["id"] == "ROOT-MFA-MISSING"),
+            "unread is not missing: {m}"
+        );
     }
     let saved: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&evidence).unwrap()).unwrap();

@@ -180,13 +180,29 @@ async fn organization_from_the_wire_produces_every_finding() {
     let m = ids(&mgmt.findings);
     assert!(m.contains(&FindingId::OrgCentralRootDisabled), "{m:?}");
     assert!(m.contains(&FindingId::RootMfaVirtual), "{m:?}");
-    let logins: Vec<_> = mgmt.findings.iter().filter(|f| f.id == FindingId::RootLogin).collect();
-    assert_eq!(logins.len(), 1, "only the Root-typed event counts: {logins:?}");
+    let logins: Vec<_> = mgmt
+        .findings
+        .iter()
+        .filter(|f| f.id == FindingId::RootLogin)
+        .collect();
+    assert_eq!(
+        logins.len(),
+        1,
+        "only the Root-typed event counts: {logins:?}"
+    );
     assert_eq!(logins[0].severity, Severity::High, "no MFA used");
     assert!(logins[0].evidence.contains("198.51.100.7"));
     assert_eq!(mgmt.posture.mfa_active, Some(true));
-    assert_eq!(mgmt.posture.password, PasswordState::Unknown, "not_supported");
-    assert_eq!(mgmt.posture.mfa_devices.len(), 1, "the auditor's device is not root's");
+    assert_eq!(
+        mgmt.posture.password,
+        PasswordState::Unknown,
+        "not_supported"
+    );
+    assert_eq!(
+        mgmt.posture.mfa_devices.len(),
+        1,
+        "the auditor's device is not root's"
+    );
 
     // Members: AssumeRoot reads.
     let good = by_account[GOOD];
@@ -202,7 +218,10 @@ async fn organization_from_the_wire_produces_every_finding() {
     assert!(!ids(&credless.findings).contains(&FindingId::RootMfaMissing));
 
     let v = ids(&by_account[VIRTUAL].findings);
-    assert!(v.contains(&FindingId::RootMfaVirtual) && v.contains(&FindingId::RootBackupKeyMissing), "{v:?}");
+    assert!(
+        v.contains(&FindingId::RootMfaVirtual) && v.contains(&FindingId::RootBackupKeyMissing),
+        "{v:?}"
+    );
 
     let keys = &by_account[KEYS];
     let k = ids(&keys.findings);
@@ -220,20 +239,38 @@ async fn organization_from_the_wire_produces_every_finding() {
         .filter(|f| f.id == FindingId::RootAccessKey)
         .map(|f| f.severity)
         .collect();
-    assert_eq!(sev, vec![Severity::Critical, Severity::Low], "active vs inactive key");
+    assert_eq!(
+        sev,
+        vec![Severity::Critical, Severity::Low],
+        "active vs inactive key"
+    );
     let active = keys.posture.access_keys.as_ref().unwrap();
     assert_eq!(active[0].last_used_service.as_deref(), Some("s3"));
 
     let denied = by_account[DENIED];
     assert_eq!(denied.findings[0].id, FindingId::ReadIncomplete);
     assert_eq!(denied.findings[0].severity, Severity::High);
-    assert!(denied.posture.errors.iter().any(|e| e.code == "AccessDenied" && e.check == Check::Session));
-    assert!(!ids(&denied.findings).contains(&FindingId::RootMfaMissing), "unknown is not missing");
+    assert!(denied
+        .posture
+        .errors
+        .iter()
+        .any(|e| e.code == "AccessDenied" && e.check == Check::Session));
+    assert!(
+        !ids(&denied.findings).contains(&FindingId::RootMfaMissing),
+        "unknown is not missing"
+    );
 
     let throttled = by_account[THROTTLED];
-    assert!(throttles.load(Ordering::SeqCst) >= 2, "the throttled call was retried");
+    assert!(
+        throttles.load(Ordering::SeqCst) >= 2,
+        "the throttled call was retried"
+    );
     assert_eq!(throttled.posture.mfa_devices.len(), 2);
-    assert!(throttled.posture.errors.is_empty(), "{:?}", throttled.posture.errors);
+    assert!(
+        throttled.posture.errors.is_empty(),
+        "{:?}",
+        throttled.posture.errors
+    );
 
     let broken = by_account[BROKEN];
     assert!(broken.posture.access_keys.is_none());
@@ -242,7 +279,11 @@ async fn organization_from_the_wire_produces_every_finding() {
         .errors
         .iter()
         .any(|e| e.call == "iam:ListAccessKeys" && e.check == Check::AccessKeys));
-    let b = broken.findings.iter().find(|f| f.id == FindingId::ReadIncomplete).unwrap();
+    let b = broken
+        .findings
+        .iter()
+        .find(|f| f.id == FindingId::ReadIncomplete)
+        .unwrap();
     assert_eq!(b.severity, Severity::High);
 
     let gmail = ids(&by_account[GMAIL].findings);
@@ -270,21 +311,36 @@ async fn organization_from_the_wire_produces_every_finding() {
         .collect();
     assert_eq!(
         ct_hosts.into_iter().collect::<Vec<_>>(),
-        vec!["cloudtrail.eu-west-1.amazonaws.com", "cloudtrail.us-east-1.amazonaws.com"]
+        vec![
+            "cloudtrail.eu-west-1.amazonaws.com",
+            "cloudtrail.us-east-1.amazonaws.com"
+        ]
     );
     let read_only = |a: &str| {
-        ["List", "Get", "Describe", "Lookup", "AssumeRoot", "AssumeRole", "GenerateCredentialReport"]
-            .iter()
-            .any(|p| a.starts_with(p))
+        [
+            "List",
+            "Get",
+            "Describe",
+            "Lookup",
+            "AssumeRoot",
+            "AssumeRole",
+            "GenerateCredentialReport",
+        ]
+        .iter()
+        .any(|p| a.starts_with(p))
     };
-    assert!(log.iter().all(|c| read_only(&c.action)), "a call that is not a read was made");
+    assert!(
+        log.iter().all(|c| read_only(&c.action)),
+        "a call that is not a read was made"
+    );
     assert!(!log.iter().any(|c| c.action == "UnexpectedCall"));
 }
 
 #[tokio::test]
 async fn member_role_reads_account_level_facts_and_logins() {
     let (http, log) = client(
-        |c: &Call| match (c.action.as_str(), &c.session) {
+        |c: &Call| {
+            match (c.action.as_str(), &c.session) {
             ("GetCallerIdentity", _) => caller_identity(MGMT, "arn:aws:iam::111111111111:user/auditor"),
             ("AssumeRoot", _) => assume_root_ok(GOOD),
             ("AssumeRole", _) => assume_role_ok(GOOD),
@@ -300,6 +356,7 @@ async fn member_role_reads_account_level_facts_and_logins() {
             ("ListVirtualMFADevices", Session::Member(_)) => virtual_mfa(&[]),
             ("LookupEvents", Session::Member(_)) => lookup_events(&[("Root", "192.0.2.1", false, false)]),
             _ => query_error(403, "AccessDenied", &format!("not expected: {c:?}")),
+        }
         },
         None,
     );
@@ -320,15 +377,37 @@ async fn member_role_reads_account_level_facts_and_logins() {
         )
         .await;
     let p = &ev.accounts[0].posture;
-    assert!(p.errors.is_empty() && p.not_read.is_empty(), "{:?} {:?}", p.errors, p.not_read);
-    assert_eq!(p.password, PasswordState::Absent, "the root session's answer wins over the report");
+    assert!(
+        p.errors.is_empty() && p.not_read.is_empty(),
+        "{:?} {:?}",
+        p.errors,
+        p.not_read
+    );
+    assert_eq!(
+        p.password,
+        PasswordState::Absent,
+        "the root session's answer wins over the report"
+    );
     // Both regions returned the same event id: one login, not two.
     assert_eq!(p.logins.as_ref().unwrap().len(), 1);
     let report = evaluate(&ev, &FindingConfig::default());
     let f = &report.accounts[0].findings;
-    assert!(f.iter().all(|f| f.id == FindingId::RootLogin && f.severity == Severity::Low), "{f:?}");
-    let role = log.lock().unwrap().iter().find(|c| c.action == "AssumeRole").cloned().unwrap();
-    assert_eq!(role.form.get("RoleArn").map(String::as_str), Some("arn:aws:iam::222222222222:role/RootkeyAudit"));
+    assert!(
+        f.iter()
+            .all(|f| f.id == FindingId::RootLogin && f.severity == Severity::Low),
+        "{f:?}"
+    );
+    let role = log
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|c| c.action == "AssumeRole")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        role.form.get("RoleArn").map(String::as_str),
+        Some("arn:aws:iam::222222222222:role/RootkeyAudit")
+    );
 }
 
 #[tokio::test]
@@ -346,13 +425,31 @@ async fn member_mfa_devices_for_enrollment_polling() {
     let devices = reader.member_root_mfa_devices(GOOD).await.unwrap();
     assert_eq!(devices.len(), 1);
     assert_eq!(devices[0].kind, rootkey::aws::MfaKind::Fido);
-    assert_eq!(devices[0].enable_date, Some(time::macros::datetime!(2024-06-01 9:30 UTC)));
+    assert_eq!(
+        devices[0].enable_date,
+        Some(time::macros::datetime!(2024-06-01 9:30 UTC))
+    );
 }
 
 #[tokio::test]
 async fn caller_identity_failure_is_a_whole_run_error() {
-    let (http, _) = client(|_: &Call| query_error(403, "InvalidClientTokenId", "The security token included in the request is invalid."), None);
-    let err = Reader::connect(options(http)).await.err().expect("must fail");
+    let (http, _) = client(
+        |_: &Call| {
+            query_error(
+                403,
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+            )
+        },
+        None,
+    );
+    let err = Reader::connect(options(http))
+        .await
+        .err()
+        .expect("must fail");
     let text = err.to_string();
-    assert!(text.contains("sts:GetCallerIdentity") && text.contains("InvalidClientTokenId"), "{text}");
+    assert!(
+        text.contains("sts:GetCallerIdentity") && text.contains("InvalidClientTokenId"),
+        "{text}"
+    );
 }

@@ -59,7 +59,8 @@ impl Default for AwsOptions {
 
 /// Loads the shared SDK configuration from the standard chain and the overrides.
 pub async fn load_sdk_config(opts: &AwsOptions) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(opts.retry.clone());
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).retry_config(opts.retry.clone());
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }

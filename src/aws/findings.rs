@@ -206,7 +206,12 @@ pub fn evaluate(evidence: &Evidence, config: &FindingConfig) -> Report {
         let target = org
             .management_account_id
             .clone()
-            .or_else(|| accounts.iter().find(|a| a.management).map(|a| a.account_id.clone()))
+            .or_else(|| {
+                accounts
+                    .iter()
+                    .find(|a| a.management)
+                    .map(|a| a.account_id.clone())
+            })
             .unwrap_or_else(|| evidence.caller.account.clone());
         let mut org_findings = Vec::new();
         match org.features {
@@ -320,7 +325,10 @@ fn evaluate_account(a: &AccountEvidence, central: bool, config: &FindingConfig) 
     // (check, detail) pairs that could not be judged; folded into one READ-INCOMPLETE below.
     let mut incomplete: Vec<(Check, String)> = Vec::new();
     for e in &p.errors {
-        incomplete.push((e.check, format!("{} failed: {} {}", e.call, e.code, e.message)));
+        incomplete.push((
+            e.check,
+            format!("{} failed: {} {}", e.call, e.code, e.message),
+        ));
     }
     for n in &p.not_read {
         incomplete.push((n.check, format!("not read: {}", n.reason)));
@@ -334,7 +342,11 @@ fn evaluate_account(a: &AccountEvidence, central: bool, config: &FindingConfig) 
             .filter(|d| d.kind == MfaKind::Virtual)
             .map(|d| d.serial.as_str())
             .collect();
-        let fido = p.mfa_devices.iter().filter(|d| d.kind == MfaKind::Fido).count();
+        let fido = p
+            .mfa_devices
+            .iter()
+            .filter(|d| d.kind == MfaKind::Fido)
+            .count();
         let no_mfa = (p.mfa_devices_complete && p.mfa_devices.is_empty())
             || (p.mfa_devices.is_empty() && p.mfa_active == Some(false));
         if no_mfa {
@@ -425,7 +437,9 @@ fn evaluate_account(a: &AccountEvidence, central: bool, config: &FindingConfig) 
             }
         }
         None => {
-            if p.account_summary.is_some_and(|s| s.signing_certificates_present) {
+            if p.account_summary
+                .is_some_and(|s| s.signing_certificates_present)
+            {
                 out.push(finding(
                     FindingId::RootSigningCert,
                     Severity::High,
@@ -533,4 +547,131 @@ fn evaluate_account(a: &AccountEvidence, central: bool, config: &FindingConfig) 
 fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::model::*;
+
+    fn evidence(central: bool, management: bool, posture: RootPosture) -> Evidence {
+        let t = time::macros::datetime!(2024-11-01 0:00 UTC);
+        Evidence {
+            format: EVIDENCE_FORMAT.into(),
+            read_at: t,
+            caller: CallerIdentity {
+                account: "111111111111".into(),
+                arn: "arn:aws:iam::111111111111:user/a".into(),
+                user_id: "AIDA".into(),
+            },
+            period: Period { since: t, until: t },
+            organization: Some(OrganizationFacts {
+                id: None,
+                management_account_id: Some("111111111111".into()),
+                features: Some(OrgFeatures {
+                    root_credentials_management: central,
+                    root_sessions: true,
+                }),
+                errors: vec![],
+            }),
+            accounts: vec![AccountEvidence {
+                account_id: if management {
+                    "111111111111"
+                } else {
+                    "222222222222"
+                }
+                .into(),
+                name: None,
+                email: None,
+                management,
+                posture,
+            }],
+        }
+    }
+
+    fn empty() -> RootPosture {
+        RootPosture {
+            mfa_devices_complete: true,
+            access_keys: Some(vec![]),
+            signing_certificates: Some(vec![]),
+            password: PasswordState::Absent,
+            logins: Some(vec![]),
+            ..RootPosture::default()
+        }
+    }
+
+    fn ids(r: &Report) -> Vec<FindingId> {
+        r.accounts
+            .iter()
+            .flat_map(|a| a.findings.iter().map(|f| f.id))
+            .collect()
+    }
+
+    #[test]
+    fn credential_less_member_is_compliant_only_under_central_root_access() {
+        let cfg = FindingConfig::default();
+        let r = evaluate(&evidence(true, false, empty()), &cfg);
+        assert!(r.accounts[0].credential_less);
+        assert!(!r.has_findings(), "{:?}", ids(&r));
+        let r = evaluate(&evidence(false, false, empty()), &cfg);
+        assert!(ids(&r).contains(&FindingId::RootMfaMissing));
+        assert!(ids(&r).contains(&FindingId::OrgCentralRootDisabled));
+    }
+
+    #[test]
+    fn management_root_always_needs_hardware_mfa() {
+        let r = evaluate(&evidence(true, true, empty()), &FindingConfig::default());
+        assert!(!r.accounts[0].credential_less);
+        assert!(ids(&r).contains(&FindingId::RootMfaMissing));
+        assert!(ids(&r).contains(&FindingId::RootBackupKeyMissing));
+    }
+
+    #[test]
+    fn unknown_password_is_never_credential_less() {
+        let mut p = empty();
+        p.password = PasswordState::Unknown;
+        let r = evaluate(&evidence(true, false, p), &FindingConfig::default());
+        assert!(!r.accounts[0].credential_less);
+    }
+
+    #[test]
+    fn virtual_device_beside_two_keys_is_still_a_finding() {
+        let mut p = empty();
+        for s in [
+            "arn:aws:iam::1:u2f/root/a",
+            "arn:aws:iam::1:u2f/root/b",
+            "arn:aws:iam::1:mfa/phone",
+        ] {
+            p.mfa_devices.push(MfaDevice {
+                serial: s.into(),
+                kind: MfaKind::classify(s),
+                enable_date: None,
+            });
+        }
+        let r = evaluate(&evidence(true, true, p), &FindingConfig::default());
+        assert_eq!(ids(&r), vec![FindingId::RootMfaVirtual]);
+    }
+
+    #[test]
+    fn email_domain_is_checked_case_insensitively() {
+        let mut e = evidence(true, false, empty());
+        e.accounts[0].email = Some("Root@Example.COM".into());
+        let cfg = FindingConfig {
+            company_domains: vec!["example.com".into()],
+        };
+        assert!(!evaluate(&e, &cfg).has_findings());
+        e.accounts[0].email = Some("root@example.com.evil.test".into());
+        assert!(ids(&evaluate(&e, &cfg)).contains(&FindingId::RootEmailDomain));
+        e.accounts[0].email = None;
+        assert!(ids(&evaluate(&e, &cfg)).contains(&FindingId::ReadIncomplete));
+    }
+
+    #[test]
+    fn evaluation_is_deterministic() {
+        let e = evidence(false, true, empty());
+        assert_eq!(
+            evaluate(&e, &FindingConfig::default()),
+            evaluate(&e, &FindingConfig::default())
+        );
+    }
 }

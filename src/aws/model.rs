@@ -275,7 +275,10 @@ impl RootPosture {
     pub fn has_no_credentials(&self) -> bool {
         self.password == PasswordState::Absent
             && self.access_keys.as_ref().is_some_and(Vec::is_empty)
-            && self.signing_certificates.as_ref().is_some_and(Vec::is_empty)
+            && self
+                .signing_certificates
+                .as_ref()
+                .is_some_and(Vec::is_empty)
             && self.mfa_devices_complete
             && self.mfa_devices.is_empty()
     }

@@ -389,7 +389,11 @@ impl Reader {
     }
 
     /// Opens a session in `account_id` through the `--member-role` role.
-    async fn assume_member_role(&self, account_id: &str, role: &str) -> Result<SdkConfig, ReadError> {
+    async fn assume_member_role(
+        &self,
+        account_id: &str,
+        role: &str,
+    ) -> Result<SdkConfig, ReadError> {
         let sts = aws_sdk_sts::Client::new(&self.inner.sdk);
         let arn = format!("arn:{}:iam::{account_id}:role/{role}", self.inner.partition);
         let out = sts
@@ -609,11 +613,9 @@ impl Reader {
             if attempt > 0 {
                 tokio::time::sleep(self.inner.opts.report_poll_interval).await;
             }
-            let gen = iam
-                .generate_credential_report()
-                .send()
-                .await
-                .map_err(|e| read_error("iam:GenerateCredentialReport", Check::CredentialReport, &e))?;
+            let gen = iam.generate_credential_report().send().await.map_err(|e| {
+                read_error("iam:GenerateCredentialReport", Check::CredentialReport, &e)
+            })?;
             if gen.state() != Some(&ReportStateType::Complete) {
                 continue;
             }
@@ -662,9 +664,8 @@ fn session_credentials(
         code: "NoCredentials".into(),
         message: "the response carried no credentials".into(),
     })?;
-    let expiry = to_time(Some(c.expiration())).map(|t| {
-        std::time::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64)
-    });
+    let expiry = to_time(Some(c.expiration()))
+        .map(|t| std::time::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64));
     Ok(Credentials::new(
         c.access_key_id(),
         c.secret_access_key(),
@@ -703,12 +704,17 @@ async fn read_root_session(iam: &aws_sdk_iam::Client, p: &mut RootPosture) {
                     last_used_region: None,
                 };
                 if let Some(id) = k.access_key_id() {
-                    match iam.get_access_key_last_used().access_key_id(id).send().await {
+                    match iam
+                        .get_access_key_last_used()
+                        .access_key_id(id)
+                        .send()
+                        .await
+                    {
                         Ok(u) => {
                             if let Some(u) = u.access_key_last_used() {
                                 key.last_used = to_time(u.last_used_date());
-                                key.last_used_service = Some(u.service_name().to_string())
-                                    .filter(|s| s != "N/A");
+                                key.last_used_service =
+                                    Some(u.service_name().to_string()).filter(|s| s != "N/A");
                                 key.last_used_region =
                                     Some(u.region().to_string()).filter(|s| s != "N/A");
                             }
@@ -755,7 +761,10 @@ async fn read_root_session(iam: &aws_sdk_iam::Client, p: &mut RootPosture) {
 
     match iam.get_login_profile().send().await {
         Ok(_) => p.password = PasswordState::Present,
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
             p.password = PasswordState::Absent
         }
         Err(e) => p
@@ -839,15 +848,17 @@ fn parse_login(ev: &aws_sdk_cloudtrail::types::Event, region: &str) -> Option<Ro
 mod tests {
     use super::*;
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn rate_limiter_spaces_calls() {
-        let l = RateLimiter::new(Duration::from_millis(500));
+        let l = RateLimiter::new(Duration::from_millis(20));
         let start = tokio::time::Instant::now();
         for _ in 0..5 {
             l.acquire().await;
         }
         // Five calls: the first at once, then four intervals.
-        assert_eq!(start.elapsed(), Duration::from_millis(2000));
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(80), "{took:?}");
+        assert!(took < Duration::from_secs(2), "{took:?}");
     }
 
     #[test]
@@ -859,7 +870,9 @@ mod tests {
                 .cloud_trail_event(json)
                 .build()
         };
-        let root = ev(r#"{"userIdentity":{"type":"Root"},"sourceIPAddress":"198.51.100.7","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"}}"#);
+        let root = ev(
+            r#"{"userIdentity":{"type":"Root"},"sourceIPAddress":"198.51.100.7","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"}}"#,
+        );
         let l = parse_login(&root, "us-east-1").unwrap();
         assert_eq!(l.source_ip.as_deref(), Some("198.51.100.7"));
         assert_eq!(l.success, Some(true));

@@ -50,7 +50,7 @@ impl AwsArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum AwsCmd {
     /// Read the root posture of accounts or a whole organization and report findings
-    Posture(PostureArgs),
+    Posture(Box<PostureArgs>),
 }
 
 /// `rootkey aws posture` flags.
@@ -106,13 +106,16 @@ fn parse_since(s: &str, now: OffsetDateTime) -> Result<OffsetDateTime, CliError>
         let d = time::Duration::try_from(d).map_err(|e| format!("--since {s}: {e}"))?;
         return Ok(now - d);
     }
-    Err(format!("--since `{s}`: expected a date (2024-01-31), an RFC 3339 time or a duration (30d)").into())
+    Err(format!(
+        "--since `{s}`: expected a date (2024-01-31), an RFC 3339 time or a duration (30d)"
+    )
+    .into())
 }
 
 /// Runs one `rootkey aws` subcommand.
 pub fn run(cmd: AwsCmd, global: &GlobalArgs) -> CmdResult {
     match cmd {
-        AwsCmd::Posture(args) => posture(args, global),
+        AwsCmd::Posture(args) => posture(*args, global),
     }
 }
 
@@ -221,11 +224,24 @@ fn print_human(report: &Report) {
             .logins
             .as_ref()
             .map_or("not searched".into(), |l| l.len().to_string());
-        println!("{title}  [{role}{}]", if a.credential_less { ", credential-less" } else { "" });
+        println!(
+            "{title}  [{role}{}]",
+            if a.credential_less {
+                ", credential-less"
+            } else {
+                ""
+            }
+        );
         let mut t = Table::new(["root", "state"]);
         t.row(["MFA devices", mfa.as_str()])
-            .row(["access keys", count(p.access_keys.as_ref().map(Vec::len)).as_str()])
-            .row(["signing certificates", count(p.signing_certificates.as_ref().map(Vec::len)).as_str()])
+            .row([
+                "access keys",
+                count(p.access_keys.as_ref().map(Vec::len)).as_str(),
+            ])
+            .row([
+                "signing certificates",
+                count(p.signing_certificates.as_ref().map(Vec::len)).as_str(),
+            ])
             .row(["password", password])
             .row(["root logins", logins.as_str()]);
         println!("{t}");
@@ -260,7 +276,10 @@ mod tests {
             parse_since("2024-01-31T10:00:00Z", now).unwrap(),
             time::macros::datetime!(2024-01-31 10:00 UTC)
         );
-        assert_eq!(parse_since("1d", now).unwrap(), now - time::Duration::days(1));
+        assert_eq!(
+            parse_since("1d", now).unwrap(),
+            now - time::Duration::days(1)
+        );
         assert!(parse_since("yesterday-ish", now).is_err());
     }
 

@@ -60,7 +60,10 @@ impl Moto {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("moto server did not answer on port {} within 30 s", self.port);
+        panic!(
+            "moto server did not answer on port {} within 30 s",
+            self.port
+        );
     }
 
     /// `http://127.0.0.1:<port>`.

@@ -233,7 +233,9 @@ pub fn json_error(status: u16, kind: &str, message: &str) -> Reply {
 pub fn caller_identity(account: &str, arn: &str) -> Reply {
     sts_ok(
         "GetCallerIdentity",
-        &format!("<Arn>{arn}</Arn><UserId>AIDACKCEVSQ6C2EXAMPLE</UserId><Account>{account}</Account>"),
+        &format!(
+            "<Arn>{arn}</Arn><UserId>AIDACKCEVSQ6C2EXAMPLE</UserId><Account>{account}</Account>"
+        ),
     )
 }
 
@@ -279,7 +281,9 @@ pub fn access_keys(keys: &[(&str, &str)]) -> Reply {
         .collect();
     iam_ok(
         "ListAccessKeys",
-        &format!("<AccessKeyMetadata>{members}</AccessKeyMetadata><IsTruncated>false</IsTruncated>"),
+        &format!(
+            "<AccessKeyMetadata>{members}</AccessKeyMetadata><IsTruncated>false</IsTruncated>"
+        ),
     )
 }
 
@@ -311,7 +315,11 @@ pub fn login_profile(present: bool) -> Reply {
             "<LoginProfile><CreateDate>2020-01-01T00:00:00Z</CreateDate><PasswordResetRequired>false</PasswordResetRequired></LoginProfile>",
         )
     } else {
-        query_error(404, "NoSuchEntity", "Login Profile for User root cannot be found.")
+        query_error(
+            404,
+            "NoSuchEntity",
+            "Login Profile for User root cannot be found.",
+        )
     }
 }
 
@@ -361,7 +369,9 @@ pub fn virtual_mfa(devices: &[(&str, &str)]) -> Reply {
         .collect();
     iam_ok(
         "ListVirtualMFADevices",
-        &format!("<VirtualMFADevices>{members}</VirtualMFADevices><IsTruncated>false</IsTruncated>"),
+        &format!(
+            "<VirtualMFADevices>{members}</VirtualMFADevices><IsTruncated>false</IsTruncated>"
+        ),
     )
 }
 
