@@ -7,4 +7,6 @@
 
 pub mod cli;
 pub mod config;
+pub mod custody;
+pub mod report;
 pub mod webauthn;

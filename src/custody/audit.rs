@@ -1,0 +1,416 @@
+//! Audit assembly: custody state + AWS facts + ledger integrity → [`AuditReport`].
+//!
+//! Pure: the audit flow gathers the facts (ledger verification, posture reader or evidence
+//! file), calls [`build_report`], renders, and appends [`completed_event`] to the ledger.
+
+use std::collections::BTreeSet;
+
+use time::OffsetDateTime;
+
+use super::events::{AuditCompleted, SeverityCounts};
+use super::rules::{self, AwsAccountFacts};
+use super::state::{CustodyState, KeyStatus};
+use crate::report::{
+    self, AccountSection, AuditReport, DeviceRow, Finding, FindingSource, Format, KeyRow, Kpis,
+    LedgerIntegrity, LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity,
+};
+
+/// Everything an audit needs.
+#[derive(Debug, Clone)]
+pub struct AuditInput<'a> {
+    /// The folded ledger.
+    pub state: &'a CustodyState,
+    /// AWS facts per account (live or from an evidence file).
+    pub aws: &'a [AwsAccountFacts],
+    /// Restrict to these accounts (`--account`); `None`: every account in the ledger or in `aws`.
+    pub accounts: Option<&'a [String]>,
+    /// Result of verifying the ledger.
+    pub integrity: LedgerIntegrity,
+    /// Now: end of the period.
+    pub generated_at: OffsetDateTime,
+    /// Start of the period (`--since`, else the previous audit, else the ledger's start).
+    pub period_start: OffsetDateTime,
+    /// The ledger's origin line.
+    pub ledger_origin: String,
+    /// `accounts`, `organization` or `evidence:<file>`.
+    pub scope: String,
+    /// rootkey version.
+    pub tool_version: String,
+}
+
+fn ledger_findings(integrity: &LedgerIntegrity) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mk = |code: &str, title: &str, detail: String| Finding {
+        code: code.into(),
+        severity: Severity::Critical,
+        source: FindingSource::Ledger,
+        account_id: None,
+        key_id: None,
+        subject: "ledger".into(),
+        title: title.into(),
+        evidence: [("detail".to_string(), detail)].into_iter().collect(),
+        controls: vec![],
+    };
+    if !integrity.intact {
+        out.push(mk(
+            "LEDGER-NOT-INTACT",
+            "the custody ledger failed verification; nothing in it can be relied on",
+            integrity.problems.join("; "),
+        ));
+    }
+    if let SavedCheckpoint::NotExtended { detail } = &integrity.saved_checkpoint {
+        out.push(mk(
+            "LEDGER-CHECKPOINT-NOT-EXTENDED",
+            "today's ledger does not extend the auditor's saved checkpoint: rewritten or rolled back",
+            detail.clone(),
+        ));
+    }
+    out
+}
+
+/// Builds the report. Findings, rows and KPIs follow the rules in [`rules`].
+pub fn build_report(input: AuditInput<'_>) -> AuditReport {
+    let state = input.state;
+    let now = input.generated_at;
+    let in_scope = |a: &str| {
+        input
+            .accounts
+            .is_none_or(|list| list.iter().any(|x| x == a))
+    };
+
+    let mut account_ids: BTreeSet<String> = state
+        .accounts
+        .keys()
+        .chain(input.aws.iter().map(|f| &f.account_id))
+        .filter(|a| in_scope(a))
+        .cloned()
+        .collect();
+    if let Some(list) = input.accounts {
+        account_ids.extend(list.iter().cloned());
+    }
+
+    let mut findings = ledger_findings(&input.integrity);
+    let mut keys = Vec::new();
+    let mut accounts = Vec::new();
+    let mut logins = Vec::new();
+    let mut overdue = 0u64;
+    let mut two_hw = Ratio {
+        numerator: 0,
+        denominator: 0,
+    };
+    let mut covered = Ratio {
+        numerator: 0,
+        denominator: 0,
+    };
+
+    for acct in &account_ids {
+        let all_keys: Vec<_> = state
+            .accounts
+            .get(acct)
+            .map(|a| a.keys.iter().filter_map(|id| state.keys.get(id)).collect())
+            .unwrap_or_default();
+        let active: Vec<_> = all_keys.iter().copied().filter(|k| k.is_active()).collect();
+        let facts = input.aws.iter().find(|f| &f.account_id == acct);
+        let mut acct_findings: Vec<Finding> = Vec::new();
+        let mut seen: Option<BTreeSet<String>> = None;
+        let mut devices = Vec::new();
+
+        match facts {
+            Some(f) => {
+                let agreement = rules::compare_with_aws(&all_keys, f);
+                for d in &f.mfa_devices {
+                    devices.push(DeviceRow {
+                        serial: d.serial.clone(),
+                        kind: d.kind.as_str().into(),
+                        enable_date: d.enable_date,
+                        key_id: agreement.matched.get(&d.serial).cloned(),
+                    });
+                }
+                acct_findings.extend(agreement.findings);
+                for af in &f.findings {
+                    acct_findings.push(Finding {
+                        code: af.id.clone(),
+                        severity: af.severity,
+                        source: FindingSource::Aws,
+                        account_id: Some(acct.clone()),
+                        key_id: None,
+                        subject: acct.clone(),
+                        title: af.title.clone(),
+                        evidence: af.evidence.clone(),
+                        controls: af.controls.clone(),
+                    });
+                }
+                if !f.keyless_by_design() {
+                    two_hw.denominator += 1;
+                    if rules::two_hardware_keys_no_virtual(f) {
+                        two_hw.numerator += 1;
+                    }
+                }
+                covered.denominator += 1;
+                if f.keyless_by_design() || agreement.keys_seen.len() >= 2 {
+                    covered.numerator += 1;
+                }
+                let checkouts = state.checkouts_of(acct);
+                for l in f
+                    .root_logins
+                    .iter()
+                    .filter(|l| l.time >= input.period_start && l.time <= now)
+                {
+                    let explanation = rules::explain_login(l.time, &checkouts, now);
+                    acct_findings.extend(rules::login_findings(acct, l, &explanation));
+                    logins.push(LoginRow {
+                        account_id: acct.clone(),
+                        time: l.time,
+                        source_ip: l.source_ip.clone(),
+                        mfa_used: l.mfa_used,
+                        success: l.success,
+                        explanation,
+                    });
+                }
+                seen = Some(agreement.keys_seen);
+            }
+            None => {
+                covered.denominator += 1;
+                acct_findings.push(Finding {
+                    code: "AWS-POSTURE-MISSING".into(),
+                    severity: Severity::High,
+                    source: FindingSource::Custody,
+                    account_id: Some(acct.clone()),
+                    key_id: None,
+                    subject: acct.clone(),
+                    title: "no AWS facts for this account: its root could not be compared with the ledger".into(),
+                    evidence: [("account".to_string(), acct.clone())].into_iter().collect(),
+                    controls: vec![],
+                });
+            }
+        }
+
+        for k in &active {
+            let open = state.open_checkout(k);
+            let is_overdue = open.is_some_and(|c| c.is_overdue(now));
+            if let Some(c) = open {
+                if is_overdue {
+                    overdue += 1;
+                    acct_findings.push(key_finding(
+                        "KEY-CHECKIN-OVERDUE",
+                        Severity::High,
+                        k,
+                        format!(
+                            "key {} was due back at {} and has not been checked in",
+                            k.key_id,
+                            report::fmt_time(c.window_end)
+                        ),
+                        vec![
+                            ("ticket", c.ticket.clone()),
+                            ("requester", c.requester.clone()),
+                            ("approver", c.approver.clone()),
+                            ("due", report::fmt_time(c.window_end)),
+                        ],
+                    ));
+                } else {
+                    acct_findings.push(key_finding(
+                        "KEY-CHECKED-OUT",
+                        Severity::Info,
+                        k,
+                        format!(
+                            "key {} is checked out until {}",
+                            k.key_id,
+                            report::fmt_time(c.window_end)
+                        ),
+                        vec![("ticket", c.ticket.clone()), ("reason", c.reason.clone())],
+                    ));
+                }
+            }
+            if rules::possession_stale(k.last_possession, now) {
+                acct_findings.push(key_finding(
+                    "KEY-POSSESSION-STALE",
+                    Severity::Medium,
+                    k,
+                    format!("key {} has not proved possession for {} days: run `rootkey keys verify --key {}`", k.key_id, rules::possession_age_days(k.last_possession, now), k.key_id),
+                    vec![("last proof", report::fmt_time(k.last_possession)), ("location", k.location.clone())],
+                ));
+            }
+            keys.push(KeyRow {
+                key_id: k.key_id.clone(),
+                account_id: k.account_id.clone(),
+                role: k.role.as_str().into(),
+                model: k.model.clone(),
+                location: k.location.clone(),
+                bag_serial: k.bag_serial.clone(),
+                status: match k.status {
+                    KeyStatus::CheckedOut { .. } => "checked_out".into(),
+                    _ => "in_safe".into(),
+                },
+                due_back: open.map(|c| c.window_end),
+                overdue: is_overdue,
+                last_possession: k.last_possession,
+                possession_age_days: rules::possession_age_days(k.last_possession, now),
+                serial_arn: k.registration.as_ref().map(|r| r.serial_arn.clone()),
+                seen_in_aws: seen.as_ref().map(|s| s.contains(&k.key_id)),
+            });
+        }
+        for (i, a) in active.iter().enumerate() {
+            for b in &active[i + 1..] {
+                if rules::normalise_location(&a.location) == rules::normalise_location(&b.location)
+                {
+                    acct_findings.push(key_finding(
+                        "KEYS-SAME-LOCATION",
+                        Severity::Medium,
+                        b,
+                        format!(
+                            "keys {} and {} are stored at the same location",
+                            a.key_id, b.key_id
+                        ),
+                        vec![("location", b.location.clone())],
+                    ));
+                }
+            }
+        }
+        for c in state.checkouts_of(acct) {
+            if let Some(ci) = c
+                .checkin
+                .as_ref()
+                .filter(|ci| ci.late && ci.time >= input.period_start && ci.time <= now)
+            {
+                acct_findings.push(Finding {
+                    code: "KEY-CHECKIN-LATE".into(),
+                    severity: Severity::Low,
+                    source: FindingSource::Custody,
+                    account_id: Some(acct.clone()),
+                    key_id: Some(c.key_id.clone()),
+                    subject: format!("{} entry {}", c.key_id, ci.seq),
+                    title: format!("key {} came back after its window", c.key_id),
+                    evidence: [
+                        ("ticket".to_string(), c.ticket.clone()),
+                        ("due".to_string(), report::fmt_time(c.window_end)),
+                        ("returned".to_string(), report::fmt_time(ci.time)),
+                    ]
+                    .into_iter()
+                    .collect(),
+                    controls: vec![],
+                });
+            }
+        }
+
+        accounts.push(AccountSection {
+            account_id: acct.clone(),
+            name: facts.and_then(|f| f.name.clone()),
+            enrolled: state
+                .accounts
+                .get(acct)
+                .is_some_and(|a| a.enrolled_at.is_some()),
+            observed: facts.is_some(),
+            root_credentials_absent: facts.is_some_and(|f| f.root_credentials_absent),
+            ledger_keys: active.iter().map(|k| k.key_id.clone()).collect(),
+            devices,
+            findings: acct_findings.iter().map(Finding::identity).collect(),
+        });
+        findings.extend(acct_findings);
+    }
+
+    let successful: Vec<_> = logins.iter().filter(|l| l.success).collect();
+    let explained = successful
+        .iter()
+        .filter(|l| l.explanation.is_explained())
+        .count() as u64;
+    let current: BTreeSet<String> = findings
+        .iter()
+        .filter(|f| f.severity < Severity::Info)
+        .map(Finding::identity)
+        .collect();
+    let mut history: Vec<_> = state
+        .audits
+        .iter()
+        .map(|a| (a.time, &a.findings, &a.accounts))
+        .collect();
+    history.sort_by_key(|h| h.0);
+    history.push((now, &current, &account_ids));
+    let (mttr, remediated) = rules::mean_time_to_remediate(&history);
+
+    let kpis = Kpis {
+        accounts_two_hardware_keys_no_virtual: two_hw,
+        root_logins: successful.len() as u64,
+        root_logins_explained: explained,
+        root_logins_unexplained: successful.len() as u64 - explained,
+        mean_time_to_remediate_seconds: mttr,
+        findings_remediated: remediated,
+        accounts_covered: covered,
+        keys_overdue: overdue,
+    };
+    AuditReport::new(
+        ReportMeta {
+            generated_at: now,
+            period_start: input.period_start,
+            period_end: now,
+            ledger_origin: input.ledger_origin,
+            scope: input.scope,
+            tool_version: input.tool_version,
+        },
+        input.integrity,
+        kpis,
+        findings,
+        keys,
+        accounts,
+        logins,
+    )
+}
+
+fn key_finding(
+    code: &str,
+    severity: Severity,
+    k: &super::state::KeyState,
+    title: String,
+    evidence: Vec<(&str, String)>,
+) -> Finding {
+    Finding {
+        code: code.into(),
+        severity,
+        source: FindingSource::Custody,
+        account_id: Some(k.account_id.clone()),
+        key_id: Some(k.key_id.clone()),
+        subject: k.key_id.clone(),
+        title,
+        evidence: evidence
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b))
+            .collect(),
+        controls: vec![],
+    }
+}
+
+/// The `audit.completed` body for `report` rendered as `rendered` in `format`.
+///
+/// Info findings are left out of the identities: they are not problems to remediate.
+pub fn completed_event(report: &AuditReport, format: Format, rendered: &[u8]) -> AuditCompleted {
+    let mut counts = SeverityCounts::default();
+    for f in &report.findings {
+        match f.severity {
+            Severity::Critical => counts.critical += 1,
+            Severity::High => counts.high += 1,
+            Severity::Medium => counts.medium += 1,
+            Severity::Low => counts.low += 1,
+            Severity::Info => counts.info += 1,
+        }
+    }
+    let findings: BTreeSet<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity < Severity::Info)
+        .map(Finding::identity)
+        .collect();
+    AuditCompleted {
+        report_sha256: report::digest(rendered),
+        format: format.as_str().into(),
+        checkpoint: report.ledger.checkpoint.clone(),
+        period_start: report.meta.period_start,
+        period_end: report.meta.period_end,
+        verdict: report.verdict.as_str().into(),
+        counts,
+        findings: findings.into_iter().collect(),
+        accounts: report
+            .accounts
+            .iter()
+            .map(|a| a.account_id.clone())
+            .collect(),
+    }
+}
