@@ -414,3 +414,327 @@ pub fn completed_event(report: &AuditReport, format: Format, rendered: &[u8]) ->
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::custody::rules::{AwsFinding, AwsMfaDevice, AwsRootLogin, MfaKind};
+    use crate::custody::state::tests::{checkin, checkout, confirmed, enrolled, entry, fold};
+    use crate::custody::CustodyEvent;
+    use crate::report::{render, LoginExplanation, Verdict};
+    use serde_json::json;
+    use time::macros::datetime;
+
+    const A: &str = "111122223333";
+    const B: &str = "444455556666";
+    const C: &str = "777788889999";
+
+    fn arn(acct: &str, key: &str) -> String {
+        format!("arn:aws:iam::{acct}:u2f/root/rootkey-{key}-ABCDEFGHIJKLMNOP")
+    }
+
+    fn ledger() -> CustodyState {
+        let t0 = datetime!(2025-01-02 09:00 UTC);
+        fold(&[
+            entry(1, t0, "key.enrolled", enrolled("k1", A, "primary", "B1")),
+            entry(2, t0, "key.enrolled", enrolled("k2", A, "backup", "B2")),
+            entry(3, t0, "key.registration_confirmed", confirmed("k1", A)),
+            entry(4, t0, "key.registration_confirmed", confirmed("k2", A)),
+            entry(5, t0, "account.enrolled", json!({"account_id": A, "primary_key_id": "k1", "backup_key_id": "k2"})),
+            entry(6, t0, "key.enrolled", enrolled("k3", B, "primary", "B3")),
+            entry(7, datetime!(2025-01-15 00:00 UTC), "audit.completed", json!({
+                "report_sha256": "0".repeat(64), "format": "json", "checkpoint": "c",
+                "period_start": "2025-01-01T00:00:00Z", "period_end": "2025-01-15T00:00:00Z",
+                "verdict": "findings", "counts": {"critical": 0, "high": 2, "medium": 0, "low": 0, "info": 0},
+                "findings": [format!("LEDGER-KEY-NOT-IN-AWS|{A}|k2"), format!("ROOT-FEWER-THAN-TWO-KEYS|{B}|{B}")],
+                "accounts": [A, B]})),
+            entry(8, datetime!(2025-02-01 10:00 UTC), "key.checked_out", checkout("k1", A, "B1", "2025-02-01T10:00:00Z", "2025-02-01T14:00:00Z")),
+            entry(9, datetime!(2025-02-01 12:00 UTC), "key.checked_in", checkin("k1", A, "N1", false, 3)),
+            entry(10, datetime!(2025-03-20 09:00 UTC), "key.checked_out", checkout("k3", B, "B3", "2025-03-20T09:00:00Z", "2025-03-21T09:00:00Z")),
+        ])
+        .unwrap()
+    }
+
+    fn device(serial: String) -> AwsMfaDevice {
+        AwsMfaDevice {
+            kind: MfaKind::from_serial(&serial),
+            serial,
+            enable_date: Some(datetime!(2025-01-02 10:00 UTC)),
+        }
+    }
+
+    fn login(t: OffsetDateTime) -> AwsRootLogin {
+        AwsRootLogin {
+            time: t,
+            source_ip: "203.0.113.9".into(),
+            mfa_used: Some(true),
+            success: true,
+        }
+    }
+
+    fn aws() -> Vec<AwsAccountFacts> {
+        vec![
+            AwsAccountFacts {
+                account_id: A.into(),
+                name: Some("prod".into()),
+                is_management: true,
+                root_credentials_absent: false,
+                mfa_devices: vec![device(arn(A, "k1")), device(arn(A, "k2"))],
+                root_logins: vec![
+                    login(datetime!(2024-12-01 08:00 UTC)),
+                    login(datetime!(2025-02-01 11:00 UTC)),
+                    login(datetime!(2025-03-05 22:00 UTC)),
+                ],
+                findings: vec![AwsFinding {
+                    id: "ROOT-ACCESS-KEY-ACTIVE".into(),
+                    severity: Severity::High,
+                    title: "root has an active access key".into(),
+                    evidence: [("access key".to_string(), "AKIA...".to_string())]
+                        .into_iter()
+                        .collect(),
+                    controls: vec!["IAM.4".into()],
+                }],
+            },
+            AwsAccountFacts {
+                account_id: B.into(),
+                name: None,
+                is_management: false,
+                root_credentials_absent: false,
+                mfa_devices: vec![device(format!(
+                    "arn:aws:iam::{B}:mfa/root-account-mfa-device"
+                ))],
+                root_logins: vec![],
+                findings: vec![],
+            },
+            AwsAccountFacts {
+                account_id: C.into(),
+                name: None,
+                is_management: false,
+                root_credentials_absent: true,
+                mfa_devices: vec![],
+                root_logins: vec![],
+                findings: vec![],
+            },
+        ]
+    }
+
+    fn integrity(intact: bool) -> LedgerIntegrity {
+        LedgerIntegrity {
+            intact,
+            entries: 10,
+            checkpoint: "rootkey.test/ledger\n10\nAAAA\n".into(),
+            saved_checkpoint: SavedCheckpoint::NotGiven,
+            problems: if intact {
+                vec![]
+            } else {
+                vec!["entry 4: leaf hash mismatch".into()]
+            },
+        }
+    }
+
+    fn input<'a>(
+        state: &'a CustodyState,
+        aws: &'a [AwsAccountFacts],
+        now: OffsetDateTime,
+    ) -> AuditInput<'a> {
+        AuditInput {
+            state,
+            aws,
+            accounts: None,
+            integrity: integrity(true),
+            generated_at: now,
+            period_start: datetime!(2025-01-01 00:00 UTC),
+            ledger_origin: "rootkey.test/ledger".into(),
+            scope: "evidence:aws.json".into(),
+            tool_version: "0.1.0".into(),
+        }
+    }
+
+    const NOW: OffsetDateTime = datetime!(2025-04-15 00:00 UTC);
+
+    #[test]
+    fn full_audit_findings_kpis_and_tables() {
+        let s = ledger();
+        let aws = aws();
+        let r = build_report(input(&s, &aws, NOW));
+        assert_eq!(r.verdict, Verdict::Fail);
+        let codes: BTreeSet<_> = r
+            .findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.subject.as_str()))
+            .collect();
+        for want in [
+            ("ROOT-LOGIN-UNEXPLAINED", "2025-03-05T22:00:00Z 203.0.113.9"),
+            ("ROOT-ACCESS-KEY-ACTIVE", A),
+            ("KEY-POSSESSION-STALE", "k2"),
+            ("KEY-CHECKIN-OVERDUE", "k3"),
+            ("KEY-NOT-REGISTERED", "k3"),
+            (
+                "AWS-DEVICE-UNKNOWN",
+                "arn:aws:iam::444455556666:mfa/root-account-mfa-device",
+            ),
+            ("ROOT-FEWER-THAN-TWO-KEYS", B),
+        ] {
+            assert!(codes.contains(&want), "missing {want:?} in {codes:?}");
+        }
+        assert!(
+            !codes
+                .iter()
+                .any(|(c, s)| *c == "KEY-POSSESSION-STALE" && *s == "k1"),
+            "k1 proved possession at check-in"
+        );
+        assert!(
+            !codes.iter().any(|(_, s)| *s == C),
+            "keyless member is compliant"
+        );
+        assert_eq!(r.findings[0].severity, Severity::Critical);
+
+        let k = &r.kpis;
+        assert_eq!(
+            k.accounts_two_hardware_keys_no_virtual,
+            Ratio {
+                numerator: 1,
+                denominator: 2
+            }
+        );
+        assert_eq!(
+            (
+                k.root_logins,
+                k.root_logins_explained,
+                k.root_logins_unexplained
+            ),
+            (2, 1, 1)
+        );
+        assert_eq!(
+            k.accounts_covered,
+            Ratio {
+                numerator: 2,
+                denominator: 3
+            }
+        );
+        assert_eq!(k.keys_overdue, 1);
+        // LEDGER-KEY-NOT-IN-AWS for k2 was seen on 2025-01-15 and is gone today: 90 days.
+        assert_eq!(
+            (k.mean_time_to_remediate_seconds, k.findings_remediated),
+            (Some(90 * 86_400), 1)
+        );
+
+        let order: Vec<_> = r.keys.iter().map(|k| k.key_id.as_str()).collect();
+        assert_eq!(order, ["k1", "k2", "k3"], "by account, primary first");
+        let k3 = r.keys.iter().find(|k| k.key_id == "k3").unwrap();
+        assert!(k3.overdue && k3.status == "checked_out" && k3.seen_in_aws == Some(false));
+        let k1 = r.keys.iter().find(|k| k.key_id == "k1").unwrap();
+        assert_eq!((k1.bag_serial.as_str(), k1.seen_in_aws), ("N1", Some(true)));
+
+        assert_eq!(r.logins.len(), 2, "the 2024 login is outside the period");
+        assert!(matches!(
+            r.logins[0].explanation,
+            LoginExplanation::InWindow {
+                checkout_seq: 8,
+                ..
+            }
+        ));
+        assert_eq!(r.logins[1].explanation, LoginExplanation::Unexplained);
+        let acct_b = r.accounts.iter().find(|a| a.account_id == B).unwrap();
+        assert!(!acct_b.enrolled && acct_b.devices[0].key_id.is_none());
+        assert_eq!(r.accounts.len(), 3);
+    }
+
+    #[test]
+    fn output_is_deterministic_and_the_completed_event_is_valid() {
+        let s = ledger();
+        let aws = aws();
+        let a = render(&build_report(input(&s, &aws, NOW)), Format::Html);
+        let mut reversed = aws.clone();
+        reversed.reverse();
+        let report = build_report(input(&s, &reversed, NOW));
+        let b = render(&report, Format::Html);
+        assert_eq!(a, b, "input order must not change the report");
+
+        let ev = completed_event(&report, Format::Html, b.as_bytes());
+        assert_eq!(ev.report_sha256, report::digest(b.as_bytes()));
+        assert_eq!(ev.verdict, "fail");
+        assert_eq!(ev.counts.critical, 1);
+        assert_eq!(ev.accounts, [A, B, C]);
+        assert!(ev
+            .findings
+            .iter()
+            .all(|f| !f.starts_with("KEY-CHECKED-OUT|")));
+        let body = CustodyEvent::AuditCompleted(ev.clone()).to_body().unwrap();
+        assert_eq!(
+            CustodyEvent::decode("audit.completed", &body).unwrap(),
+            Some(CustodyEvent::AuditCompleted(ev))
+        );
+    }
+
+    #[test]
+    fn scope_restriction_and_missing_posture() {
+        let s = ledger();
+        let aws = aws();
+        let only = vec![A.to_string(), "999900001111".to_string()];
+        let mut i = input(&s, &aws, NOW);
+        i.accounts = Some(&only);
+        let r = build_report(i);
+        let ids: Vec<_> = r.accounts.iter().map(|a| a.account_id.as_str()).collect();
+        assert_eq!(ids, [A, "999900001111"]);
+        assert!(r.keys.iter().all(|k| k.account_id == A));
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.code == "AWS-POSTURE-MISSING" && f.subject == "999900001111"));
+        assert_eq!(
+            r.kpis.accounts_covered,
+            Ratio {
+                numerator: 1,
+                denominator: 2
+            }
+        );
+    }
+
+    #[test]
+    fn a_broken_ledger_fails_the_audit() {
+        let s = ledger();
+        let aws = aws();
+        let mut i = input(&s, &aws, datetime!(2025-02-15 00:00 UTC));
+        i.integrity = integrity(false);
+        i.accounts = Some(&[]);
+        let r = build_report(i);
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.code == "LEDGER-NOT-INTACT" && f.evidence["detail"].contains("entry 4")));
+        let mut i = input(&s, &aws, datetime!(2025-02-15 00:00 UTC));
+        i.integrity.saved_checkpoint = SavedCheckpoint::NotExtended {
+            detail: "size 12 > 10".into(),
+        };
+        let r = build_report(i);
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.code == "LEDGER-CHECKPOINT-NOT-EXTENDED"));
+    }
+
+    #[test]
+    fn a_clean_account_passes() {
+        let s = ledger();
+        let mut aws = aws();
+        aws.truncate(1);
+        aws[0].findings.clear();
+        aws[0].root_logins.truncate(2);
+        let only = vec![A.to_string()];
+        let mut i = input(&s, &aws, datetime!(2025-02-15 00:00 UTC));
+        i.accounts = Some(&only);
+        let r = build_report(i);
+        assert_eq!(r.findings, vec![], "{:?}", r.findings);
+        assert_eq!(r.verdict, Verdict::Pass);
+        assert_eq!(
+            r.kpis.accounts_covered,
+            Ratio {
+                numerator: 1,
+                denominator: 1
+            }
+        );
+        assert_eq!(r.kpis.root_logins_unexplained, 0);
+    }
+}

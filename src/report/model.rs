@@ -408,8 +408,13 @@ impl AuditReport {
             f.controls.sort();
             f.controls.dedup();
         }
+        // Primary before backup within an account: the order custodians think in.
         keys.sort_by(|a, b| {
-            (&a.account_id, &a.role, &a.key_id).cmp(&(&b.account_id, &b.role, &b.key_id))
+            (&a.account_id, a.role != "primary", &a.key_id).cmp(&(
+                &b.account_id,
+                b.role != "primary",
+                &b.key_id,
+            ))
         });
         accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
         for a in &mut accounts {
