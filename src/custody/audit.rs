@@ -3,13 +3,13 @@
 //! Pure: the audit flow gathers the facts (ledger verification, posture reader or evidence
 //! file), calls [`build_report`], renders, and appends [`completed_event`] to the ledger.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use time::OffsetDateTime;
 
 use super::events::{AuditCompleted, SeverityCounts};
 use super::rules::{self, AwsAccountFacts};
-use super::state::{CustodyState, KeyStatus};
+use super::state::{CheckoutRecord, CustodyState, KeyStatus};
 use crate::report::{
     self, AccountSection, AuditReport, DeviceRow, Finding, FindingSource, Format, KeyRow, Kpis,
     LedgerIntegrity, LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity,
@@ -89,6 +89,21 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         account_ids.extend(list.iter().cloned());
     }
 
+    // Indexed once: an organization audit has thousands of accounts.
+    let facts_by_account: BTreeMap<&str, &AwsAccountFacts> = input
+        .aws
+        .iter()
+        .map(|f| (f.account_id.as_str(), f))
+        .collect();
+    let mut checkouts_by_account: BTreeMap<&str, Vec<&CheckoutRecord>> = BTreeMap::new();
+    for c in &state.checkouts {
+        checkouts_by_account
+            .entry(c.account_id.as_str())
+            .or_default()
+            .push(c);
+    }
+    let no_checkouts = Vec::new();
+
     let mut findings = ledger_findings(&input.integrity);
     let mut keys = Vec::new();
     let mut accounts = Vec::new();
@@ -110,7 +125,10 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
             .map(|a| a.keys.iter().filter_map(|id| state.keys.get(id)).collect())
             .unwrap_or_default();
         let active: Vec<_> = all_keys.iter().copied().filter(|k| k.is_active()).collect();
-        let facts = input.aws.iter().find(|f| &f.account_id == acct);
+        let facts = facts_by_account.get(acct.as_str()).copied();
+        let checkouts = checkouts_by_account
+            .get(acct.as_str())
+            .unwrap_or(&no_checkouts);
         let mut acct_findings: Vec<Finding> = Vec::new();
         let mut seen: Option<BTreeSet<String>> = None;
         let mut devices = Vec::new();
@@ -150,13 +168,12 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
                 if f.keyless_by_design() || agreement.keys_seen.len() >= 2 {
                     covered.numerator += 1;
                 }
-                let checkouts = state.checkouts_of(acct);
                 for l in f
                     .root_logins
                     .iter()
                     .filter(|l| l.time >= input.period_start && l.time <= now)
                 {
-                    let explanation = rules::explain_login(l.time, &checkouts, now);
+                    let explanation = rules::explain_login(l.time, checkouts, now);
                     acct_findings.extend(rules::login_findings(acct, l, &explanation));
                     logins.push(LoginRow {
                         account_id: acct.clone(),
@@ -266,7 +283,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
                 }
             }
         }
-        for c in state.checkouts_of(acct) {
+        for c in checkouts {
             if let Some(ci) = c
                 .checkin
                 .as_ref()
