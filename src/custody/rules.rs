@@ -432,6 +432,9 @@ pub fn plan_checkout(
     require("ticket", &req.ticket)?;
     check_dual_control(&req.requester, &req.approver, custodians)?;
     let window = parse_window(&req.window)?;
+    // Ledger times are UTC to the second, so the same instant always encodes the same way.
+    let now = now.to_offset(time::UtcOffset::UTC);
+    let now = now.replace_nanosecond(0).unwrap_or(now);
     let key = active_key(state, &req.key_id)?;
     if key.status != KeyStatus::InSafe {
         return Err(RuleError::KeyCheckedOut(key.key_id.clone()));

@@ -250,7 +250,8 @@ impl CustodyState {
         Ok(state)
     }
 
-    /// Applies one ledger entry; other layers' kinds are ignored.
+    /// Applies one ledger entry; other layers' kinds are ignored. A refused entry leaves the
+    /// state as it was.
     pub fn apply(&mut self, ev: LedgerEvent<'_>) -> Result<(), StateError> {
         let decoded =
             CustodyEvent::decode(ev.kind, ev.body).map_err(|source| StateError::Malformed {
@@ -381,7 +382,7 @@ impl CustodyState {
                 });
             }
             CustodyEvent::KeyCheckedIn(b) => {
-                if !self.used_bags.insert(b.bag_serial.clone()) {
+                if self.used_bags.contains(&b.bag_serial) {
                     return Err(inconsistent(format!(
                         "bag {} was already used",
                         b.bag_serial
@@ -391,13 +392,15 @@ impl CustodyState {
                 let KeyStatus::CheckedOut { checkout } = key.status else {
                     return Err(inconsistent(format!("key {} is not checked out", b.key_id)));
                 };
+                if checkout >= self.checkouts.len() {
+                    return Err(inconsistent("open checkout not found".into()));
+                }
+                let key = self.key_mut(seq, kind, &b.key_id, &b.account_id)?;
                 key.status = KeyStatus::InSafe;
                 key.bag_serial = b.bag_serial.clone();
                 record_proof(key, ev.time, &b.proof);
-                let record = self
-                    .checkouts
-                    .get_mut(checkout)
-                    .ok_or_else(|| inconsistent("open checkout not found".into()))?;
+                self.used_bags.insert(b.bag_serial.clone());
+                let record = &mut self.checkouts[checkout];
                 record.checkin = Some(CheckinRecord {
                     seq,
                     time: ev.time,
@@ -407,7 +410,7 @@ impl CustodyState {
             }
             CustodyEvent::KeyVerified(b) => {
                 if let Some(bag) = &b.bag_serial {
-                    if !self.used_bags.insert(bag.clone()) {
+                    if self.used_bags.contains(bag) {
                         return Err(inconsistent(format!("bag {bag} was already used")));
                     }
                 }
@@ -415,14 +418,15 @@ impl CustodyState {
                 if !key.is_active() {
                     return Err(inconsistent(format!("key {} is retired", b.key_id)));
                 }
-                if let Some(bag) = b.bag_serial {
-                    key.bag_serial = bag;
+                if let Some(bag) = &b.bag_serial {
+                    key.bag_serial = bag.clone();
                 }
                 record_proof(key, ev.time, &b.proof);
+                self.used_bags.extend(b.bag_serial);
             }
             CustodyEvent::KeyMoved(b) => {
                 if let Some(bag) = &b.bag_serial {
-                    if !self.used_bags.insert(bag.clone()) {
+                    if self.used_bags.contains(bag) {
                         return Err(inconsistent(format!("bag {bag} was already used")));
                     }
                 }
@@ -431,9 +435,10 @@ impl CustodyState {
                     return Err(inconsistent(format!("key {} is not in the safe", b.key_id)));
                 }
                 key.location = b.to_location;
-                if let Some(bag) = b.bag_serial {
-                    key.bag_serial = bag;
+                if let Some(bag) = &b.bag_serial {
+                    key.bag_serial = bag.clone();
                 }
+                self.used_bags.extend(b.bag_serial);
             }
             CustodyEvent::KeyRetired(b) => {
                 let key = self.key_mut(seq, kind, &b.key_id, &b.account_id)?;
@@ -903,6 +908,40 @@ pub(crate) mod tests {
         assert_eq!(s.audits.len(), 1);
         assert!(s.key_by_credential(b"k1").is_some());
         assert!(s.key_by_credential(b"k2").is_none());
+    }
+
+    #[test]
+    fn a_refused_entry_leaves_the_state_unchanged() {
+        let mut s = fold(&basic()).unwrap();
+        let before = s.clone();
+        let approvers = vec![];
+        for (kind, body) in [
+            (
+                "key.checked_in",
+                checkin("k1", "111122223333", "B-new", false, 1),
+            ),
+            (
+                "key.verified",
+                json!({"key_id": "k1", "account_id": "444455556666", "proof": proof(1), "bag_serial": "B-new"}),
+            ),
+            (
+                "key.moved",
+                json!({"key_id": "k9", "account_id": "111122223333", "from_location": "a", "to_location": "b", "bag_serial": "B-new", "reason": "r"}),
+            ),
+        ] {
+            let err = s
+                .apply(LedgerEvent {
+                    seq: 7,
+                    time: datetime!(2025-02-01 10:00 UTC),
+                    kind,
+                    actor: "t",
+                    body: &body,
+                    approvers: &approvers,
+                })
+                .unwrap_err();
+            assert!(err.to_string().contains("ledger entry 7"), "{err}");
+            assert_eq!(s, before, "{kind}");
+        }
     }
 
     #[test]

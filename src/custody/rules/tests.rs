@@ -324,9 +324,10 @@ fn checkout_req(key: &str) -> CheckoutRequest {
 
 #[test]
 fn checkout_records_window_and_broken_bag() {
-    let now = datetime!(2025-02-01 10:00 UTC);
+    let now = datetime!(2025-02-01 11:00:00.75 +01:00);
     let body = plan_checkout(&state(), &checkout_req("k1"), &people(), now).unwrap();
-    assert_eq!(body.window_start, now);
+    assert_eq!(body.window_start, datetime!(2025-02-01 10:00 UTC));
+    assert_eq!(body.window_start.offset(), time::UtcOffset::UTC);
     assert_eq!(body.window_end, datetime!(2025-02-01 14:00 UTC));
     assert_eq!(body.bag_broken, "B1");
     assert_eq!(body.account_id, ACCT);
