@@ -8,4 +8,6 @@
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod custody;
+pub mod report;
 pub mod webauthn;

@@ -1,0 +1,757 @@
+//! Audit assembly: custody state + AWS facts + ledger integrity → [`AuditReport`].
+//!
+//! Pure: the audit flow gathers the facts (ledger verification, posture reader or evidence
+//! file), calls [`build_report`], renders, and appends [`completed_event`] to the ledger.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use time::OffsetDateTime;
+
+use super::events::{AuditCompleted, SeverityCounts};
+use super::rules::{self, AwsAccountFacts};
+use super::state::{CheckoutRecord, CustodyState, KeyStatus};
+use crate::report::{
+    self, AccountSection, AuditReport, DeviceRow, Finding, FindingSource, Format, KeyRow, Kpis,
+    LedgerIntegrity, LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity,
+};
+
+/// Everything an audit needs.
+#[derive(Debug, Clone)]
+pub struct AuditInput<'a> {
+    /// The folded ledger.
+    pub state: &'a CustodyState,
+    /// AWS facts per account (live or from an evidence file).
+    pub aws: &'a [AwsAccountFacts],
+    /// Restrict to these accounts (`--account`); `None`: every account in the ledger or in `aws`.
+    pub accounts: Option<&'a [String]>,
+    /// Result of verifying the ledger.
+    pub integrity: LedgerIntegrity,
+    /// Now: end of the period.
+    pub generated_at: OffsetDateTime,
+    /// Start of the period (`--since`, else the previous audit, else the ledger's start).
+    pub period_start: OffsetDateTime,
+    /// The ledger's origin line.
+    pub ledger_origin: String,
+    /// `accounts`, `organization` or `evidence:<file>`.
+    pub scope: String,
+    /// rootkey version.
+    pub tool_version: String,
+}
+
+fn ledger_findings(integrity: &LedgerIntegrity) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mk = |code: &str, title: &str, detail: String| Finding {
+        code: code.into(),
+        severity: Severity::Critical,
+        source: FindingSource::Ledger,
+        account_id: None,
+        key_id: None,
+        subject: "ledger".into(),
+        title: title.into(),
+        evidence: [("detail".to_string(), detail)].into_iter().collect(),
+        controls: vec![],
+    };
+    if !integrity.intact {
+        out.push(mk(
+            "LEDGER-NOT-INTACT",
+            "the custody ledger failed verification; nothing in it can be relied on",
+            integrity.problems.join("; "),
+        ));
+    }
+    if let SavedCheckpoint::NotExtended { detail } = &integrity.saved_checkpoint {
+        out.push(mk(
+            "LEDGER-CHECKPOINT-NOT-EXTENDED",
+            "today's ledger does not extend the auditor's saved checkpoint: rewritten or rolled back",
+            detail.clone(),
+        ));
+    }
+    out
+}
+
+/// Builds the report. Findings, rows and KPIs follow the rules in [`rules`].
+pub fn build_report(input: AuditInput<'_>) -> AuditReport {
+    let state = input.state;
+    let now = input.generated_at;
+    let in_scope = |a: &str| {
+        input
+            .accounts
+            .is_none_or(|list| list.iter().any(|x| x == a))
+    };
+
+    let mut account_ids: BTreeSet<String> = state
+        .accounts
+        .keys()
+        .chain(input.aws.iter().map(|f| &f.account_id))
+        .filter(|a| in_scope(a))
+        .cloned()
+        .collect();
+    if let Some(list) = input.accounts {
+        account_ids.extend(list.iter().cloned());
+    }
+
+    // Indexed once: an organization audit has thousands of accounts.
+    let facts_by_account: BTreeMap<&str, &AwsAccountFacts> = input
+        .aws
+        .iter()
+        .map(|f| (f.account_id.as_str(), f))
+        .collect();
+    let mut checkouts_by_account: BTreeMap<&str, Vec<&CheckoutRecord>> = BTreeMap::new();
+    for c in &state.checkouts {
+        checkouts_by_account
+            .entry(c.account_id.as_str())
+            .or_default()
+            .push(c);
+    }
+    let no_checkouts = Vec::new();
+
+    let mut findings = ledger_findings(&input.integrity);
+    let mut keys = Vec::new();
+    let mut accounts = Vec::new();
+    let mut logins = Vec::new();
+    let mut overdue = 0u64;
+    let mut two_hw = Ratio {
+        numerator: 0,
+        denominator: 0,
+    };
+    let mut covered = Ratio {
+        numerator: 0,
+        denominator: 0,
+    };
+
+    for acct in &account_ids {
+        let all_keys: Vec<_> = state
+            .accounts
+            .get(acct)
+            .map(|a| a.keys.iter().filter_map(|id| state.keys.get(id)).collect())
+            .unwrap_or_default();
+        let active: Vec<_> = all_keys.iter().copied().filter(|k| k.is_active()).collect();
+        let facts = facts_by_account.get(acct.as_str()).copied();
+        let checkouts = checkouts_by_account
+            .get(acct.as_str())
+            .unwrap_or(&no_checkouts);
+        let mut acct_findings: Vec<Finding> = Vec::new();
+        let mut seen: Option<BTreeSet<String>> = None;
+        let mut devices = Vec::new();
+
+        match facts {
+            Some(f) => {
+                let agreement = rules::compare_with_aws(&all_keys, f);
+                for d in &f.mfa_devices {
+                    devices.push(DeviceRow {
+                        serial: d.serial.clone(),
+                        kind: d.kind.as_str().into(),
+                        enable_date: d.enable_date,
+                        key_id: agreement.matched.get(&d.serial).cloned(),
+                    });
+                }
+                acct_findings.extend(agreement.findings);
+                for af in &f.findings {
+                    acct_findings.push(Finding {
+                        code: af.id.clone(),
+                        severity: af.severity,
+                        source: FindingSource::Aws,
+                        account_id: Some(acct.clone()),
+                        key_id: None,
+                        subject: acct.clone(),
+                        title: af.title.clone(),
+                        evidence: af.evidence.clone(),
+                        controls: af.controls.clone(),
+                    });
+                }
+                if !f.keyless_by_design() {
+                    two_hw.denominator += 1;
+                    if rules::two_hardware_keys_no_virtual(f) {
+                        two_hw.numerator += 1;
+                    }
+                }
+                covered.denominator += 1;
+                if f.keyless_by_design() || agreement.keys_seen.len() >= 2 {
+                    covered.numerator += 1;
+                }
+                for l in f
+                    .root_logins
+                    .iter()
+                    .filter(|l| l.time >= input.period_start && l.time <= now)
+                {
+                    let explanation = rules::explain_login(l.time, checkouts, now);
+                    acct_findings.extend(rules::login_findings(acct, l, &explanation));
+                    logins.push(LoginRow {
+                        account_id: acct.clone(),
+                        time: l.time,
+                        source_ip: l.source_ip.clone(),
+                        mfa_used: l.mfa_used,
+                        success: l.success,
+                        explanation,
+                    });
+                }
+                seen = Some(agreement.keys_seen);
+            }
+            None => {
+                covered.denominator += 1;
+                acct_findings.push(Finding {
+                    code: "AWS-POSTURE-MISSING".into(),
+                    severity: Severity::High,
+                    source: FindingSource::Custody,
+                    account_id: Some(acct.clone()),
+                    key_id: None,
+                    subject: acct.clone(),
+                    title: "no AWS facts for this account: its root could not be compared with the ledger".into(),
+                    evidence: [("account".to_string(), acct.clone())].into_iter().collect(),
+                    controls: vec![],
+                });
+            }
+        }
+
+        for k in &active {
+            let open = state.open_checkout(k);
+            let is_overdue = open.is_some_and(|c| c.is_overdue(now));
+            if let Some(c) = open {
+                if is_overdue {
+                    overdue += 1;
+                    acct_findings.push(key_finding(
+                        "KEY-CHECKIN-OVERDUE",
+                        Severity::High,
+                        k,
+                        format!(
+                            "key {} was due back at {} and has not been checked in",
+                            k.key_id,
+                            report::fmt_time(c.window_end)
+                        ),
+                        vec![
+                            ("ticket", c.ticket.clone()),
+                            ("requester", c.requester.clone()),
+                            ("approver", c.approver.clone()),
+                            ("due", report::fmt_time(c.window_end)),
+                        ],
+                    ));
+                } else {
+                    acct_findings.push(key_finding(
+                        "KEY-CHECKED-OUT",
+                        Severity::Info,
+                        k,
+                        format!(
+                            "key {} is checked out until {}",
+                            k.key_id,
+                            report::fmt_time(c.window_end)
+                        ),
+                        vec![("ticket", c.ticket.clone()), ("reason", c.reason.clone())],
+                    ));
+                }
+            }
+            if rules::possession_stale(k.last_possession, now) {
+                acct_findings.push(key_finding(
+                    "KEY-POSSESSION-STALE",
+                    Severity::Medium,
+                    k,
+                    format!("key {} has not proved possession for {} days: run `rootkey keys verify --key {}`", k.key_id, rules::possession_age_days(k.last_possession, now), k.key_id),
+                    vec![("last proof", report::fmt_time(k.last_possession)), ("location", k.location.clone())],
+                ));
+            }
+            keys.push(KeyRow {
+                key_id: k.key_id.clone(),
+                account_id: k.account_id.clone(),
+                role: k.role.as_str().into(),
+                model: k.model.clone(),
+                location: k.location.clone(),
+                bag_serial: k.bag_serial.clone(),
+                status: match k.status {
+                    KeyStatus::CheckedOut { .. } => "checked_out".into(),
+                    _ => "in_safe".into(),
+                },
+                due_back: open.map(|c| c.window_end),
+                overdue: is_overdue,
+                last_possession: k.last_possession,
+                possession_age_days: rules::possession_age_days(k.last_possession, now),
+                serial_arn: k.registration.as_ref().map(|r| r.serial_arn.clone()),
+                seen_in_aws: seen.as_ref().map(|s| s.contains(&k.key_id)),
+            });
+        }
+        for (i, a) in active.iter().enumerate() {
+            for b in &active[i + 1..] {
+                if rules::normalise_location(&a.location) == rules::normalise_location(&b.location)
+                {
+                    acct_findings.push(key_finding(
+                        "KEYS-SAME-LOCATION",
+                        Severity::Medium,
+                        b,
+                        format!(
+                            "keys {} and {} are stored at the same location",
+                            a.key_id, b.key_id
+                        ),
+                        vec![("location", b.location.clone())],
+                    ));
+                }
+            }
+        }
+        for c in checkouts {
+            if let Some(ci) = c
+                .checkin
+                .as_ref()
+                .filter(|ci| ci.late && ci.time >= input.period_start && ci.time <= now)
+            {
+                acct_findings.push(Finding {
+                    code: "KEY-CHECKIN-LATE".into(),
+                    severity: Severity::Low,
+                    source: FindingSource::Custody,
+                    account_id: Some(acct.clone()),
+                    key_id: Some(c.key_id.clone()),
+                    subject: format!("{} entry {}", c.key_id, ci.seq),
+                    title: format!("key {} came back after its window", c.key_id),
+                    evidence: [
+                        ("ticket".to_string(), c.ticket.clone()),
+                        ("due".to_string(), report::fmt_time(c.window_end)),
+                        ("returned".to_string(), report::fmt_time(ci.time)),
+                    ]
+                    .into_iter()
+                    .collect(),
+                    controls: vec![],
+                });
+            }
+        }
+
+        accounts.push(AccountSection {
+            account_id: acct.clone(),
+            name: facts.and_then(|f| f.name.clone()),
+            enrolled: state
+                .accounts
+                .get(acct)
+                .is_some_and(|a| a.enrolled_at.is_some()),
+            observed: facts.is_some(),
+            root_credentials_absent: facts.is_some_and(|f| f.root_credentials_absent),
+            ledger_keys: active.iter().map(|k| k.key_id.clone()).collect(),
+            devices,
+            findings: acct_findings.iter().map(Finding::identity).collect(),
+        });
+        findings.extend(acct_findings);
+    }
+
+    let successful: Vec<_> = logins.iter().filter(|l| l.success).collect();
+    let explained = successful
+        .iter()
+        .filter(|l| l.explanation.is_explained())
+        .count() as u64;
+    let current: BTreeSet<String> = findings
+        .iter()
+        .filter(|f| f.severity < Severity::Info)
+        .map(Finding::identity)
+        .collect();
+    let mut history: Vec<_> = state
+        .audits
+        .iter()
+        .map(|a| (a.time, &a.findings, &a.accounts))
+        .collect();
+    history.sort_by_key(|h| h.0);
+    history.push((now, &current, &account_ids));
+    let (mttr, remediated) = rules::mean_time_to_remediate(&history);
+
+    let kpis = Kpis {
+        accounts_two_hardware_keys_no_virtual: two_hw,
+        root_logins: successful.len() as u64,
+        root_logins_explained: explained,
+        root_logins_unexplained: successful.len() as u64 - explained,
+        mean_time_to_remediate_seconds: mttr,
+        findings_remediated: remediated,
+        accounts_covered: covered,
+        keys_overdue: overdue,
+    };
+    AuditReport::new(
+        ReportMeta {
+            generated_at: now,
+            period_start: input.period_start,
+            period_end: now,
+            ledger_origin: input.ledger_origin,
+            scope: input.scope,
+            tool_version: input.tool_version,
+        },
+        input.integrity,
+        kpis,
+        findings,
+        keys,
+        accounts,
+        logins,
+    )
+}
+
+fn key_finding(
+    code: &str,
+    severity: Severity,
+    k: &super::state::KeyState,
+    title: String,
+    evidence: Vec<(&str, String)>,
+) -> Finding {
+    Finding {
+        code: code.into(),
+        severity,
+        source: FindingSource::Custody,
+        account_id: Some(k.account_id.clone()),
+        key_id: Some(k.key_id.clone()),
+        subject: k.key_id.clone(),
+        title,
+        evidence: evidence
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b))
+            .collect(),
+        controls: vec![],
+    }
+}
+
+/// The `audit.completed` body for `report` rendered as `rendered` in `format`.
+///
+/// Info findings are left out of the identities: they are not problems to remediate.
+pub fn completed_event(report: &AuditReport, format: Format, rendered: &[u8]) -> AuditCompleted {
+    let mut counts = SeverityCounts::default();
+    for f in &report.findings {
+        match f.severity {
+            Severity::Critical => counts.critical += 1,
+            Severity::High => counts.high += 1,
+            Severity::Medium => counts.medium += 1,
+            Severity::Low => counts.low += 1,
+            Severity::Info => counts.info += 1,
+        }
+    }
+    let findings: BTreeSet<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity < Severity::Info)
+        .map(Finding::identity)
+        .collect();
+    AuditCompleted {
+        report_sha256: report::digest(rendered),
+        format: format.as_str().into(),
+        checkpoint: report.ledger.checkpoint.clone(),
+        period_start: report.meta.period_start,
+        period_end: report.meta.period_end,
+        verdict: report.verdict.as_str().into(),
+        counts,
+        findings: findings.into_iter().collect(),
+        accounts: report
+            .accounts
+            .iter()
+            .map(|a| a.account_id.clone())
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::custody::rules::{AwsFinding, AwsMfaDevice, AwsRootLogin, MfaKind};
+    use crate::custody::state::tests::{checkin, checkout, confirmed, enrolled, entry, fold};
+    use crate::custody::CustodyEvent;
+    use crate::report::{render, LoginExplanation, Verdict};
+    use serde_json::json;
+    use time::macros::datetime;
+
+    const A: &str = "111122223333";
+    const B: &str = "444455556666";
+    const C: &str = "777788889999";
+
+    fn arn(acct: &str, key: &str) -> String {
+        format!("arn:aws:iam::{acct}:u2f/root/rootkey-{key}-ABCDEFGHIJKLMNOP")
+    }
+
+    fn ledger() -> CustodyState {
+        let t0 = datetime!(2025-01-02 09:00 UTC);
+        fold(&[
+            entry(1, t0, "key.enrolled", enrolled("k1", A, "primary", "B1")),
+            entry(2, t0, "key.enrolled", enrolled("k2", A, "backup", "B2")),
+            entry(3, t0, "key.registration_confirmed", confirmed("k1", A)),
+            entry(4, t0, "key.registration_confirmed", confirmed("k2", A)),
+            entry(5, t0, "account.enrolled", json!({"account_id": A, "primary_key_id": "k1", "backup_key_id": "k2"})),
+            entry(6, t0, "key.enrolled", enrolled("k3", B, "primary", "B3")),
+            entry(7, datetime!(2025-01-15 00:00 UTC), "audit.completed", json!({
+                "report_sha256": "0".repeat(64), "format": "json", "checkpoint": "c",
+                "period_start": "2025-01-01T00:00:00Z", "period_end": "2025-01-15T00:00:00Z",
+                "verdict": "findings", "counts": {"critical": 0, "high": 2, "medium": 0, "low": 0, "info": 0},
+                "findings": [format!("LEDGER-KEY-NOT-IN-AWS|{A}|k2"), format!("ROOT-FEWER-THAN-TWO-KEYS|{B}|{B}")],
+                "accounts": [A, B]})),
+            entry(8, datetime!(2025-02-01 10:00 UTC), "key.checked_out", checkout("k1", A, "B1", "2025-02-01T10:00:00Z", "2025-02-01T14:00:00Z")),
+            entry(9, datetime!(2025-02-01 12:00 UTC), "key.checked_in", checkin("k1", A, "N1", false, 3)),
+            entry(10, datetime!(2025-03-20 09:00 UTC), "key.checked_out", checkout("k3", B, "B3", "2025-03-20T09:00:00Z", "2025-03-21T09:00:00Z")),
+        ])
+        .unwrap()
+    }
+
+    fn device(serial: String) -> AwsMfaDevice {
+        AwsMfaDevice {
+            kind: MfaKind::from_serial(&serial),
+            serial,
+            enable_date: Some(datetime!(2025-01-02 10:00 UTC)),
+        }
+    }
+
+    fn login(t: OffsetDateTime) -> AwsRootLogin {
+        AwsRootLogin {
+            time: t,
+            source_ip: "203.0.113.9".into(),
+            mfa_used: Some(true),
+            success: true,
+        }
+    }
+
+    fn aws() -> Vec<AwsAccountFacts> {
+        vec![
+            AwsAccountFacts {
+                account_id: A.into(),
+                name: Some("prod".into()),
+                is_management: true,
+                root_credentials_absent: false,
+                mfa_devices: vec![device(arn(A, "k1")), device(arn(A, "k2"))],
+                root_logins: vec![
+                    login(datetime!(2024-12-01 08:00 UTC)),
+                    login(datetime!(2025-02-01 11:00 UTC)),
+                    login(datetime!(2025-03-05 22:00 UTC)),
+                ],
+                findings: vec![AwsFinding {
+                    id: "ROOT-ACCESS-KEY-ACTIVE".into(),
+                    severity: Severity::High,
+                    title: "root has an active access key".into(),
+                    evidence: [("access key".to_string(), "AKIA...".to_string())]
+                        .into_iter()
+                        .collect(),
+                    controls: vec!["IAM.4".into()],
+                }],
+            },
+            AwsAccountFacts {
+                account_id: B.into(),
+                name: None,
+                is_management: false,
+                root_credentials_absent: false,
+                mfa_devices: vec![device(format!(
+                    "arn:aws:iam::{B}:mfa/root-account-mfa-device"
+                ))],
+                root_logins: vec![],
+                findings: vec![],
+            },
+            AwsAccountFacts {
+                account_id: C.into(),
+                name: None,
+                is_management: false,
+                root_credentials_absent: true,
+                mfa_devices: vec![],
+                root_logins: vec![],
+                findings: vec![],
+            },
+        ]
+    }
+
+    fn integrity(intact: bool) -> LedgerIntegrity {
+        LedgerIntegrity {
+            intact,
+            entries: 10,
+            checkpoint: "rootkey.test/ledger\n10\nAAAA\n".into(),
+            saved_checkpoint: SavedCheckpoint::NotGiven,
+            problems: if intact {
+                vec![]
+            } else {
+                vec!["entry 4: leaf hash mismatch".into()]
+            },
+        }
+    }
+
+    fn input<'a>(
+        state: &'a CustodyState,
+        aws: &'a [AwsAccountFacts],
+        now: OffsetDateTime,
+    ) -> AuditInput<'a> {
+        AuditInput {
+            state,
+            aws,
+            accounts: None,
+            integrity: integrity(true),
+            generated_at: now,
+            period_start: datetime!(2025-01-01 00:00 UTC),
+            ledger_origin: "rootkey.test/ledger".into(),
+            scope: "evidence:aws.json".into(),
+            tool_version: "0.1.0".into(),
+        }
+    }
+
+    const NOW: OffsetDateTime = datetime!(2025-04-15 00:00 UTC);
+
+    #[test]
+    fn full_audit_findings_kpis_and_tables() {
+        let s = ledger();
+        let aws = aws();
+        let r = build_report(input(&s, &aws, NOW));
+        assert_eq!(r.verdict, Verdict::Fail);
+        let codes: BTreeSet<_> = r
+            .findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.subject.as_str()))
+            .collect();
+        for want in [
+            ("ROOT-LOGIN-UNEXPLAINED", "2025-03-05T22:00:00Z 203.0.113.9"),
+            ("ROOT-ACCESS-KEY-ACTIVE", A),
+            ("KEY-POSSESSION-STALE", "k2"),
+            ("KEY-CHECKIN-OVERDUE", "k3"),
+            ("KEY-NOT-REGISTERED", "k3"),
+            (
+                "AWS-DEVICE-UNKNOWN",
+                "arn:aws:iam::444455556666:mfa/root-account-mfa-device",
+            ),
+            ("ROOT-FEWER-THAN-TWO-KEYS", B),
+        ] {
+            assert!(codes.contains(&want), "missing {want:?} in {codes:?}");
+        }
+        assert!(
+            !codes
+                .iter()
+                .any(|(c, s)| *c == "KEY-POSSESSION-STALE" && *s == "k1"),
+            "k1 proved possession at check-in"
+        );
+        assert!(
+            !codes.iter().any(|(_, s)| *s == C),
+            "keyless member is compliant"
+        );
+        assert_eq!(r.findings[0].severity, Severity::Critical);
+
+        let k = &r.kpis;
+        assert_eq!(
+            k.accounts_two_hardware_keys_no_virtual,
+            Ratio {
+                numerator: 1,
+                denominator: 2
+            }
+        );
+        assert_eq!(
+            (
+                k.root_logins,
+                k.root_logins_explained,
+                k.root_logins_unexplained
+            ),
+            (2, 1, 1)
+        );
+        assert_eq!(
+            k.accounts_covered,
+            Ratio {
+                numerator: 2,
+                denominator: 3
+            }
+        );
+        assert_eq!(k.keys_overdue, 1);
+        // LEDGER-KEY-NOT-IN-AWS for k2 was seen on 2025-01-15 and is gone today: 90 days.
+        assert_eq!(
+            (k.mean_time_to_remediate_seconds, k.findings_remediated),
+            (Some(90 * 86_400), 1)
+        );
+
+        let order: Vec<_> = r.keys.iter().map(|k| k.key_id.as_str()).collect();
+        assert_eq!(order, ["k1", "k2", "k3"], "by account, primary first");
+        let k3 = r.keys.iter().find(|k| k.key_id == "k3").unwrap();
+        assert!(k3.overdue && k3.status == "checked_out" && k3.seen_in_aws == Some(false));
+        let k1 = r.keys.iter().find(|k| k.key_id == "k1").unwrap();
+        assert_eq!((k1.bag_serial.as_str(), k1.seen_in_aws), ("N1", Some(true)));
+
+        assert_eq!(r.logins.len(), 2, "the 2024 login is outside the period");
+        assert!(matches!(
+            r.logins[0].explanation,
+            LoginExplanation::InWindow {
+                checkout_seq: 8,
+                ..
+            }
+        ));
+        assert_eq!(r.logins[1].explanation, LoginExplanation::Unexplained);
+        let acct_b = r.accounts.iter().find(|a| a.account_id == B).unwrap();
+        assert!(!acct_b.enrolled && acct_b.devices[0].key_id.is_none());
+        assert_eq!(r.accounts.len(), 3);
+    }
+
+    #[test]
+    fn output_is_deterministic_and_the_completed_event_is_valid() {
+        let s = ledger();
+        let aws = aws();
+        let a = render(&build_report(input(&s, &aws, NOW)), Format::Html);
+        let mut reversed = aws.clone();
+        reversed.reverse();
+        let report = build_report(input(&s, &reversed, NOW));
+        let b = render(&report, Format::Html);
+        assert_eq!(a, b, "input order must not change the report");
+
+        let ev = completed_event(&report, Format::Html, b.as_bytes());
+        assert_eq!(ev.report_sha256, report::digest(b.as_bytes()));
+        assert_eq!(ev.verdict, "fail");
+        assert_eq!(ev.counts.critical, 1);
+        assert_eq!(ev.accounts, [A, B, C]);
+        assert!(ev
+            .findings
+            .iter()
+            .all(|f| !f.starts_with("KEY-CHECKED-OUT|")));
+        let body = CustodyEvent::AuditCompleted(ev.clone()).to_body().unwrap();
+        assert_eq!(
+            CustodyEvent::decode("audit.completed", &body).unwrap(),
+            Some(CustodyEvent::AuditCompleted(ev))
+        );
+    }
+
+    #[test]
+    fn scope_restriction_and_missing_posture() {
+        let s = ledger();
+        let aws = aws();
+        let only = vec![A.to_string(), "999900001111".to_string()];
+        let mut i = input(&s, &aws, NOW);
+        i.accounts = Some(&only);
+        let r = build_report(i);
+        let ids: Vec<_> = r.accounts.iter().map(|a| a.account_id.as_str()).collect();
+        assert_eq!(ids, [A, "999900001111"]);
+        assert!(r.keys.iter().all(|k| k.account_id == A));
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.code == "AWS-POSTURE-MISSING" && f.subject == "999900001111"));
+        assert_eq!(
+            r.kpis.accounts_covered,
+            Ratio {
+                numerator: 1,
+                denominator: 2
+            }
+        );
+    }
+
+    #[test]
+    fn a_broken_ledger_fails_the_audit() {
+        let s = ledger();
+        let aws = aws();
+        let mut i = input(&s, &aws, datetime!(2025-02-15 00:00 UTC));
+        i.integrity = integrity(false);
+        i.accounts = Some(&[]);
+        let r = build_report(i);
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.code == "LEDGER-NOT-INTACT" && f.evidence["detail"].contains("entry 4")));
+        let mut i = input(&s, &aws, datetime!(2025-02-15 00:00 UTC));
+        i.integrity.saved_checkpoint = SavedCheckpoint::NotExtended {
+            detail: "size 12 > 10".into(),
+        };
+        let r = build_report(i);
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.code == "LEDGER-CHECKPOINT-NOT-EXTENDED"));
+    }
+
+    #[test]
+    fn a_clean_account_passes() {
+        let s = ledger();
+        let mut aws = aws();
+        aws.truncate(1);
+        aws[0].findings.clear();
+        aws[0].root_logins.truncate(2);
+        let only = vec![A.to_string()];
+        let mut i = input(&s, &aws, datetime!(2025-02-15 00:00 UTC));
+        i.accounts = Some(&only);
+        let r = build_report(i);
+        assert_eq!(r.findings, vec![], "{:?}", r.findings);
+        assert_eq!(r.verdict, Verdict::Pass);
+        assert_eq!(
+            r.kpis.accounts_covered,
+            Ratio {
+                numerator: 1,
+                denominator: 1
+            }
+        );
+        assert_eq!(r.kpis.root_logins_unexplained, 0);
+    }
+}

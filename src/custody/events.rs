@@ -1,0 +1,733 @@
+//! Typed bodies of the custody event kinds that the flows append to the ledger.
+//!
+//! The ledger stores `{id, time, kind, actor, body}`; this module owns `body` for the custody
+//! kinds. Bodies hold no floats (the ledger's canonical JSON forbids them), binary values are
+//! base64url without padding, times are RFC 3339 in UTC. Unknown fields are rejected: a body that
+//! does not match its kind exactly is an integrity problem, not something to guess around.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::webauthn::{b64url, b64url_decode};
+
+/// Kind of the event that records one key taken into custody for an account.
+pub const KEY_ENROLLED: &str = "key.enrolled";
+/// Kind of the event that records AWS showing an enrolled key on the account's root user.
+pub const KEY_REGISTRATION_CONFIRMED: &str = "key.registration_confirmed";
+/// Kind of the event that closes an account's onboarding (primary and backup both confirmed).
+pub const ACCOUNT_ENROLLED: &str = "account.enrolled";
+/// Kind of the event that records a dual-control break-glass checkout.
+pub const KEY_CHECKED_OUT: &str = "key.checked_out";
+/// Kind of the event that records a key returned to the safe, with its possession proof.
+pub const KEY_CHECKED_IN: &str = "key.checked_in";
+/// Kind of the event that records a possession check of a key in the safe.
+pub const KEY_VERIFIED: &str = "key.verified";
+/// Kind of the event that records a key moved to another storage location or bag.
+pub const KEY_MOVED: &str = "key.moved";
+/// Kind of the event that records a key taken out of custody for good (lost, replaced, destroyed).
+pub const KEY_RETIRED: &str = "key.retired";
+/// Kind of the event that records a finished audit and the digest of its report.
+pub const AUDIT_COMPLETED: &str = "audit.completed";
+
+/// Every custody kind with the number of distinct custodian approvals the ledger must require.
+///
+/// Kinds that record an observation made by the tool (AWS shows a device, an audit ran, a key
+/// answered a possession check) need at most one person; every change of who holds a key or
+/// where it is needs two.
+pub const REQUIRED_APPROVALS: &[(&str, u8)] = &[
+    (KEY_ENROLLED, 2),
+    (KEY_REGISTRATION_CONFIRMED, 0),
+    (ACCOUNT_ENROLLED, 2),
+    (KEY_CHECKED_OUT, 2),
+    (KEY_CHECKED_IN, 2),
+    (KEY_VERIFIED, 1),
+    (KEY_MOVED, 2),
+    (KEY_RETIRED, 2),
+    (AUDIT_COMPLETED, 0),
+];
+
+/// Required approvals for a custody kind, `None` for kinds this module does not own.
+pub fn required_approvals(kind: &str) -> Option<u8> {
+    REQUIRED_APPROVALS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, n)| *n)
+}
+
+/// Bytes carried in a body as base64url without padding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct B64(pub Vec<u8>);
+
+impl B64 {
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Serialize for B64 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&b64url(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for B64 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        // Padding would make two encodings of the same bytes; the canonical form has none.
+        if s.contains('=') {
+            return Err(serde::de::Error::custom(
+                "base64url value must not be padded",
+            ));
+        }
+        b64url_decode(&s)
+            .map(B64)
+            .map_err(|e| serde::de::Error::custom(format!("not base64url: {e}")))
+    }
+}
+
+/// Which of an account's two keys this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyRole {
+    /// The key used for break-glass.
+    Primary,
+    /// The key kept apart in case the primary is lost.
+    Backup,
+}
+
+impl KeyRole {
+    /// `primary` or `backup`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyRole::Primary => "primary",
+            KeyRole::Backup => "backup",
+        }
+    }
+}
+
+/// What the attestation verifier concluded about a key at enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationSummary {
+    /// Attestation statement format (`packed`, `fido-u2f`, ...).
+    pub fmt: String,
+    /// Subject of the trusted root the chain ended at.
+    pub trust_root: String,
+    /// FIDO certification level or FIPS status, when metadata states one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certification: Option<String>,
+}
+
+/// Body of `key.enrolled`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyEnrolled {
+    /// Short id of the key (see [`crate::custody::key_id_for`]).
+    pub key_id: String,
+    /// AWS account whose root user this key guards.
+    pub account_id: String,
+    /// Primary or backup.
+    pub role: KeyRole,
+    /// The model's AAGUID, hyphenated lowercase.
+    pub aaguid: String,
+    /// The model's name as metadata states it.
+    pub model: String,
+    /// Firmware version, when the key reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<String>,
+    /// The attestation verdict's summary.
+    pub attestation: AttestationSummary,
+    /// Credential id of the custody credential (RP ID `rootkey.custody`).
+    pub custody_credential_id: B64,
+    /// COSE public key of the custody credential; possession proofs verify against it.
+    pub custody_public_key: B64,
+    /// Where the key is stored, in the custodians' words.
+    pub location: String,
+    /// Serial of the tamper-evident bag the key was sealed in.
+    pub bag_serial: String,
+    /// The device name proposed for the AWS console (`rootkey-<key id>`).
+    pub aws_device_name: String,
+}
+
+/// How AWS's view of the root user's devices was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfirmationSource {
+    /// Live AWS API calls.
+    Api,
+    /// An offline evidence file exported from AWS.
+    Evidence,
+}
+
+/// Body of `key.registration_confirmed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRegistrationConfirmed {
+    /// The key AWS now shows.
+    pub key_id: String,
+    /// The account whose root user shows it.
+    pub account_id: String,
+    /// `SerialNumber` from `ListMFADevices` (`arn:aws:iam::<acct>:u2f/root/rootkey-<id>-...`).
+    pub serial_arn: String,
+    /// `EnableDate` from `ListMFADevices`.
+    #[serde(with = "time::serde::rfc3339")]
+    pub enable_date: OffsetDateTime,
+    /// Live API or evidence file.
+    pub source: ConfirmationSource,
+}
+
+/// Body of `account.enrolled`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountEnrolled {
+    /// The account now under custody.
+    pub account_id: String,
+    /// Its primary key.
+    pub primary_key_id: String,
+    /// Its backup key.
+    pub backup_key_id: String,
+}
+
+/// Body of `key.checked_out`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyCheckedOut {
+    /// The key taken out.
+    pub key_id: String,
+    /// Its account.
+    pub account_id: String,
+    /// Why root access is needed.
+    pub reason: String,
+    /// Change or incident ticket reference.
+    pub ticket: String,
+    /// Start of the approved window.
+    #[serde(with = "time::serde::rfc3339")]
+    pub window_start: OffsetDateTime,
+    /// End of the approved window: the key is due back by then.
+    #[serde(with = "time::serde::rfc3339")]
+    pub window_end: OffsetDateTime,
+    /// Custodian who asked.
+    pub requester: String,
+    /// Second custodian who approved.
+    pub approver: String,
+    /// Serial of the tamper-evident bag that was broken to take the key out.
+    pub bag_broken: String,
+}
+
+/// An assertion by a key against its custody credential: proof that this very key was in hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PossessionProof {
+    /// The challenge rootkey issued.
+    pub challenge: B64,
+    /// Authenticator data as the key returned it.
+    pub authenticator_data: B64,
+    /// Client data JSON whose hash the key signed.
+    pub client_data_json: B64,
+    /// The signature over authenticator data ‖ SHA-256(client data).
+    pub signature: B64,
+    /// The signature counter in the authenticator data.
+    pub counter: u32,
+}
+
+/// Body of `key.checked_in`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyCheckedIn {
+    /// The key returned.
+    pub key_id: String,
+    /// Its account.
+    pub account_id: String,
+    /// Serial of the new tamper-evident bag it was sealed in.
+    pub bag_serial: String,
+    /// Whether it came back after the window ended.
+    pub late: bool,
+    /// The key's proof that it is the key that was checked out.
+    pub proof: PossessionProof,
+}
+
+/// Body of `key.verified`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyVerified {
+    /// The key checked.
+    pub key_id: String,
+    /// Its account.
+    pub account_id: String,
+    /// The key's proof.
+    pub proof: PossessionProof,
+    /// Serial of the bag the key was resealed in, when the check needed the bag opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bag_serial: Option<String>,
+}
+
+/// Body of `key.moved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyMoved {
+    /// The key moved.
+    pub key_id: String,
+    /// Its account.
+    pub account_id: String,
+    /// Where it was.
+    pub from_location: String,
+    /// Where it is now.
+    pub to_location: String,
+    /// New bag serial, when the key was resealed on the way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bag_serial: Option<String>,
+    /// Why it moved.
+    pub reason: String,
+}
+
+/// Body of `key.retired`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRetired {
+    /// The key leaving custody.
+    pub key_id: String,
+    /// Its account.
+    pub account_id: String,
+    /// Lost, replaced, destroyed, vulnerable firmware, ...
+    pub reason: String,
+}
+
+/// Number of findings per severity in an audit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityCounts {
+    /// Critical findings.
+    pub critical: u32,
+    /// High findings.
+    pub high: u32,
+    /// Medium findings.
+    pub medium: u32,
+    /// Low findings.
+    pub low: u32,
+    /// Informational findings.
+    pub info: u32,
+}
+
+/// Body of `audit.completed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditCompleted {
+    /// SHA-256 of the report bytes, lowercase hex.
+    pub report_sha256: String,
+    /// `md`, `html` or `json`.
+    pub format: String,
+    /// The ledger checkpoint text the audit verified.
+    pub checkpoint: String,
+    /// Start of the audited period.
+    #[serde(with = "time::serde::rfc3339")]
+    pub period_start: OffsetDateTime,
+    /// End of the audited period.
+    #[serde(with = "time::serde::rfc3339")]
+    pub period_end: OffsetDateTime,
+    /// `pass`, `findings` or `fail`.
+    pub verdict: String,
+    /// Findings per severity.
+    pub counts: SeverityCounts,
+    /// Identity (`CODE|subject`) of every finding, sorted: later audits compute time to remediate.
+    pub findings: Vec<String>,
+    /// Accounts in scope, sorted.
+    pub accounts: Vec<String>,
+}
+
+/// A custody event decoded from a ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustodyEvent {
+    /// `key.enrolled`.
+    KeyEnrolled(KeyEnrolled),
+    /// `key.registration_confirmed`.
+    KeyRegistrationConfirmed(KeyRegistrationConfirmed),
+    /// `account.enrolled`.
+    AccountEnrolled(AccountEnrolled),
+    /// `key.checked_out`.
+    KeyCheckedOut(KeyCheckedOut),
+    /// `key.checked_in`.
+    KeyCheckedIn(KeyCheckedIn),
+    /// `key.verified`.
+    KeyVerified(KeyVerified),
+    /// `key.moved`.
+    KeyMoved(KeyMoved),
+    /// `key.retired`.
+    KeyRetired(KeyRetired),
+    /// `audit.completed`.
+    AuditCompleted(AuditCompleted),
+}
+
+/// Why a body could not be decoded as its kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// The JSON does not match the kind's shape.
+    #[error("{kind} body does not match its schema: {detail}")]
+    Schema {
+        /// The kind.
+        kind: String,
+        /// serde's description.
+        detail: String,
+    },
+    /// A field is present but its value cannot be right.
+    #[error("{kind} body field {field}: {detail}")]
+    Invalid {
+        /// The kind.
+        kind: String,
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    kind: &str,
+    body: &serde_json::Value,
+) -> Result<T, EventError> {
+    T::deserialize(body).map_err(|e| EventError::Schema {
+        kind: kind.to_string(),
+        detail: e.to_string(),
+    })
+}
+
+fn non_empty(kind: &str, field: &'static str, v: &str) -> Result<(), EventError> {
+    if v.trim().is_empty() {
+        return Err(EventError::Invalid {
+            kind: kind.to_string(),
+            field,
+            detail: "must not be empty".into(),
+        });
+    }
+    Ok(())
+}
+
+impl CustodyEvent {
+    /// Decodes `body` as `kind`; `Ok(None)` for kinds that are not custody kinds.
+    pub fn decode(
+        kind: &str,
+        body: &serde_json::Value,
+    ) -> Result<Option<CustodyEvent>, EventError> {
+        let ev = match kind {
+            KEY_ENROLLED => CustodyEvent::KeyEnrolled(parse(kind, body)?),
+            KEY_REGISTRATION_CONFIRMED => {
+                CustodyEvent::KeyRegistrationConfirmed(parse(kind, body)?)
+            }
+            ACCOUNT_ENROLLED => CustodyEvent::AccountEnrolled(parse(kind, body)?),
+            KEY_CHECKED_OUT => CustodyEvent::KeyCheckedOut(parse(kind, body)?),
+            KEY_CHECKED_IN => CustodyEvent::KeyCheckedIn(parse(kind, body)?),
+            KEY_VERIFIED => CustodyEvent::KeyVerified(parse(kind, body)?),
+            KEY_MOVED => CustodyEvent::KeyMoved(parse(kind, body)?),
+            KEY_RETIRED => CustodyEvent::KeyRetired(parse(kind, body)?),
+            AUDIT_COMPLETED => CustodyEvent::AuditCompleted(parse(kind, body)?),
+            _ => return Ok(None),
+        };
+        ev.validate()?;
+        Ok(Some(ev))
+    }
+
+    /// The ledger kind of this event.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CustodyEvent::KeyEnrolled(_) => KEY_ENROLLED,
+            CustodyEvent::KeyRegistrationConfirmed(_) => KEY_REGISTRATION_CONFIRMED,
+            CustodyEvent::AccountEnrolled(_) => ACCOUNT_ENROLLED,
+            CustodyEvent::KeyCheckedOut(_) => KEY_CHECKED_OUT,
+            CustodyEvent::KeyCheckedIn(_) => KEY_CHECKED_IN,
+            CustodyEvent::KeyVerified(_) => KEY_VERIFIED,
+            CustodyEvent::KeyMoved(_) => KEY_MOVED,
+            CustodyEvent::KeyRetired(_) => KEY_RETIRED,
+            CustodyEvent::AuditCompleted(_) => AUDIT_COMPLETED,
+        }
+    }
+
+    /// The body as JSON for the ledger (validated first, so nothing invalid is ever appended).
+    pub fn to_body(&self) -> Result<serde_json::Value, EventError> {
+        self.validate()?;
+        let v = match self {
+            CustodyEvent::KeyEnrolled(b) => serde_json::to_value(b),
+            CustodyEvent::KeyRegistrationConfirmed(b) => serde_json::to_value(b),
+            CustodyEvent::AccountEnrolled(b) => serde_json::to_value(b),
+            CustodyEvent::KeyCheckedOut(b) => serde_json::to_value(b),
+            CustodyEvent::KeyCheckedIn(b) => serde_json::to_value(b),
+            CustodyEvent::KeyVerified(b) => serde_json::to_value(b),
+            CustodyEvent::KeyMoved(b) => serde_json::to_value(b),
+            CustodyEvent::KeyRetired(b) => serde_json::to_value(b),
+            CustodyEvent::AuditCompleted(b) => serde_json::to_value(b),
+        };
+        v.map_err(|e| EventError::Schema {
+            kind: self.kind().to_string(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Checks what the schema alone cannot: required text present, windows ordered, digests hex.
+    pub fn validate(&self) -> Result<(), EventError> {
+        let kind = self.kind();
+        let invalid = |field: &'static str, detail: &str| EventError::Invalid {
+            kind: kind.to_string(),
+            field,
+            detail: detail.to_string(),
+        };
+        match self {
+            CustodyEvent::KeyEnrolled(b) => {
+                non_empty(kind, "key_id", &b.key_id)?;
+                non_empty(kind, "account_id", &b.account_id)?;
+                non_empty(kind, "location", &b.location)?;
+                non_empty(kind, "bag_serial", &b.bag_serial)?;
+                non_empty(kind, "aws_device_name", &b.aws_device_name)?;
+                if uuid::Uuid::parse_str(&b.aaguid).is_err() {
+                    return Err(invalid("aaguid", "not a UUID"));
+                }
+                if b.custody_credential_id.0.is_empty() {
+                    return Err(invalid("custody_credential_id", "empty"));
+                }
+                crate::webauthn::CoseKey::parse(&b.custody_public_key.0)
+                    .map_err(|e| invalid("custody_public_key", &e.to_string()))?;
+            }
+            CustodyEvent::KeyRegistrationConfirmed(b) => {
+                non_empty(kind, "key_id", &b.key_id)?;
+                non_empty(kind, "account_id", &b.account_id)?;
+                non_empty(kind, "serial_arn", &b.serial_arn)?;
+            }
+            CustodyEvent::AccountEnrolled(b) => {
+                non_empty(kind, "account_id", &b.account_id)?;
+                non_empty(kind, "primary_key_id", &b.primary_key_id)?;
+                non_empty(kind, "backup_key_id", &b.backup_key_id)?;
+                if b.primary_key_id == b.backup_key_id {
+                    return Err(invalid("backup_key_id", "same key as the primary"));
+                }
+            }
+            CustodyEvent::KeyCheckedOut(b) => {
+                non_empty(kind, "key_id", &b.key_id)?;
+                non_empty(kind, "account_id", &b.account_id)?;
+                non_empty(kind, "reason", &b.reason)?;
+                non_empty(kind, "ticket", &b.ticket)?;
+                non_empty(kind, "requester", &b.requester)?;
+                non_empty(kind, "approver", &b.approver)?;
+                non_empty(kind, "bag_broken", &b.bag_broken)?;
+                if b.window_end <= b.window_start {
+                    return Err(invalid("window_end", "not after window_start"));
+                }
+                if b.requester == b.approver {
+                    return Err(invalid("approver", "same person as the requester"));
+                }
+            }
+            CustodyEvent::KeyCheckedIn(b) => {
+                non_empty(kind, "key_id", &b.key_id)?;
+                non_empty(kind, "account_id", &b.account_id)?;
+                non_empty(kind, "bag_serial", &b.bag_serial)?;
+            }
+            CustodyEvent::KeyVerified(b) => {
+                non_empty(kind, "key_id", &b.key_id)?;
+                non_empty(kind, "account_id", &b.account_id)?;
+                if let Some(bag) = &b.bag_serial {
+                    non_empty(kind, "bag_serial", bag)?;
+                }
+            }
+            CustodyEvent::KeyMoved(b) => {
+                non_empty(kind, "key_id", &b.key_id)?;
+                non_empty(kind, "account_id", &b.account_id)?;
+                non_empty(kind, "to_location", &b.to_location)?;
+                non_empty(kind, "reason", &b.reason)?;
+                if let Some(bag) = &b.bag_serial {
+                    non_empty(kind, "bag_serial", bag)?;
+                }
+            }
+            CustodyEvent::KeyRetired(b) => {
+                non_empty(kind, "key_id", &b.key_id)?;
+                non_empty(kind, "account_id", &b.account_id)?;
+                non_empty(kind, "reason", &b.reason)?;
+            }
+            CustodyEvent::AuditCompleted(b) => {
+                let d = &b.report_sha256;
+                if d.len() != 64 || !d.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+                    return Err(invalid("report_sha256", "not 64 lowercase hex digits"));
+                }
+                if !matches!(b.format.as_str(), "md" | "html" | "json") {
+                    return Err(invalid("format", "must be md, html or json"));
+                }
+                if !matches!(b.verdict.as_str(), "pass" | "findings" | "fail") {
+                    return Err(invalid("verdict", "must be pass, findings or fail"));
+                }
+                non_empty(kind, "checkpoint", &b.checkpoint)?;
+                if b.period_end < b.period_start {
+                    return Err(invalid("period_end", "before period_start"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A valid COSE ES256 public key (the P-256 generator point) for bodies in tests.
+    pub(crate) fn sample_cose() -> Vec<u8> {
+        let x: [u8; 32] = [
+            0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63, 0xa4,
+            0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39, 0x45,
+            0xd8, 0x98, 0xc2, 0x96,
+        ];
+        let y: [u8; 32] = [
+            0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a, 0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a, 0x7c, 0x0f,
+            0x9e, 0x16, 0x2b, 0xce, 0x33, 0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40, 0x68,
+            0x37, 0xbf, 0x51, 0xf5,
+        ];
+        crate::webauthn::CoseKey::Es256 { x, y }.to_cbor()
+    }
+
+    pub(crate) fn enrolled_body() -> serde_json::Value {
+        json!({
+            "key_id": "a1b2c3d4",
+            "account_id": "111122223333",
+            "role": "primary",
+            "aaguid": "ee882879-721c-4913-9775-3dfcce97072a",
+            "model": "YubiKey 5 NFC",
+            "firmware": "5.7.1",
+            "attestation": {"fmt": "packed", "trust_root": "Yubico FIDO Root CA Serial 450203556", "certification": "FIDO_CERTIFIED_L1"},
+            "custody_credential_id": b64url(b"cred-1"),
+            "custody_public_key": b64url(&sample_cose()),
+            "location": "Safe A, Dublin",
+            "bag_serial": "BAG-0001",
+            "aws_device_name": "rootkey-a1b2c3d4"
+        })
+    }
+
+    #[test]
+    fn enrolled_round_trips_through_json() {
+        let body = enrolled_body();
+        let ev = CustodyEvent::decode(KEY_ENROLLED, &body).unwrap().unwrap();
+        assert_eq!(ev.kind(), KEY_ENROLLED);
+        assert_eq!(ev.to_body().unwrap(), body);
+    }
+
+    #[test]
+    fn unknown_kinds_are_not_custody_events() {
+        assert_eq!(
+            CustodyEvent::decode("custodian.added", &json!({"x": 1})).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let mut body = enrolled_body();
+        body["extra"] = json!("x");
+        let err = CustodyEvent::decode(KEY_ENROLLED, &body).unwrap_err();
+        assert!(matches!(err, EventError::Schema { .. }), "{err}");
+    }
+
+    #[test]
+    fn padded_or_invalid_base64_is_rejected() {
+        let mut body = enrolled_body();
+        body["custody_credential_id"] = json!("Y3JlZA==");
+        assert!(CustodyEvent::decode(KEY_ENROLLED, &body).is_err());
+        body["custody_credential_id"] = json!("not base64!");
+        assert!(CustodyEvent::decode(KEY_ENROLLED, &body).is_err());
+    }
+
+    #[test]
+    fn enrolled_with_a_broken_public_key_is_invalid() {
+        let mut body = enrolled_body();
+        body["custody_public_key"] = json!(b64url(b"\x01\x02"));
+        let err = CustodyEvent::decode(KEY_ENROLLED, &body).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EventError::Invalid {
+                    field: "custody_public_key",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn checkout_window_must_be_ordered_and_people_distinct() {
+        let body = json!({
+            "key_id": "k", "account_id": "1", "reason": "r", "ticket": "T-1",
+            "window_start": "2025-01-01T10:00:00Z", "window_end": "2025-01-01T09:00:00Z",
+            "requester": "alice", "approver": "bob", "bag_broken": "B1"
+        });
+        let err = CustodyEvent::decode(KEY_CHECKED_OUT, &body).unwrap_err();
+        assert!(matches!(
+            err,
+            EventError::Invalid {
+                field: "window_end",
+                ..
+            }
+        ));
+        let mut body = body;
+        body["window_end"] = json!("2025-01-01T11:00:00Z");
+        body["approver"] = json!("alice");
+        let err = CustodyEvent::decode(KEY_CHECKED_OUT, &body).unwrap_err();
+        assert!(matches!(
+            err,
+            EventError::Invalid {
+                field: "approver",
+                ..
+            }
+        ));
+        body["approver"] = json!("bob");
+        assert!(CustodyEvent::decode(KEY_CHECKED_OUT, &body)
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn floats_are_not_accepted_where_integers_belong() {
+        let body = json!({
+            "key_id": "k", "account_id": "1", "bag_serial": "B2", "late": false,
+            "proof": {"challenge": "AA", "authenticator_data": "AA", "client_data_json": "AA",
+                      "signature": "AA", "counter": 1.5}
+        });
+        assert!(CustodyEvent::decode(KEY_CHECKED_IN, &body).is_err());
+    }
+
+    #[test]
+    fn audit_completed_checks_digest_format_and_verdict() {
+        let good = json!({
+            "report_sha256": "a".repeat(64), "format": "md", "checkpoint": "origin\n1\nabc\n",
+            "period_start": "2025-01-01T00:00:00Z", "period_end": "2025-03-31T00:00:00Z",
+            "verdict": "findings",
+            "counts": {"critical": 0, "high": 1, "medium": 0, "low": 0, "info": 0},
+            "findings": ["KEY-CHECKIN-OVERDUE|k1"], "accounts": ["111122223333"]
+        });
+        assert!(CustodyEvent::decode(AUDIT_COMPLETED, &good)
+            .unwrap()
+            .is_some());
+        for (field, bad) in [
+            ("report_sha256", json!("A".repeat(64))),
+            ("format", json!("pdf")),
+            ("verdict", json!("ok")),
+        ] {
+            let mut b = good.clone();
+            b[field] = bad;
+            assert!(
+                CustodyEvent::decode(AUDIT_COMPLETED, &b).is_err(),
+                "{field}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_kind_has_an_approval_count_and_changes_need_two() {
+        for kind in [
+            KEY_ENROLLED,
+            ACCOUNT_ENROLLED,
+            KEY_CHECKED_OUT,
+            KEY_CHECKED_IN,
+            KEY_MOVED,
+            KEY_RETIRED,
+        ] {
+            assert_eq!(required_approvals(kind), Some(2), "{kind}");
+        }
+        assert_eq!(required_approvals("custodian.added"), None);
+        assert_eq!(REQUIRED_APPROVALS.len(), 9);
+    }
+}

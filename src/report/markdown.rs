@@ -1,0 +1,361 @@
+//! Markdown rendering. Every value from outside goes through [`esc`]: a location or ticket text
+//! must not break a table or smuggle raw HTML into a Markdown viewer.
+
+use std::fmt::Write;
+
+use super::{
+    explanation_text, fmt_duration, fmt_time, opt_bool, saved_checkpoint_text, AuditReport,
+};
+
+/// Escapes text for a Markdown table cell or paragraph.
+pub(crate) fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\r' => {}
+            '\n' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '!' | '{' | '}' | '(' | ')' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn row(out: &mut String, cells: &[String]) {
+    out.push('|');
+    for c in cells {
+        out.push(' ');
+        out.push_str(c);
+        out.push_str(" |");
+    }
+    out.push('\n');
+}
+
+fn header(out: &mut String, cells: &[&str]) {
+    row(
+        out,
+        &cells.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+    );
+    row(
+        out,
+        &cells.iter().map(|_| "---".to_string()).collect::<Vec<_>>(),
+    );
+}
+
+/// Renders the report as Markdown.
+pub(crate) fn render(r: &AuditReport) -> String {
+    let mut o = String::new();
+    let m = &r.meta;
+    // Writing into a String cannot fail; ignore the fmt::Result instead of unwrapping.
+    let _ = writeln!(o, "# rootkey custody audit\n");
+    let _ = writeln!(o, "**Verdict: {}**\n", r.verdict.label());
+    let counts = r.counts();
+    let summary: Vec<String> = counts
+        .iter()
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+    if summary.is_empty() {
+        let _ = writeln!(o, "No findings.\n");
+    } else {
+        let _ = writeln!(o, "Findings: {}.\n", summary.join(", "));
+    }
+
+    header(&mut o, &["", ""]);
+    row(&mut o, &["Generated".into(), fmt_time(m.generated_at)]);
+    row(
+        &mut o,
+        &[
+            "Period".into(),
+            format!("{} → {}", fmt_time(m.period_start), fmt_time(m.period_end)),
+        ],
+    );
+    row(&mut o, &["Ledger".into(), esc(&m.ledger_origin)]);
+    row(&mut o, &["Scope".into(), esc(&m.scope)]);
+    row(&mut o, &["rootkey".into(), esc(&m.tool_version)]);
+
+    let l = &r.ledger;
+    let _ = writeln!(o, "\n## Ledger integrity\n");
+    let _ = writeln!(
+        o,
+        "- Entries verified: {} — {}",
+        l.entries,
+        if l.intact { "intact" } else { "NOT INTACT" }
+    );
+    let _ = writeln!(
+        o,
+        "- Saved checkpoint: {}",
+        esc(&saved_checkpoint_text(&l.saved_checkpoint))
+    );
+    for p in &l.problems {
+        let _ = writeln!(o, "- Problem: {}", esc(p));
+    }
+    let _ = writeln!(o, "\nCheckpoint:\n");
+    for line in l.checkpoint.lines() {
+        let _ = writeln!(o, "    {line}");
+    }
+
+    let k = &r.kpis;
+    let _ = writeln!(o, "\n## KPIs\n");
+    header(&mut o, &["KPI", "Value"]);
+    row(
+        &mut o,
+        &[
+            "Accounts with two hardware keys on root and no virtual MFA".into(),
+            k.accounts_two_hardware_keys_no_virtual.display(),
+        ],
+    );
+    row(
+        &mut o,
+        &[
+            "Root logins in the period (explained / unexplained)".into(),
+            format!(
+                "{} ({} / {})",
+                k.root_logins, k.root_logins_explained, k.root_logins_unexplained
+            ),
+        ],
+    );
+    row(
+        &mut o,
+        &[
+            "Mean time to remediate earlier findings".into(),
+            match k.mean_time_to_remediate_seconds {
+                Some(s) => format!(
+                    "{} over {} findings",
+                    fmt_duration(s),
+                    k.findings_remediated
+                ),
+                None => "no finding remediated yet".into(),
+            },
+        ],
+    );
+    row(
+        &mut o,
+        &["Accounts covered".into(), k.accounts_covered.display()],
+    );
+    row(
+        &mut o,
+        &[
+            "Keys overdue for check-in".into(),
+            k.keys_overdue.to_string(),
+        ],
+    );
+
+    let _ = writeln!(o, "\n## Findings\n");
+    if r.findings.is_empty() {
+        let _ = writeln!(o, "None.");
+    } else {
+        header(
+            &mut o,
+            &["Severity", "Code", "Account", "Subject", "Finding"],
+        );
+        for f in &r.findings {
+            row(
+                &mut o,
+                &[
+                    f.severity.as_str().to_uppercase(),
+                    esc(&f.code),
+                    esc(f.account_id.as_deref().unwrap_or("—")),
+                    esc(&f.subject),
+                    esc(&f.title),
+                ],
+            );
+        }
+        for f in &r.findings {
+            let _ = writeln!(
+                o,
+                "\n### {} {} — {}\n",
+                f.severity.as_str().to_uppercase(),
+                esc(&f.code),
+                esc(&f.subject)
+            );
+            let _ = writeln!(o, "{}\n", esc(&f.title));
+            for (label, value) in &f.evidence {
+                let _ = writeln!(o, "- {}: {}", esc(label), esc(value));
+            }
+            if !f.controls.is_empty() {
+                let c: Vec<String> = f.controls.iter().map(|c| esc(c)).collect();
+                let _ = writeln!(o, "- Controls: {}", c.join(", "));
+            }
+        }
+    }
+
+    let _ = writeln!(o, "\n## Keys\n");
+    if r.keys.is_empty() {
+        let _ = writeln!(o, "No keys in custody.");
+    } else {
+        header(
+            &mut o,
+            &[
+                "Key",
+                "Account",
+                "Role",
+                "Model",
+                "Location",
+                "Bag",
+                "Status",
+                "Last possession proof",
+                "In AWS",
+            ],
+        );
+        for key in &r.keys {
+            let status = match (key.status.as_str(), key.due_back) {
+                ("checked_out", Some(due)) if key.overdue => {
+                    format!("OVERDUE (due {})", fmt_time(due))
+                }
+                ("checked_out", Some(due)) => format!("checked out until {}", fmt_time(due)),
+                (s, _) => s.replace('_', " "),
+            };
+            row(
+                &mut o,
+                &[
+                    esc(&key.key_id),
+                    esc(&key.account_id),
+                    esc(&key.role),
+                    esc(&key.model),
+                    esc(&key.location),
+                    esc(&key.bag_serial),
+                    esc(&status),
+                    format!(
+                        "{} ({} days)",
+                        fmt_time(key.last_possession),
+                        key.possession_age_days
+                    ),
+                    opt_bool(key.seen_in_aws).to_string(),
+                ],
+            );
+        }
+    }
+
+    let _ = writeln!(o, "\n## Accounts\n");
+    for a in &r.accounts {
+        let title = match &a.name {
+            Some(n) => format!("{} ({})", esc(&a.account_id), esc(n)),
+            None => esc(&a.account_id),
+        };
+        let _ = writeln!(o, "### {title}\n");
+        let _ = writeln!(
+            o,
+            "- In custody: {}; AWS posture observed: {}{}",
+            if a.enrolled { "yes" } else { "no" },
+            if a.observed { "yes" } else { "no" },
+            if a.root_credentials_absent {
+                "; root has no credentials (centralized root access)"
+            } else {
+                ""
+            }
+        );
+        let keys: Vec<String> = a.ledger_keys.iter().map(|k| esc(k)).collect();
+        let _ = writeln!(
+            o,
+            "- Ledger keys: {}",
+            if keys.is_empty() {
+                "none".into()
+            } else {
+                keys.join(", ")
+            }
+        );
+        if !a.devices.is_empty() {
+            let _ = writeln!(o);
+            header(&mut o, &["Device on root", "Type", "Enabled", "Ledger key"]);
+            for d in &a.devices {
+                row(
+                    &mut o,
+                    &[
+                        esc(&d.serial),
+                        esc(&d.kind),
+                        d.enable_date.map(fmt_time).unwrap_or_else(|| "—".into()),
+                        d.key_id
+                            .as_deref()
+                            .map(esc)
+                            .unwrap_or_else(|| "UNKNOWN TO LEDGER".into()),
+                    ],
+                );
+            }
+        }
+        if !a.findings.is_empty() {
+            let f: Vec<String> = a.findings.iter().map(|f| esc(f)).collect();
+            let _ = writeln!(o, "\nFindings: {}", f.join(", "));
+        }
+        let _ = writeln!(o);
+    }
+
+    let _ = writeln!(o, "## Root console logins\n");
+    if r.logins.is_empty() {
+        let _ = writeln!(o, "None in the period.");
+    } else {
+        header(
+            &mut o,
+            &[
+                "Time",
+                "Account",
+                "Source IP",
+                "MFA",
+                "Result",
+                "Explanation",
+            ],
+        );
+        for l in &r.logins {
+            row(
+                &mut o,
+                &[
+                    fmt_time(l.time),
+                    esc(&l.account_id),
+                    esc(&l.source_ip),
+                    opt_bool(l.mfa_used).to_string(),
+                    if l.success { "success" } else { "failure" }.to_string(),
+                    esc(&explanation_text(&l.explanation)),
+                ],
+            );
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::{finding, sample, HOSTILE};
+    use crate::report::{render, Format, Severity};
+
+    #[test]
+    fn escaping_neutralises_html_and_table_syntax() {
+        let e = esc(HOSTILE);
+        assert!(!e.contains('<') && !e.contains('>'));
+        assert!(!e.contains('\n'));
+        assert!(!e.replace("\\|", "").contains('|'));
+        assert!(e.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn every_section_is_present_and_hostile_text_is_escaped() {
+        let r = sample(vec![finding(
+            "ROOT-LOGIN-UNEXPLAINED",
+            Severity::Critical,
+            "2025-02-01T10:30:00Z",
+        )]);
+        let md = render(&r, Format::Markdown);
+        for s in [
+            "**Verdict: FAIL**",
+            "## Ledger integrity",
+            "## KPIs",
+            "## Findings",
+            "## Keys",
+            "## Accounts",
+            "## Root console logins",
+            "UNEXPLAINED",
+            "1/2 (50%)",
+            "1d 1h",
+        ] {
+            assert!(md.contains(s), "missing {s}\n{md}");
+        }
+        assert!(!md.contains("<script>"));
+        assert_eq!(md, render(&r, Format::Markdown));
+    }
+}

@@ -1,0 +1,370 @@
+//! Audit results → JSON, Markdown and a self-contained HTML page.
+//!
+//! The model ([`AuditReport`]) is built by `custody::audit`; this module only renders it. Every
+//! renderer is deterministic (the model is sorted when built, times are printed in UTC to the
+//! second) so the digest recorded in `audit.completed` is reproducible from the same facts.
+
+mod html;
+mod markdown;
+pub mod model;
+
+pub use model::{
+    verdict, AccountSection, AuditReport, DeviceRow, Finding, FindingSource, KeyRow, Kpis,
+    LedgerIntegrity, LoginExplanation, LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity,
+    Verdict,
+};
+
+use time::OffsetDateTime;
+
+/// Output format of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Markdown.
+    Markdown,
+    /// One self-contained HTML page.
+    Html,
+    /// JSON (the model as is).
+    Json,
+}
+
+/// A format name that is not `md`, `html` or `json`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown report format {0:?}: use md, html or json")]
+pub struct UnknownFormat(pub String);
+
+impl Format {
+    /// Parses `md` (or `markdown`), `html` or `json`.
+    pub fn parse(name: &str) -> Result<Format, UnknownFormat> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "md" | "markdown" => Ok(Format::Markdown),
+            "html" => Ok(Format::Html),
+            "json" => Ok(Format::Json),
+            _ => Err(UnknownFormat(name.to_string())),
+        }
+    }
+
+    /// `md`, `html` or `json` (the form `audit.completed` stores).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Markdown => "md",
+            Format::Html => "html",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// Renders `report` in `format`.
+pub fn render(report: &AuditReport, format: Format) -> String {
+    match format {
+        Format::Markdown => markdown::render(report),
+        Format::Html => html::render(report),
+        Format::Json => render_json(report),
+    }
+}
+
+/// The report as pretty JSON with a trailing newline.
+pub fn render_json(report: &AuditReport) -> String {
+    // The model has only strings, integers, booleans and maps with string keys: serializing it
+    // cannot fail, but fall back to an explicit error object rather than panic.
+    let mut s = serde_json::to_string_pretty(report)
+        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
+    s.push('\n');
+    s
+}
+
+/// SHA-256 of rendered bytes, lowercase hex: the digest `audit.completed` records.
+pub fn digest(rendered: &[u8]) -> String {
+    hex::encode(crate::webauthn::sha256(rendered))
+}
+
+/// A time as RFC 3339 in UTC, to the second.
+pub fn fmt_time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// A duration in seconds as `3d 4h`, `5h 10m` or `42s`.
+pub fn fmt_duration(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, (secs % 86_400) / 3600, (secs % 3600) / 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m")
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// Describes how a login was explained, for the tables.
+pub(crate) fn explanation_text(e: &LoginExplanation) -> String {
+    match e {
+        LoginExplanation::InWindow {
+            key_id,
+            ticket,
+            checkout_seq,
+        } => {
+            format!("checkout of {key_id} ({ticket}, entry {checkout_seq})")
+        }
+        LoginExplanation::AfterWindow {
+            key_id,
+            ticket,
+            checkout_seq,
+        } => {
+            format!("after the window of {key_id} ({ticket}, entry {checkout_seq}), before its late check-in")
+        }
+        LoginExplanation::Unexplained => "UNEXPLAINED".to_string(),
+    }
+}
+
+pub(crate) fn opt_bool(b: Option<bool>) -> &'static str {
+    match b {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    }
+}
+
+pub(crate) fn saved_checkpoint_text(s: &SavedCheckpoint) -> String {
+    match s {
+        SavedCheckpoint::NotGiven => "no saved checkpoint given".into(),
+        SavedCheckpoint::Extended { tree_size } => {
+            format!("extends the saved checkpoint (tree size {tree_size})")
+        }
+        SavedCheckpoint::NotExtended { detail } => {
+            format!("DOES NOT extend the saved checkpoint: {detail}")
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use time::macros::datetime;
+
+    pub(crate) const HOSTILE: &str = "<script>alert('x')</script> | *bold* & \"q\"\nnext";
+
+    pub(crate) fn finding(code: &str, severity: Severity, subject: &str) -> Finding {
+        Finding {
+            code: code.into(),
+            severity,
+            source: FindingSource::Custody,
+            account_id: Some("111122223333".into()),
+            key_id: None,
+            subject: subject.into(),
+            title: format!("title of {code}"),
+            evidence: BTreeMap::from([("detail".to_string(), HOSTILE.to_string())]),
+            controls: vec!["CIS 1.6".into()],
+        }
+    }
+
+    pub(crate) fn integrity(intact: bool) -> LedgerIntegrity {
+        LedgerIntegrity {
+            intact,
+            entries: 12,
+            checkpoint: "rootkey.example/ledger\n12\nAAAA\n\n— rootkey sig\n".into(),
+            saved_checkpoint: SavedCheckpoint::NotGiven,
+            problems: vec![],
+        }
+    }
+
+    pub(crate) fn sample(findings: Vec<Finding>) -> AuditReport {
+        let t = datetime!(2025-04-01 09:00 UTC);
+        AuditReport::new(
+            ReportMeta {
+                generated_at: t,
+                period_start: datetime!(2025-01-01 00:00 UTC),
+                period_end: t,
+                ledger_origin: "rootkey.example/ledger".into(),
+                scope: "evidence:aws.json".into(),
+                tool_version: "0.1.0".into(),
+            },
+            integrity(true),
+            Kpis {
+                accounts_two_hardware_keys_no_virtual: Ratio {
+                    numerator: 1,
+                    denominator: 2,
+                },
+                root_logins: 2,
+                root_logins_explained: 1,
+                root_logins_unexplained: 1,
+                mean_time_to_remediate_seconds: Some(90_000),
+                findings_remediated: 1,
+                accounts_covered: Ratio {
+                    numerator: 1,
+                    denominator: 2,
+                },
+                keys_overdue: 0,
+            },
+            findings,
+            vec![KeyRow {
+                key_id: "a1b2c3d4".into(),
+                account_id: "111122223333".into(),
+                role: "primary".into(),
+                model: "YubiKey 5 NFC".into(),
+                location: HOSTILE.into(),
+                bag_serial: "BAG-1".into(),
+                status: "in_safe".into(),
+                due_back: None,
+                overdue: false,
+                last_possession: datetime!(2025-03-01 00:00 UTC),
+                possession_age_days: 31,
+                serial_arn: Some("arn:aws:iam::111122223333:u2f/root/rootkey-a1b2c3d4-X".into()),
+                seen_in_aws: Some(true),
+            }],
+            vec![AccountSection {
+                account_id: "111122223333".into(),
+                name: Some("prod".into()),
+                enrolled: true,
+                observed: true,
+                root_credentials_absent: false,
+                ledger_keys: vec!["a1b2c3d4".into()],
+                devices: vec![DeviceRow {
+                    serial: "arn:aws:iam::111122223333:u2f/root/rootkey-a1b2c3d4-X".into(),
+                    kind: "fido".into(),
+                    enable_date: Some(datetime!(2025-01-02 10:00 UTC)),
+                    key_id: Some("a1b2c3d4".into()),
+                }],
+                findings: vec![],
+            }],
+            vec![LoginRow {
+                account_id: "111122223333".into(),
+                time: datetime!(2025-02-01 10:30 UTC),
+                source_ip: "203.0.113.7".into(),
+                mfa_used: Some(true),
+                success: true,
+                explanation: LoginExplanation::Unexplained,
+            }],
+        )
+    }
+
+    #[test]
+    fn verdict_logic() {
+        assert_eq!(sample(vec![]).verdict, Verdict::Pass);
+        assert_eq!(
+            sample(vec![finding("X", Severity::Info, "s")]).verdict,
+            Verdict::Pass
+        );
+        assert_eq!(
+            sample(vec![finding("X", Severity::Low, "s")]).verdict,
+            Verdict::Findings
+        );
+        assert_eq!(
+            sample(vec![finding("X", Severity::High, "s")]).verdict,
+            Verdict::Findings
+        );
+        assert_eq!(
+            sample(vec![
+                finding("X", Severity::Low, "s"),
+                finding("Y", Severity::Critical, "s")
+            ])
+            .verdict,
+            Verdict::Fail
+        );
+        assert_eq!(verdict(&integrity(false), &[]), Verdict::Fail);
+        let mut i = integrity(true);
+        i.saved_checkpoint = SavedCheckpoint::NotExtended {
+            detail: "rollback".into(),
+        };
+        assert_eq!(verdict(&i, &[]), Verdict::Fail);
+        i.saved_checkpoint = SavedCheckpoint::Extended { tree_size: 3 };
+        assert_eq!(verdict(&i, &[]), Verdict::Pass);
+    }
+
+    #[test]
+    fn findings_are_sorted_most_severe_first_and_deduplicated() {
+        let r = sample(vec![
+            finding("B", Severity::Low, "s"),
+            finding("A", Severity::Critical, "s"),
+            finding("B", Severity::Low, "s"),
+            finding("C", Severity::High, "s"),
+        ]);
+        let codes: Vec<_> = r.findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, ["A", "C", "B"]);
+        assert_eq!(r.counts().get(&Severity::Low), Some(&1));
+    }
+
+    #[test]
+    fn json_round_trips_and_is_deterministic() {
+        let r = sample(vec![finding("A", Severity::High, "s")]);
+        let a = render(&r, Format::Json);
+        let b = render(&r.clone(), Format::Json);
+        assert_eq!(a, b);
+        assert_eq!(digest(a.as_bytes()), digest(b.as_bytes()));
+        let back: AuditReport = serde_json::from_str(&a).unwrap();
+        assert_eq!(back, r);
+        let v: serde_json::Value = serde_json::from_str(&a).unwrap();
+        for key in [
+            "verdict", "meta", "ledger", "kpis", "findings", "keys", "accounts", "logins",
+        ] {
+            assert!(v.get(key).is_some(), "{key}");
+        }
+        assert_eq!(v["verdict"], "findings");
+        fn no_floats(v: &serde_json::Value) -> bool {
+            match v {
+                serde_json::Value::Number(n) => n.is_i64() || n.is_u64(),
+                serde_json::Value::Array(a) => a.iter().all(no_floats),
+                serde_json::Value::Object(o) => o.values().all(no_floats),
+                _ => true,
+            }
+        }
+        assert!(no_floats(&v));
+    }
+
+    #[test]
+    fn formats_parse() {
+        assert_eq!(Format::parse("md").unwrap(), Format::Markdown);
+        assert_eq!(Format::parse("HTML").unwrap(), Format::Html);
+        assert_eq!(Format::parse("json").unwrap().as_str(), "json");
+        assert!(Format::parse("pdf")
+            .unwrap_err()
+            .to_string()
+            .contains("md, html or json"));
+    }
+
+    #[test]
+    fn times_and_durations_format() {
+        assert_eq!(
+            fmt_time(datetime!(2025-02-01 10:30:05.123 +02:00)),
+            "2025-02-01T08:30:05Z"
+        );
+        assert_eq!(fmt_duration(90_000), "1d 1h");
+        assert_eq!(fmt_duration(3_660), "1h 1m");
+        assert_eq!(fmt_duration(120), "2m");
+        assert_eq!(fmt_duration(5), "5s");
+        assert_eq!(
+            Ratio {
+                numerator: 1,
+                denominator: 3
+            }
+            .display(),
+            "1/3 (33%)"
+        );
+        assert_eq!(
+            Ratio {
+                numerator: 2,
+                denominator: 3
+            }
+            .percent(),
+            Some(67)
+        );
+        assert_eq!(
+            Ratio {
+                numerator: 0,
+                denominator: 0
+            }
+            .display(),
+            "0/0"
+        );
+    }
+}

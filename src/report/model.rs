@@ -1,0 +1,449 @@
+//! The audit report as data: what every renderer shows, in a fixed order.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Root was used or exposed without explanation; the control failed.
+    Critical,
+    /// A control is broken or cannot be verified.
+    High,
+    /// A control is weakened.
+    Medium,
+    /// Hygiene.
+    Low,
+    /// Worth knowing; does not affect the verdict.
+    Info,
+}
+
+impl Severity {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+
+    /// Reads a severity name as the AWS posture reader or Security Hub spell it.
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "critical" => Some(Severity::Critical),
+            "high" => Some(Severity::High),
+            "medium" | "moderate" => Some(Severity::Medium),
+            "low" => Some(Severity::Low),
+            "info" | "informational" => Some(Severity::Info),
+            _ => None,
+        }
+    }
+}
+
+/// Where a finding came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingSource {
+    /// The ledger's own integrity.
+    Ledger,
+    /// The custody rules (keys, checkouts, logins, ledger ↔ AWS).
+    Custody,
+    /// The AWS posture reader.
+    Aws,
+}
+
+/// One finding with its evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable code, e.g. `ROOT-LOGIN-UNEXPLAINED`.
+    pub code: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Who raised it.
+    pub source: FindingSource,
+    /// Account it concerns, if any.
+    pub account_id: Option<String>,
+    /// Key it concerns, if any.
+    pub key_id: Option<String>,
+    /// What exactly it is about (a key id, a serial ARN, a login time); part of its identity.
+    pub subject: String,
+    /// One sentence a custodian understands.
+    pub title: String,
+    /// The facts behind it, label → value.
+    pub evidence: BTreeMap<String, String>,
+    /// Controls it maps to (CIS, Security Hub, ...).
+    pub controls: Vec<String>,
+}
+
+impl Finding {
+    /// Identity used across audits for time-to-remediate: `CODE|account|subject`.
+    pub fn identity(&self) -> String {
+        format!(
+            "{}|{}|{}",
+            self.code,
+            self.account_id.as_deref().unwrap_or("-"),
+            self.subject
+        )
+    }
+}
+
+/// Overall result shown at the top of every rendering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Ledger intact, no findings above info.
+    Pass,
+    /// Ledger intact, findings to fix, none critical.
+    Findings,
+    /// Ledger not intact, saved checkpoint not extended, or a critical finding.
+    Fail,
+}
+
+impl Verdict {
+    /// `PASS`, `FINDINGS` or `FAIL`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Findings => "FINDINGS",
+            Verdict::Fail => "FAIL",
+        }
+    }
+
+    /// `pass`, `findings` or `fail` (the form `audit.completed` stores).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Findings => "findings",
+            Verdict::Fail => "fail",
+        }
+    }
+}
+
+/// What the audit covered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportMeta {
+    /// When the report was generated.
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+    /// Start of the audited period.
+    #[serde(with = "time::serde::rfc3339")]
+    pub period_start: OffsetDateTime,
+    /// End of the audited period.
+    #[serde(with = "time::serde::rfc3339")]
+    pub period_end: OffsetDateTime,
+    /// The ledger's origin line.
+    pub ledger_origin: String,
+    /// Where AWS facts came from: `accounts`, `organization` or `evidence:<file>`.
+    pub scope: String,
+    /// rootkey version that produced the report.
+    pub tool_version: String,
+}
+
+/// Whether the auditor's saved checkpoint is extended by today's ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum SavedCheckpoint {
+    /// The auditor gave none.
+    NotGiven,
+    /// Today's ledger extends it (consistency proof verified).
+    Extended {
+        /// Tree size of the saved checkpoint.
+        tree_size: u64,
+    },
+    /// It does not: rewrite or rollback.
+    NotExtended {
+        /// What the consistency check found.
+        detail: String,
+    },
+}
+
+/// The ledger integrity section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerIntegrity {
+    /// Every entry, hash, signature and approval verified.
+    pub intact: bool,
+    /// Entries in the ledger.
+    pub entries: u64,
+    /// The signed checkpoint the audit verified (text).
+    pub checkpoint: String,
+    /// The auditor's saved checkpoint result.
+    pub saved_checkpoint: SavedCheckpoint,
+    /// Problems found, if any.
+    pub problems: Vec<String>,
+}
+
+impl LedgerIntegrity {
+    /// Whether the ledger can be trusted for this audit.
+    pub fn trusted(&self) -> bool {
+        self.intact && !matches!(self.saved_checkpoint, SavedCheckpoint::NotExtended { .. })
+    }
+}
+
+/// One row of the keys table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRow {
+    /// Short key id.
+    pub key_id: String,
+    /// Account.
+    pub account_id: String,
+    /// `primary` or `backup`.
+    pub role: String,
+    /// Model.
+    pub model: String,
+    /// Storage location.
+    pub location: String,
+    /// Current bag serial.
+    pub bag_serial: String,
+    /// `in_safe` or `checked_out`.
+    pub status: String,
+    /// Window end of the open checkout.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub due_back: Option<OffsetDateTime>,
+    /// Out past its window.
+    pub overdue: bool,
+    /// Last possession proof.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_possession: OffsetDateTime,
+    /// Whole days since then.
+    pub possession_age_days: i64,
+    /// Serial ARN AWS confirmed, if any.
+    pub serial_arn: Option<String>,
+    /// Whether AWS showed it on root in this audit (`None`: account not observed).
+    pub seen_in_aws: Option<bool>,
+}
+
+/// An MFA device AWS shows on an account's root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRow {
+    /// Serial number / ARN.
+    pub serial: String,
+    /// `fido`, `virtual` or `hardware_totp`.
+    pub kind: String,
+    /// AWS enable date.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub enable_date: Option<OffsetDateTime>,
+    /// The ledger key it is, if any.
+    pub key_id: Option<String>,
+}
+
+/// One account's section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSection {
+    /// Account id.
+    pub account_id: String,
+    /// Account name, when known.
+    pub name: Option<String>,
+    /// Under custody in the ledger.
+    pub enrolled: bool,
+    /// Whether AWS posture was observed for it.
+    pub observed: bool,
+    /// Root has no credentials at all (centralized root access): compliant without keys.
+    pub root_credentials_absent: bool,
+    /// Active ledger keys.
+    pub ledger_keys: Vec<String>,
+    /// Devices AWS shows on root.
+    pub devices: Vec<DeviceRow>,
+    /// Identities of this account's findings (details in [`AuditReport::findings`]).
+    pub findings: Vec<String>,
+}
+
+/// How a root login was explained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum LoginExplanation {
+    /// Inside a checkout window while the key was out.
+    InWindow {
+        /// The key that was out.
+        key_id: String,
+        /// Ticket of the checkout.
+        ticket: String,
+        /// Ledger seq of the checkout.
+        checkout_seq: u64,
+    },
+    /// After the window ended but before the late check-in.
+    AfterWindow {
+        /// The key that was out.
+        key_id: String,
+        /// Ticket of the checkout.
+        ticket: String,
+        /// Ledger seq of the checkout.
+        checkout_seq: u64,
+    },
+    /// No checkout covers it.
+    Unexplained,
+}
+
+impl LoginExplanation {
+    /// Whether a checkout accounts for the login.
+    pub fn is_explained(&self) -> bool {
+        !matches!(self, LoginExplanation::Unexplained)
+    }
+}
+
+/// One root console login in the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRow {
+    /// Account.
+    pub account_id: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// Source IP address.
+    pub source_ip: String,
+    /// Whether MFA was used (`None`: CloudTrail did not say).
+    pub mfa_used: Option<bool>,
+    /// Whether it succeeded.
+    pub success: bool,
+    /// Matching checkout, if any.
+    pub explanation: LoginExplanation,
+}
+
+/// A count out of a total, kept as integers so the JSON stays canonical.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ratio {
+    /// Count.
+    pub numerator: u64,
+    /// Total.
+    pub denominator: u64,
+}
+
+impl Ratio {
+    /// Percentage rounded to a whole number; `None` when the total is zero.
+    pub fn percent(self) -> Option<u64> {
+        (self.denominator > 0)
+            .then(|| (self.numerator * 100 + self.denominator / 2) / self.denominator)
+    }
+
+    /// `n/d (p%)`, or `n/d` when the total is zero.
+    pub fn display(self) -> String {
+        match self.percent() {
+            Some(p) => format!("{}/{} ({p}%)", self.numerator, self.denominator),
+            None => format!("{}/{}", self.numerator, self.denominator),
+        }
+    }
+}
+
+/// The numbers auditors ask for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kpis {
+    /// Accounts with two FIDO keys on root and no virtual MFA, out of accounts whose root has credentials.
+    pub accounts_two_hardware_keys_no_virtual: Ratio,
+    /// Root console logins in the period.
+    pub root_logins: u64,
+    /// Of which a checkout explains.
+    pub root_logins_explained: u64,
+    /// Of which nothing explains.
+    pub root_logins_unexplained: u64,
+    /// Mean time from a finding's first audit to the audit that no longer saw it, in seconds.
+    pub mean_time_to_remediate_seconds: Option<u64>,
+    /// How many findings that mean is over.
+    pub findings_remediated: u64,
+    /// Accounts with two confirmed keys in custody (or no root credentials), out of accounts in scope.
+    pub accounts_covered: Ratio,
+    /// Keys out past their window.
+    pub keys_overdue: u64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditReport {
+    /// PASS / FINDINGS / FAIL.
+    pub verdict: Verdict,
+    /// What was covered.
+    pub meta: ReportMeta,
+    /// Ledger integrity.
+    pub ledger: LedgerIntegrity,
+    /// KPIs.
+    pub kpis: Kpis,
+    /// Every finding, most severe first.
+    pub findings: Vec<Finding>,
+    /// Every active key.
+    pub keys: Vec<KeyRow>,
+    /// Every account in scope.
+    pub accounts: Vec<AccountSection>,
+    /// Every root login in the period.
+    pub logins: Vec<LoginRow>,
+}
+
+/// Computes the verdict: FAIL on an untrusted ledger or any critical finding, FINDINGS on any
+/// finding above info, PASS otherwise.
+pub fn verdict(ledger: &LedgerIntegrity, findings: &[Finding]) -> Verdict {
+    if !ledger.trusted() || findings.iter().any(|f| f.severity == Severity::Critical) {
+        Verdict::Fail
+    } else if findings.iter().any(|f| f.severity < Severity::Info) {
+        Verdict::Findings
+    } else {
+        Verdict::Pass
+    }
+}
+
+impl AuditReport {
+    /// Assembles a report: sorts every section and computes the verdict, so two runs over the
+    /// same facts give byte-identical output (and the same digest).
+    pub fn new(
+        meta: ReportMeta,
+        ledger: LedgerIntegrity,
+        kpis: Kpis,
+        mut findings: Vec<Finding>,
+        mut keys: Vec<KeyRow>,
+        mut accounts: Vec<AccountSection>,
+        mut logins: Vec<LoginRow>,
+    ) -> AuditReport {
+        findings.sort_by(|a, b| {
+            (a.severity, &a.account_id, &a.code, &a.subject).cmp(&(
+                b.severity,
+                &b.account_id,
+                &b.code,
+                &b.subject,
+            ))
+        });
+        findings.dedup_by(|a, b| a.identity() == b.identity());
+        for f in &mut findings {
+            f.controls.sort();
+            f.controls.dedup();
+        }
+        // Primary before backup within an account: the order custodians think in.
+        keys.sort_by(|a, b| {
+            (&a.account_id, a.role != "primary", &a.key_id).cmp(&(
+                &b.account_id,
+                b.role != "primary",
+                &b.key_id,
+            ))
+        });
+        accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        for a in &mut accounts {
+            a.ledger_keys.sort();
+            a.devices.sort_by(|x, y| x.serial.cmp(&y.serial));
+            a.findings.sort();
+        }
+        logins.sort_by(|a, b| {
+            (a.time, &a.account_id, &a.source_ip).cmp(&(b.time, &b.account_id, &b.source_ip))
+        });
+        let verdict = verdict(&ledger, &findings);
+        AuditReport {
+            verdict,
+            meta,
+            ledger,
+            kpis,
+            findings,
+            keys,
+            accounts,
+            logins,
+        }
+    }
+
+    /// Findings per severity.
+    pub fn counts(&self) -> BTreeMap<Severity, u32> {
+        let mut m = BTreeMap::new();
+        for f in &self.findings {
+            *m.entry(f.severity).or_insert(0) += 1;
+        }
+        m
+    }
+}
