@@ -429,6 +429,66 @@ pub fn registration(stmt: &AttStmt, auth_data: Vec<u8>) -> Result<Registration, 
     })
 }
 
+/// RP ID of the custody credentials rootkey makes on a key.
+pub const CUSTODY_RP_ID: &str = "rootkey.custody";
+/// Origin written into the client data of rootkey's own ceremonies.
+pub const CUSTODY_ORIGIN: &str = "rootkey:custody";
+
+/// Makes a custody credential over a fresh random 32-byte challenge and packages the result as
+/// attestation evidence (the schema the attestation verifier reads), with what the key said
+/// about itself.
+pub fn attest(
+    key: &mut dyn Authenticator,
+    pin: Option<String>,
+) -> Result<(webauthn::Evidence, Registration), DeviceError> {
+    use ring::rand::SecureRandom;
+    let rng = ring::rand::SystemRandom::new();
+    let mut challenge = [0u8; 32];
+    let mut user_id = [0u8; 16];
+    rng.fill(&mut challenge)
+        .and_then(|()| rng.fill(&mut user_id))
+        .map_err(|_| DeviceError::Crypto("the system random generator failed".into()))?;
+    let info = key.info()?;
+    let client_data = webauthn::ClientData::json(
+        webauthn::client_data::TYPE_CREATE,
+        &challenge,
+        CUSTODY_ORIGIN,
+    );
+    let reg = key.make_credential(&MakeCredential {
+        rp_id: CUSTODY_RP_ID.into(),
+        client_data: client_data.clone(),
+        user_id: user_id.to_vec(),
+        user_name: "rootkey-custody".into(),
+        pin,
+    })?;
+    let parsed = webauthn::AuthData::parse(&reg.auth_data)
+        .map_err(|e| DeviceError::Malformed(format!("authenticator data: {e}")))?;
+    let fmt = attestation_fmt(&reg.attestation_object);
+    let evidence = webauthn::Evidence {
+        attestation_object_b64url: webauthn::b64url(&reg.attestation_object),
+        client_data_json_b64url: webauthn::b64url(&client_data),
+        rp_id: CUSTODY_RP_ID.into(),
+        origin: Some(CUSTODY_ORIGIN.into()),
+        challenge_b64url: Some(webauthn::b64url(&challenge)),
+        device: Some(info.facts()),
+        fmt,
+        aaguid: parsed
+            .attested
+            .as_ref()
+            .map(|a| webauthn::authdata::format_aaguid(&a.aaguid)),
+    };
+    Ok((evidence, reg))
+}
+
+/// The `fmt` of an attestation object, for display.
+fn attestation_fmt(obj: &[u8]) -> Option<String> {
+    let v: Value = ciborium::from_reader(obj).ok()?;
+    v.as_map()?
+        .iter()
+        .find(|(k, _)| k.as_text() == Some("fmt"))
+        .and_then(|(_, v)| v.as_text().map(str::to_string))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -329,7 +329,7 @@ impl Authenticator for SoftAuthenticator {
             vendor_id: None,
             product_id: None,
             manufacturer: Some("rootkey".into()),
-            product: Some(SOFT_MODEL_NAME.into()),
+            product: Some("software authenticator (NOT HARDWARE)".into()),
             aaguid: Some(SOFT_AAGUID),
             model: super::model_name(&SOFT_AAGUID).map(str::to_string),
             firmware_version: Some(env!("CARGO_PKG_VERSION").into()),
