@@ -10,4 +10,5 @@ pub mod cli;
 pub mod config;
 pub mod custody;
 pub mod report;
+pub mod device;
 pub mod webauthn;

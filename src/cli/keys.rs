@@ -1,17 +1,317 @@
-//! `rootkey keys ...` (placeholder until its issue lands).
+//! `rootkey keys ...`: list and inspect security keys, set their PIN, produce attestation evidence.
 
-use super::{CmdResult, GlobalArgs};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{print_json, CliError, CmdResult, GlobalArgs, Outcome, Table};
+use crate::device::{self, Authenticator, DeviceError, DeviceInfo, DeviceSpec};
 
 /// `rootkey keys` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum KeysCmd {
-    /// Placeholder
-    Todo,
+    /// List the security keys plugged in (or the one --device names)
+    List,
+    /// Show one key in full (its PIN state included)
+    Info,
+    /// Set the key's PIN, or change it (the current PIN is asked first)
+    SetPin {
+        /// Read PINs from stdin instead of prompting: one line with the new PIN, or, when the
+        /// key already has a PIN, the current PIN on the first line and the new one on the second
+        #[arg(long)]
+        pin_stdin: bool,
+    },
+    /// Make a custody credential and write its attestation evidence (JSON)
+    Attest {
+        /// Write the evidence to FILE instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Read the key's PIN from the first line of stdin instead of prompting
+        #[arg(long)]
+        pin_stdin: bool,
+    },
 }
 
 /// Runs one `rootkey keys` subcommand.
-pub fn run(cmd: KeysCmd, _global: &GlobalArgs) -> CmdResult {
+pub fn run(cmd: KeysCmd, global: &GlobalArgs) -> CmdResult {
+    let spec = DeviceSpec::from_flag(global.device.as_deref())?;
     match cmd {
-        KeysCmd::Todo => Err("not built yet".into()),
+        KeysCmd::List => list(&spec, global.json),
+        KeysCmd::Info => info(&spec, global.json),
+        KeysCmd::SetPin { pin_stdin } => set_pin(&spec, pin_stdin),
+        KeysCmd::Attest { out, pin_stdin } => attest(&spec, out.as_deref(), pin_stdin, global.json),
+    }
+}
+
+fn list(spec: &DeviceSpec, json: bool) -> CmdResult {
+    let keys = device::list(spec)?;
+    if keys.is_empty() {
+        eprintln!(
+            "no FIDO security key found (if one is plugged in, install the udev rules: {})",
+            device::UDEV_INSTALL
+        );
+    }
+    for k in keys.iter().filter(|k| k.error.is_some()) {
+        eprintln!("warning: {}: {}", k.path, k.error.as_deref().unwrap_or(""));
+    }
+    if json {
+        print_json(&keys)?;
+    } else if !keys.is_empty() {
+        let mut t = Table::new([
+            "path",
+            "model",
+            "usb id",
+            "product",
+            "aaguid",
+            "firmware",
+            "ctap",
+            "pin",
+            "uv",
+            "attestation",
+        ]);
+        for k in &keys {
+            t.row([
+                k.path.clone(),
+                model_cell(k),
+                usb_id(k),
+                join_opt([k.manufacturer.as_deref(), k.product.as_deref()]),
+                k.aaguid_text().unwrap_or_else(|| "-".into()),
+                k.firmware_version.clone().unwrap_or_else(|| "-".into()),
+                list_or_dash(&k.versions),
+                yes_no(k.pin_set, "set", "not set"),
+                yes_no(k.uv, "configured", "not configured"),
+                list_or_dash(&k.attestation_formats),
+            ]);
+        }
+        println!("{t}");
+    }
+    Ok(Outcome::Ok)
+}
+
+#[derive(Serialize)]
+struct KeyDetails {
+    #[serde(flatten)]
+    info: DeviceInfo,
+    pin_retries: Option<u32>,
+}
+
+fn info(spec: &DeviceSpec, json: bool) -> CmdResult {
+    let mut key = device::open(spec)?;
+    let info = key.info()?;
+    let pin = key.pin_state()?;
+    let details = KeyDetails {
+        info,
+        pin_retries: pin.pin_retries,
+    };
+    if json {
+        print_json(&details)?;
+        return Ok(Outcome::Ok);
+    }
+    let k = &details.info;
+    let mut t = Table::new(["field", "value"]);
+    t.row(["path".to_string(), k.path.clone()]);
+    t.row(["model".to_string(), model_cell(k)]);
+    t.row([
+        "software".to_string(),
+        yes_no(Some(k.is_software), "YES (not hardware)", "no"),
+    ]);
+    t.row(["usb id".to_string(), usb_id(k)]);
+    t.row([
+        "manufacturer".to_string(),
+        k.manufacturer.clone().unwrap_or_else(|| "-".into()),
+    ]);
+    t.row([
+        "product".to_string(),
+        k.product.clone().unwrap_or_else(|| "-".into()),
+    ]);
+    t.row([
+        "aaguid".to_string(),
+        k.aaguid_text().unwrap_or_else(|| "-".into()),
+    ]);
+    t.row([
+        "firmware".to_string(),
+        k.firmware_version.clone().unwrap_or_else(|| "-".into()),
+    ]);
+    t.row(["ctap versions".to_string(), list_or_dash(&k.versions)]);
+    t.row(["pin".to_string(), yes_no(k.pin_set, "set", "not set")]);
+    t.row([
+        "pin retries".to_string(),
+        details.pin_retries.map_or("-".into(), |r| r.to_string()),
+    ]);
+    t.row([
+        "uv (built-in)".to_string(),
+        yes_no(k.uv, "configured", "not configured"),
+    ]);
+    t.row([
+        "attestation formats".to_string(),
+        list_or_dash(&k.attestation_formats),
+    ]);
+    println!("{t}");
+    Ok(Outcome::Ok)
+}
+
+fn set_pin(spec: &DeviceSpec, pin_stdin: bool) -> CmdResult {
+    let mut key = device::open(spec)?;
+    let has_pin = key.pin_state()?.pin_set == Some(true);
+    let (current, new) = if pin_stdin {
+        let mut lines = std::io::stdin().lock().lines();
+        let mut next = |what: &str| -> Result<String, CliError> {
+            match lines.next() {
+                Some(line) => Ok(line?),
+                None => Err(format!("--pin-stdin: expected the {what} on stdin").into()),
+            }
+        };
+        let current = if has_pin {
+            Some(next("current PIN")?)
+        } else {
+            None
+        };
+        (current, next("new PIN")?)
+    } else {
+        let current = if has_pin {
+            Some(prompt("Current PIN: ")?)
+        } else {
+            None
+        };
+        let new = prompt("New PIN: ")?;
+        device::check_new_pin(&new)?;
+        let again = prompt("New PIN again: ")?;
+        if again != new {
+            return Err("the two new PINs differ; nothing changed".into());
+        }
+        (current, new)
+    };
+    key.set_pin(current.as_deref(), &new)?;
+    eprintln!("PIN {}", if has_pin { "changed" } else { "set" });
+    Ok(Outcome::Ok)
+}
+
+fn attest(spec: &DeviceSpec, out: Option<&Path>, pin_stdin: bool, json: bool) -> CmdResult {
+    let mut key = device::open(spec)?;
+    let pin = read_pin_if_needed(key.as_mut(), pin_stdin)?;
+    if !key.info()?.is_software {
+        eprintln!("touch your key when it blinks");
+    }
+    let (evidence, reg) = device::attest(key.as_mut(), pin)?;
+    let text = serde_json::to_string_pretty(&evidence)? + "\n";
+    match out {
+        None => {
+            std::io::stdout().write_all(text.as_bytes())?;
+        }
+        Some(path) => {
+            write_new_file(path, text.as_bytes())?;
+            let summary = AttestSummary {
+                out: path.display().to_string(),
+                fmt: evidence.fmt.clone(),
+                aaguid: evidence.aaguid.clone(),
+                credential_id_b64url: crate::webauthn::b64url(&reg.credential_id),
+            };
+            if json {
+                print_json(&summary)?;
+            } else {
+                eprintln!(
+                    "wrote attestation evidence to {} (format {}, AAGUID {})",
+                    summary.out,
+                    summary.fmt.as_deref().unwrap_or("?"),
+                    summary.aaguid.as_deref().unwrap_or("?"),
+                );
+            }
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+#[derive(Serialize)]
+struct AttestSummary {
+    out: String,
+    fmt: Option<String>,
+    aaguid: Option<String>,
+    credential_id_b64url: String,
+}
+
+/// The PIN for a key that has one: from stdin (`--pin-stdin`) or a prompt without echo.
+fn read_pin_if_needed(
+    key: &mut dyn Authenticator,
+    pin_stdin: bool,
+) -> Result<Option<String>, CliError> {
+    if key.pin_state()?.pin_set != Some(true) {
+        return Ok(None);
+    }
+    if pin_stdin {
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line)? == 0 {
+            return Err(DeviceError::PinRequired.into());
+        }
+        return Ok(Some(line.trim_end_matches(['\r', '\n']).to_string()));
+    }
+    Ok(Some(prompt("PIN: ")?))
+}
+
+/// Asks for a secret on the terminal without echo.
+fn prompt(label: &str) -> Result<String, CliError> {
+    rpassword::prompt_password(label).map_err(|e| {
+        format!(
+            "cannot prompt for a PIN on a terminal ({e}): pass --pin-stdin and give it on stdin"
+        )
+        .into()
+    })
+}
+
+/// Writes `bytes` to `path` all at once (temp file + rename): never a half-written file.
+fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("--out {}: not a file name", path.display()))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("cannot write {}: {e}", path.display()).into());
+    }
+    Ok(())
+}
+
+fn model_cell(k: &DeviceInfo) -> String {
+    match (&k.model, k.is_software) {
+        (Some(m), _) => m.clone(),
+        (None, true) => "software (NOT HARDWARE)".into(),
+        (None, false) => "unknown model".into(),
+    }
+}
+
+fn usb_id(k: &DeviceInfo) -> String {
+    match (k.vendor_id, k.product_id) {
+        (Some(v), Some(p)) => format!("{v:04x}:{p:04x}"),
+        _ => "-".into(),
+    }
+}
+
+fn yes_no(v: Option<bool>, yes: &str, no: &str) -> String {
+    match v {
+        Some(true) => yes.into(),
+        Some(false) => no.into(),
+        None => "-".into(),
+    }
+}
+
+fn list_or_dash(v: &[String]) -> String {
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn join_opt<'a>(parts: impl IntoIterator<Item = Option<&'a str>>) -> String {
+    let s: Vec<&str> = parts.into_iter().flatten().collect();
+    if s.is_empty() {
+        "-".into()
+    } else {
+        s.join(" ")
     }
 }
