@@ -52,8 +52,10 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
         }
         Value::Object(map) => {
             // JCS sorts member names by their UTF-16 code units, not by UTF-8 bytes.
-            let mut keys: Vec<(&String, Vec<u16>)> =
-                map.keys().map(|k| (k, k.encode_utf16().collect())).collect();
+            let mut keys: Vec<(&String, Vec<u16>)> = map
+                .keys()
+                .map(|k| (k, k.encode_utf16().collect()))
+                .collect();
             keys.sort_by(|a, b| a.1.cmp(&b.1));
             out.push(b'{');
             for (i, (k, _)) in keys.iter().enumerate() {

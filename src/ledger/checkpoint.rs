@@ -94,16 +94,18 @@ impl VerifierKey {
             public_key,
         };
         if hex::encode(vk.key_id()) != id.to_ascii_lowercase() {
-            return Err(CheckpointError::BadVkey("key id does not match name and key"));
+            return Err(CheckpointError::BadVkey(
+                "key id does not match name and key",
+            ));
         }
         Ok(vk)
     }
 
     /// Verifies a signed note, returning its text (the signed part) on success.
     pub fn verify_note<'a>(&self, note: &'a str) -> Result<&'a str, CheckpointError> {
-        let split = note
-            .rfind("\n\n")
-            .ok_or(CheckpointError::Malformed("no blank line before signatures"))?;
+        let split = note.rfind("\n\n").ok_or(CheckpointError::Malformed(
+            "no blank line before signatures",
+        ))?;
         let text = &note[..split + 1];
         let sigs = &note[split + 2..];
         if sigs.is_empty() || !sigs.ends_with('\n') {
@@ -115,10 +117,12 @@ impl VerifierKey {
         for line in sigs.lines() {
             let rest = line
                 .strip_prefix("\u{2014} ")
-                .ok_or(CheckpointError::Malformed("signature line must start with '— '"))?;
-            let (name, sig_b64) = rest
-                .split_once(' ')
-                .ok_or(CheckpointError::Malformed("signature line lacks a signature"))?;
+                .ok_or(CheckpointError::Malformed(
+                    "signature line must start with '— '",
+                ))?;
+            let (name, sig_b64) = rest.split_once(' ').ok_or(CheckpointError::Malformed(
+                "signature line lacks a signature",
+            ))?;
             let sig = B64
                 .decode(sig_b64)
                 .map_err(|_| CheckpointError::Malformed("signature is not base64"))?;

@@ -47,7 +47,10 @@ impl UnsignedEvent {
         let time = time::OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .ok()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
             .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string());
         Self::from_event(Event {
             id,
@@ -133,7 +136,10 @@ impl Event {
             time: s("time")?.to_string(),
             kind: s("kind")?.to_string(),
             actor: s("actor")?.to_string(),
-            body: obj.get("body").cloned().ok_or(EncodingError::Field("body"))?,
+            body: obj
+                .get("body")
+                .cloned()
+                .ok_or(EncodingError::Field("body"))?,
         })
     }
 }

@@ -27,7 +27,9 @@ pub use verify::{Failure, VerifyOptions, VerifyReport};
 /// Why a ledger operation failed. Each variant says what to do next.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    #[error("ledger database {0} does not exist; create it with `rootkey ledger init --origin NAME`")]
+    #[error(
+        "ledger database {0} does not exist; create it with `rootkey ledger init --origin NAME`"
+    )]
     NotFound(PathBuf),
     #[error("{0} already exists; refusing to overwrite it (move it away or pick another path)")]
     Exists(PathBuf),
@@ -62,17 +64,38 @@ pub enum LedgerError {
     #[error("the ledger was opened read-only (no signing key); open it with its key to append")]
     ReadOnly,
     #[error("event rejected, nothing written: {0}")]
-    Rejected(#[from] RuleError),
+    Rejected(RuleError),
     #[error("event cannot be encoded: {0}")]
-    Encoding(#[from] EncodingError),
-    #[error("{0}")]
+    Encoding(EncodingError),
+    #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
-    #[error("{0}")]
+    #[error(transparent)]
     Proof(#[from] ProofError),
     #[error("ledger database is damaged: {0}; run `rootkey ledger verify` for details")]
     Corrupt(String),
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("database column has the wrong type: {0}")]
-    Column(#[from] rusqlite::types::FromSqlError),
+    Column(rusqlite::types::FromSqlError),
+}
+
+impl From<RuleError> for LedgerError {
+    fn from(e: RuleError) -> Self {
+        LedgerError::Rejected(e)
+    }
+}
+impl From<EncodingError> for LedgerError {
+    fn from(e: EncodingError) -> Self {
+        LedgerError::Encoding(e)
+    }
+}
+impl From<rusqlite::Error> for LedgerError {
+    fn from(e: rusqlite::Error) -> Self {
+        LedgerError::Sqlite(e)
+    }
+}
+impl From<rusqlite::types::FromSqlError> for LedgerError {
+    fn from(e: rusqlite::types::FromSqlError) -> Self {
+        LedgerError::Column(e)
+    }
 }

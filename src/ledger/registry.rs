@@ -82,7 +82,9 @@ impl CustodianSpec {
     fn resolve(&self, seq: u64) -> Result<Custodian, RuleError> {
         let bad = |what: &'static str| RuleError::BadBody(format!("{}: {what}", self.id));
         if self.id.is_empty() || self.name.is_empty() {
-            return Err(RuleError::BadBody("custodian id and name must be non-empty".into()));
+            return Err(RuleError::BadBody(
+                "custodian id and name must be non-empty".into(),
+            ));
         }
         let credential_id = b64url_decode(&self.credential_id)
             .map_err(|_| bad("credential_id is not base64url"))?;
@@ -217,8 +219,8 @@ impl Registry {
 
     fn change_for(&self, seq: u64, event: &Event) -> Result<Change, RuleError> {
         let specs = |v: &Value| -> Result<Vec<Custodian>, RuleError> {
-            let list: Vec<CustodianSpec> = serde_json::from_value(v.clone())
-                .map_err(|e| RuleError::BadBody(e.to_string()))?;
+            let list: Vec<CustodianSpec> =
+                serde_json::from_value(v.clone()).map_err(|e| RuleError::BadBody(e.to_string()))?;
             list.iter().map(|s| s.resolve(seq)).collect()
         };
         let body = event.body.as_object();
@@ -270,7 +272,10 @@ impl Registry {
             if self.get(&p.id).is_some() || !ids.insert(&p.id) {
                 return Err(RuleError::DuplicateId(p.id.clone()));
             }
-            let taken = self.people.iter().any(|c| c.credential_id == p.credential_id);
+            let taken = self
+                .people
+                .iter()
+                .any(|c| c.credential_id == p.credential_id);
             if taken || !creds.insert(&p.credential_id) {
                 return Err(RuleError::DuplicateCredential(p.name.clone()));
             }

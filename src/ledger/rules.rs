@@ -26,7 +26,12 @@ pub fn required_approvals(kind: &str) -> Option<usize> {
 }
 
 /// Every kind [`required_approvals`] knows, for help texts and documentation.
-pub const KNOWN_KINDS: &[&str] = &[NOTE, CUSTODIAN_BOOTSTRAP, CUSTODIAN_ADDED, CUSTODIAN_REMOVED];
+pub const KNOWN_KINDS: &[&str] = &[
+    NOTE,
+    CUSTODIAN_BOOTSTRAP,
+    CUSTODIAN_ADDED,
+    CUSTODIAN_REMOVED,
+];
 
 #[cfg(test)]
 mod tests {

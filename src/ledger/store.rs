@@ -109,8 +109,15 @@ impl Ledger {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute_batch(SCHEMA_V1)?;
             let vkey = signer.verifier().encode();
-            for (k, v) in [("format", FORMAT), ("origin", origin), ("vkey", vkey.as_str())] {
-                tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
+            for (k, v) in [
+                ("format", FORMAT),
+                ("origin", origin),
+                ("vkey", vkey.as_str()),
+            ] {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )?;
             }
             let cp = signer.sign(0, &tree::empty_root());
             tx.execute(
@@ -290,8 +297,8 @@ impl Ledger {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let frontier: Vec<u8> =
             tx.query_row("SELECT frontier FROM tree WHERE id = 1", [], |r| r.get(0))?;
-        let mut cr = CompactRange::from_bytes(&frontier)
-            .map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        let mut cr =
+            CompactRange::from_bytes(&frontier).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
         let mut registry = load_registry(&tx)?;
         let mut done = Vec::new();
         {
@@ -434,7 +441,11 @@ impl Ledger {
     }
 
     /// Consistency proof from the tree of `old_size` entries to the tree of `new_size`.
-    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, LedgerError> {
+    pub fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Vec<Hash>, LedgerError> {
         tree::consistency_ranges(old_size, new_size)?
             .into_iter()
             .map(|(a, b)| self.range_hash(a, b))
@@ -461,8 +472,8 @@ fn load_registry(conn: &Connection) -> Result<Registry, LedgerError> {
     while let Some(row) = rows.next()? {
         let seq: i64 = row.get(0)?;
         let bytes = row.get_ref(1)?.as_blob()?;
-        let e = Entry::decode(bytes)
-            .map_err(|e| LedgerError::Corrupt(format!("entry {seq}: {e}")))?;
+        let e =
+            Entry::decode(bytes).map_err(|e| LedgerError::Corrupt(format!("entry {seq}: {e}")))?;
         let change = reg
             .check(seq as u64, &e.event, &e.event_bytes, &e.approvals)
             .map_err(|e| LedgerError::Corrupt(format!("entry {seq}: {e}")))?;

@@ -64,7 +64,10 @@ impl Ledger {
     /// Recomputes and checks everything; a problem is reported in the result, not as `Err`
     /// (`Err` means the check itself could not run, e.g. an unreadable database).
     pub fn verify(&self, opts: &VerifyOptions) -> Result<VerifyReport, LedgerError> {
-        let key = opts.vkey.clone().unwrap_or_else(|| self.verifier_key().clone());
+        let key = opts
+            .vkey
+            .clone()
+            .unwrap_or_else(|| self.verifier_key().clone());
         let mut report = VerifyReport {
             ok: false,
             entries: 0,
@@ -138,7 +141,9 @@ impl Ledger {
             approvals += entry.approvals.len() as u64;
             let leaf = entry.leaf_hash();
             if stored_leaf != leaf {
-                return bad("bytes do not match the stored leaf hash: the entry was changed".into());
+                return bad(
+                    "bytes do not match the stored leaf hash: the entry was changed".into(),
+                );
             }
             cr.push(leaf);
             Ok(true)
