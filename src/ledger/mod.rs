@@ -20,7 +20,7 @@ use std::path::PathBuf;
 pub use checkpoint::{Checkpoint, CheckpointError, VerifierKey};
 pub use event::{Approval, EncodingError, Entry, Event, UnsignedEvent};
 pub use registry::{Custodian, CustodianSpec, Registry, Role, RuleError, CUSTODIAN_RP_ID};
-pub use store::{InclusionProof, Ledger, Receipt, SCHEMA_VERSION};
+pub use store::{BatchReceipt, InclusionProof, Ledger, Receipt, SCHEMA_VERSION};
 pub use tree::{Hash, ProofError};
 pub use verify::{Failure, VerifyOptions, VerifyReport};
 

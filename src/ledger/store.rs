@@ -51,6 +51,17 @@ pub struct Receipt {
     pub checkpoint: Checkpoint,
 }
 
+/// What a successful batch append returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchReceipt {
+    /// Sequence number of the first entry written.
+    pub first_seq: u64,
+    /// Number of entries written.
+    pub count: u64,
+    /// The one checkpoint signed over the tree that includes them all.
+    pub checkpoint: Checkpoint,
+}
+
 /// Proof that one entry is in the tree of the latest checkpoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InclusionProof {
@@ -277,15 +288,31 @@ impl Ledger {
         event: &UnsignedEvent,
         approvals: Vec<Approval>,
     ) -> Result<Receipt, LedgerError> {
-        let mut receipts = self.append_batch(std::iter::once((event.clone(), approvals)))?;
-        receipts
-            .pop()
-            .ok_or_else(|| LedgerError::Corrupt("append produced no receipt".into()))
+        let leaf = std::cell::Cell::new([0u8; 32]);
+        let b = self.append_inner(std::iter::once((event.clone(), approvals)), &|h| leaf.set(*h))?
+            .ok_or_else(|| LedgerError::Corrupt("append produced no checkpoint".into()))?;
+        Ok(Receipt {
+            seq: b.first_seq,
+            leaf_hash: leaf.get(),
+            checkpoint: b.checkpoint,
+        })
     }
 
     /// Appends many events in one transaction with one checkpoint at the end (bulk import).
     /// All are verified; if any fails, none is written.
-    pub fn append_batch<I>(&mut self, events: I) -> Result<Vec<Receipt>, LedgerError>
+    /// Returns `None` when `events` was empty (nothing written, no new checkpoint).
+    pub fn append_batch<I>(&mut self, events: I) -> Result<Option<BatchReceipt>, LedgerError>
+    where
+        I: IntoIterator<Item = (UnsignedEvent, Vec<Approval>)>,
+    {
+        self.append_inner(events, &|_| {})
+    }
+
+    fn append_inner<I>(
+        &mut self,
+        events: I,
+        on_leaf: &dyn Fn(&Hash),
+    ) -> Result<Option<BatchReceipt>, LedgerError>
     where
         I: IntoIterator<Item = (UnsignedEvent, Vec<Approval>)>,
     {
@@ -300,7 +327,7 @@ impl Ledger {
         let mut cr =
             CompactRange::from_bytes(&frontier).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
         let mut registry = load_registry(&tx)?;
-        let mut done = Vec::new();
+        let first_seq = cr.size();
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO entries (seq, event_id, kind, leaf_hash, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -333,26 +360,23 @@ impl Ledger {
                         e => e.into(),
                     })?;
                 cr.push(leaf);
-                done.push((seq, leaf));
+                on_leaf(&leaf);
             }
         }
-        let Some(&(_, _)) = done.last() else {
-            return Ok(Vec::new());
-        };
+        if cr.size() == first_seq {
+            return Ok(None);
+        }
         let cp = signer.sign(cr.size(), &cr.root());
         tx.execute(
             "UPDATE tree SET frontier = ?1, checkpoint = ?2 WHERE id = 1",
             params![cr.to_bytes(), cp.note],
         )?;
         tx.commit()?;
-        Ok(done
-            .into_iter()
-            .map(|(seq, leaf_hash)| Receipt {
-                seq,
-                leaf_hash,
-                checkpoint: cp.clone(),
-            })
-            .collect())
+        Ok(Some(BatchReceipt {
+            first_seq,
+            count: cr.size() - first_seq,
+            checkpoint: cp,
+        }))
     }
 
     /// Number of entries stored.
