@@ -34,7 +34,10 @@ fn main() {
     let db = dir.path().join("big.db");
     let t = Instant::now();
     build(&db, n, &alice, &bob);
-    println!("built {n}-entry ledger (bulk load, one transaction) in {:.1?}", t.elapsed());
+    println!(
+        "built {n}-entry ledger (bulk load, one transaction) in {:.1?}",
+        t.elapsed()
+    );
 
     let exe = std::env::current_exe().expect("own executable");
     let out = Command::new(exe)
@@ -55,8 +58,14 @@ fn main() {
     assert!(out.status.success(), "verify child failed: {text}");
 
     let raw = raw_work(&db, &alice, &bob);
-    println!("verify {n} entries ({} with two approvals): {secs:.2} s", n / 10);
-    println!("  unavoidable SHA-256 + signature work, same data: {:.2} s", raw.as_secs_f64());
+    println!(
+        "verify {n} entries ({} with two approvals): {secs:.2} s",
+        n / 10
+    );
+    println!(
+        "  unavoidable SHA-256 + signature work, same data: {:.2} s",
+        raw.as_secs_f64()
+    );
     println!(
         "  ratio verify / unavoidable work: {:.2} (target <= 1.25)",
         secs / raw.as_secs_f64()
@@ -70,7 +79,8 @@ fn main() {
 fn append_latency(db: &Path, alice: &TestCustodian, bob: &TestCustodian) {
     let mut l = Ledger::create(db, &Ledger::default_key_path(db), "bench/append").unwrap();
     let ev = bootstrap_event(alice, bob);
-    l.append(&ev, vec![alice.approve(&ev), bob.approve(&ev)]).unwrap();
+    l.append(&ev, vec![alice.approve(&ev), bob.approve(&ev)])
+        .unwrap();
     let rounds: usize = std::env::var("ROOTKEY_BENCH_APPENDS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -95,9 +105,13 @@ fn append_latency(db: &Path, alice: &TestCustodian, bob: &TestCustodian) {
 fn build(db: &Path, n: u64, alice: &TestCustodian, bob: &TestCustodian) {
     let mut l = Ledger::create(db, &Ledger::default_key_path(db), "bench/verify").unwrap();
     let ev = bootstrap_event(alice, bob);
-    l.append(&ev, vec![alice.approve(&ev), bob.approve(&ev)]).unwrap();
+    l.append(&ev, vec![alice.approve(&ev), bob.approve(&ev)])
+        .unwrap();
     let events = (1..n).map(|i| {
-        let ev = note(&format!("bench entry {i}: key checked, bag serial {:08}", i * 7919));
+        let ev = note(&format!(
+            "bench entry {i}: key checked, bag serial {:08}",
+            i * 7919
+        ));
         let approvals = if i % 10 == 0 {
             vec![alice.approve(&ev), bob.approve(&ev)]
         } else {
@@ -128,7 +142,10 @@ fn verify_child(db: &Path) {
 /// client-data hashes, and the signature checks. Inputs are read and decoded untimed.
 fn raw_work(db: &Path, alice: &TestCustodian, bob: &TestCustodian) -> Duration {
     let l = Ledger::open_readonly(db).unwrap();
-    let keys = [(alice.id.clone(), alice.key.clone()), (bob.id.clone(), bob.key.clone())];
+    let keys = [
+        (alice.id.clone(), alice.key.clone()),
+        (bob.id.clone(), bob.key.clone()),
+    ];
     let mut total = Duration::ZERO;
     let mut cr = tree::CompactRange::new();
     let mut chunk: Vec<Entry> = Vec::with_capacity(10_000);

@@ -109,39 +109,6 @@ impl Event {
             "body": self.body,
         })
     }
-
-    fn from_json(v: &Value) -> Result<Event, EncodingError> {
-        let obj = v.as_object().ok_or(EncodingError::Field("event"))?;
-        if obj.len() != 6 {
-            return Err(EncodingError::Field("event (unexpected members)"));
-        }
-        let s = |k: &'static str| {
-            obj.get(k)
-                .and_then(Value::as_str)
-                .ok_or(EncodingError::Field(k))
-        };
-        let version = obj
-            .get("v")
-            .and_then(Value::as_u64)
-            .ok_or(EncodingError::Field("v"))?;
-        if version != EVENT_VERSION {
-            return Err(EncodingError::Version(version));
-        }
-        let id = hex::decode(s("id")?)
-            .ok()
-            .and_then(|b| <[u8; 16]>::try_from(b).ok())
-            .ok_or(EncodingError::Field("id"))?;
-        Ok(Event {
-            id,
-            time: s("time")?.to_string(),
-            kind: s("kind")?.to_string(),
-            actor: s("actor")?.to_string(),
-            body: obj
-                .get("body")
-                .cloned()
-                .ok_or(EncodingError::Field("body"))?,
-        })
-    }
 }
 
 /// A custodian's approval of one event: a WebAuthn assertion whose challenge is the event's
@@ -212,43 +179,72 @@ impl Entry {
         })
     }
 
-    /// Decodes stored bytes, refusing anything that is not exactly canonical.
+    /// Decodes stored bytes. The event bytes are the exact `event` substring of the entry,
+    /// so nothing is re-encoded on the verification path; [`Entry::is_canonical`] checks form.
     pub fn decode(bytes: &[u8]) -> Result<Entry, EncodingError> {
-        let v: Value =
+        let wire: EntryWire<'_> =
             serde_json::from_slice(bytes).map_err(|e| EncodingError::Json(e.to_string()))?;
-        if canonical::to_vec(&v)? != bytes {
-            return Err(EncodingError::NotCanonical);
+        let raw_event = wire.event.get().as_bytes();
+        let ev: EventWire<'_> =
+            serde_json::from_slice(raw_event).map_err(|e| EncodingError::Json(e.to_string()))?;
+        if ev.v != EVENT_VERSION {
+            return Err(EncodingError::Version(ev.v));
         }
-        let obj = v.as_object().ok_or(EncodingError::Field("entry"))?;
-        if obj.len() != 3 {
-            return Err(EncodingError::Field("entry (unexpected members)"));
-        }
-        let seq = obj
-            .get("seq")
-            .and_then(Value::as_u64)
-            .ok_or(EncodingError::Field("seq"))?;
-        let ev = obj.get("event").ok_or(EncodingError::Field("event"))?;
-        let event = Event::from_json(ev)?;
-        let event_bytes = canonical::to_vec(ev)?;
-        let approvals: Vec<Approval> = serde_json::from_value(
-            obj.get("approvals")
-                .cloned()
-                .ok_or(EncodingError::Field("approvals"))?,
-        )
-        .map_err(|e| EncodingError::Json(format!("approvals: {e}")))?;
+        let id = hex::decode(ev.id.as_ref())
+            .ok()
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+            .ok_or(EncodingError::Field("id"))?;
         Ok(Entry {
-            seq,
-            event,
-            event_bytes,
-            approvals,
+            seq: wire.seq,
+            event: Event {
+                id,
+                time: ev.time.into_owned(),
+                kind: ev.kind.into_owned(),
+                actor: ev.actor.into_owned(),
+                body: ev.body,
+            },
+            event_bytes: raw_event.to_vec(),
+            approvals: wire.approvals,
             bytes: bytes.to_vec(),
         })
+    }
+
+    /// Whether the stored bytes are exactly the canonical encoding of what they contain.
+    pub fn is_canonical(&self) -> bool {
+        serde_json::from_slice::<Value>(&self.bytes)
+            .ok()
+            .and_then(|v| canonical::to_vec(&v).ok())
+            .is_some_and(|c| c == self.bytes)
     }
 
     /// RFC 6962 leaf hash of the entry bytes.
     pub fn leaf_hash(&self) -> Hash {
         tree::leaf_hash(&self.bytes)
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryWire<'a> {
+    approvals: Vec<Approval>,
+    #[serde(borrow)]
+    event: &'a serde_json::value::RawValue,
+    seq: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventWire<'a> {
+    #[serde(borrow)]
+    actor: std::borrow::Cow<'a, str>,
+    body: Value,
+    #[serde(borrow)]
+    id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    time: std::borrow::Cow<'a, str>,
+    v: u64,
 }
 
 fn approvals_json(approvals: &[Approval]) -> Value {
@@ -288,12 +284,22 @@ mod tests {
     }
 
     #[test]
-    fn decode_rejects_non_canonical_and_floats() {
+    fn canonical_form_is_checkable_and_floats_refused() {
         let ev = UnsignedEvent::new("note", "a", json!({"text": "x"})).unwrap();
         let e = Entry::build(0, &ev, vec![]).unwrap();
+        assert!(e.is_canonical());
         let mut spaced = b" ".to_vec();
         spaced.extend_from_slice(&e.bytes);
-        assert_eq!(Entry::decode(&spaced), Err(EncodingError::NotCanonical));
+        assert!(!Entry::decode(&spaced).unwrap().is_canonical());
+        let dup = String::from_utf8(e.bytes.clone()).unwrap().replacen(
+            r#""seq":0"#,
+            r#""seq":0,"seq":1"#,
+            1,
+        );
+        assert!(
+            Entry::decode(dup.as_bytes()).is_err(),
+            "duplicate members are refused"
+        );
         assert!(UnsignedEvent::new("note", "a", json!({"n": 0.5})).is_err());
     }
 }

@@ -289,7 +289,10 @@ impl Ledger {
         approvals: Vec<Approval>,
     ) -> Result<Receipt, LedgerError> {
         let leaf = std::cell::Cell::new([0u8; 32]);
-        let b = self.append_inner(std::iter::once((event.clone(), approvals)), &|h| leaf.set(*h))?
+        let b = self
+            .append_inner(std::iter::once((event.clone(), approvals)), &|h| {
+                leaf.set(*h)
+            })?
             .ok_or_else(|| LedgerError::Corrupt("append produced no checkpoint".into()))?;
         Ok(Receipt {
             seq: b.first_seq,

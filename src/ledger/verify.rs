@@ -122,6 +122,9 @@ impl Ledger {
                 Ok(e) => e,
                 Err(e) => return bad(format!("cannot be decoded: {e}")),
             };
+            if !entry.is_canonical() {
+                return bad(format!("{}", super::EncodingError::NotCanonical));
+            }
             if entry.seq != seq {
                 return bad(format!(
                     "its bytes say it is entry {}: entries were moved or swapped",
