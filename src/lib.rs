@@ -9,6 +9,7 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod custody;
-pub mod report;
 pub mod device;
+pub mod ledger;
+pub mod report;
 pub mod webauthn;

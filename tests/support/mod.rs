@@ -1,5 +1,9 @@
-//! Shared test harness: the moto server and the wire-format replay client.
+//! Shared test harness: the moto server, the wire-format replay client and test custodians.
 #![allow(dead_code)]
 
+pub mod custodian;
 pub mod moto;
 pub mod replay;
+
+#[allow(unused_imports)]
+pub use custodian::*;

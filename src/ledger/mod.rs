@@ -1,0 +1,101 @@
+//! The custody ledger: an append-only SQLite log of canonical events, committed to by an
+//! RFC 6962 Merkle tree whose head is signed after every append (C2SP checkpoint + signed note).
+//!
+//! Layout: [`canonical`] (RFC 8785 bytes), [`event`] (events, entries, approvals), [`tree`]
+//! (hashing and proofs), [`checkpoint`] (signed notes), [`registry`] (custodians and approval
+//! checks), [`rules`] (approvals each kind needs), [`store`] (the database), [`verify`].
+//! The format is specified for auditors in `docs/ledger-format.md`.
+
+pub mod canonical;
+pub mod checkpoint;
+pub mod event;
+pub mod registry;
+pub mod rules;
+pub mod store;
+pub mod tree;
+pub mod verify;
+
+use std::path::PathBuf;
+
+pub use checkpoint::{Checkpoint, CheckpointError, VerifierKey};
+pub use event::{Approval, EncodingError, Entry, Event, UnsignedEvent};
+pub use registry::{Custodian, CustodianSpec, Registry, Role, RuleError, CUSTODIAN_RP_ID};
+pub use store::{BatchReceipt, InclusionProof, Ledger, Receipt, SCHEMA_VERSION};
+pub use tree::{Hash, ProofError};
+pub use verify::{Failure, VerifyOptions, VerifyReport};
+
+/// Why a ledger operation failed. Each variant says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(
+        "ledger database {0} does not exist; create it with `rootkey ledger init --origin NAME`"
+    )]
+    NotFound(PathBuf),
+    #[error("{0} already exists; refusing to overwrite it (move it away or pick another path)")]
+    Exists(PathBuf),
+    #[error("cannot access {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a rootkey ledger: {why}")]
+    NotALedger { path: PathBuf, why: String },
+    #[error(
+        "{path} has ledger schema version {found}, newer than this binary supports ({supported}); \
+         upgrade rootkey"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
+        "signing key {path} is readable by group or others (mode {mode:04o}); \
+         fix it with `chmod 600 {path}`"
+    )]
+    KeyPermissions { path: PathBuf, mode: u32 },
+    #[error("signing key {0} is not an Ed25519 PKCS#8 key written by `rootkey ledger init`")]
+    BadKey(PathBuf),
+    #[error(
+        "signing key {path} does not belong to this ledger (its verifier key is {expected}); \
+         pass the right file with --signing-key"
+    )]
+    WrongKey { path: PathBuf, expected: String },
+    #[error("the ledger was opened read-only (no signing key); open it with its key to append")]
+    ReadOnly,
+    #[error("event rejected, nothing written: {0}")]
+    Rejected(RuleError),
+    #[error("event cannot be encoded: {0}")]
+    Encoding(EncodingError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Proof(#[from] ProofError),
+    #[error("ledger database is damaged: {0}; run `rootkey ledger verify` for details")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
+    #[error("database column has the wrong type: {0}")]
+    Column(rusqlite::types::FromSqlError),
+}
+
+impl From<RuleError> for LedgerError {
+    fn from(e: RuleError) -> Self {
+        LedgerError::Rejected(e)
+    }
+}
+impl From<EncodingError> for LedgerError {
+    fn from(e: EncodingError) -> Self {
+        LedgerError::Encoding(e)
+    }
+}
+impl From<rusqlite::Error> for LedgerError {
+    fn from(e: rusqlite::Error) -> Self {
+        LedgerError::Sqlite(e)
+    }
+}
+impl From<rusqlite::types::FromSqlError> for LedgerError {
+    fn from(e: rusqlite::types::FromSqlError) -> Self {
+        LedgerError::Column(e)
+    }
+}

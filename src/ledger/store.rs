@@ -1,0 +1,544 @@
+//! The SQLite store: schema and migrations, the signing key file, and durable appends.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use super::checkpoint::{check_name, Checkpoint, Signer, VerifierKey};
+use super::event::{Approval, Entry, UnsignedEvent};
+use super::registry::Registry;
+use super::tree::{self, CompactRange, Hash};
+use super::LedgerError;
+
+/// The schema version this binary writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Value of `meta.format`, which marks a database as a rootkey ledger.
+const FORMAT: &str = "rootkey-ledger";
+
+/// How long an append waits for another process's append to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+const SCHEMA_V1: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE entries (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    leaf_hash BLOB NOT NULL,
+    bytes BLOB NOT NULL
+) STRICT;
+CREATE INDEX entries_kind ON entries(kind);
+CREATE TABLE tree (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    frontier BLOB NOT NULL,
+    checkpoint TEXT NOT NULL
+) STRICT;
+";
+
+/// What a successful append returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receipt {
+    /// The new entry's sequence number (its leaf index).
+    pub seq: u64,
+    /// Its leaf hash.
+    pub leaf_hash: Hash,
+    /// The checkpoint signed over the tree that now includes it.
+    pub checkpoint: Checkpoint,
+}
+
+/// What a successful batch append returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchReceipt {
+    /// Sequence number of the first entry written.
+    pub first_seq: u64,
+    /// Number of entries written.
+    pub count: u64,
+    /// The one checkpoint signed over the tree that includes them all.
+    pub checkpoint: Checkpoint,
+}
+
+/// Proof that one entry is in the tree of the latest checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InclusionProof {
+    /// The entry's sequence number.
+    pub seq: u64,
+    /// Its leaf hash.
+    pub leaf_hash: Hash,
+    /// Sibling hashes, bottom up (RFC 9162 §2.1.3).
+    pub proof: Vec<Hash>,
+    /// The signed checkpoint the proof leads to.
+    pub checkpoint: Checkpoint,
+}
+
+/// An open ledger. Reads need no key; appends need the signing key.
+#[derive(Debug)]
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+    verifier: VerifierKey,
+    signer: Option<Signer>,
+}
+
+impl Ledger {
+    /// Where the signing key lives by default: beside the database, `.key` for `.db`.
+    pub fn default_key_path(db: &Path) -> PathBuf {
+        db.with_extension("key")
+    }
+
+    /// Creates a new ledger at `db` with a new signing key at `key`; refuses to overwrite either.
+    pub fn create(db: &Path, key: &Path, origin: &str) -> Result<Ledger, LedgerError> {
+        check_name(origin)?;
+        for p in [db, key] {
+            if p.exists() {
+                return Err(LedgerError::Exists(p.to_path_buf()));
+            }
+        }
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng)
+            .map_err(|_| LedgerError::BadKey(key.to_path_buf()))?;
+        let signer = Signer::from_pkcs8(origin, pkcs8.as_ref())
+            .map_err(|_| LedgerError::BadKey(key.to_path_buf()))?;
+        // create_new with mode 0600: the file never exists with wider permissions, and an
+        // existing file (or a symlink planted there) is never followed or overwritten.
+        create_private(db, &[])?;
+        if let Err(e) = create_private(key, pkcs8.as_ref()) {
+            let _ = std::fs::remove_file(db);
+            return Err(e);
+        }
+        let result = (|| {
+            let mut conn = Connection::open_with_flags(
+                db,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(SCHEMA_V1)?;
+            let vkey = signer.verifier().encode();
+            for (k, v) in [
+                ("format", FORMAT),
+                ("origin", origin),
+                ("vkey", vkey.as_str()),
+            ] {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )?;
+            }
+            let cp = signer.sign(0, &tree::empty_root());
+            tx.execute(
+                "INSERT INTO tree (id, frontier, checkpoint) VALUES (1, ?1, ?2)",
+                params![CompactRange::new().to_bytes(), cp.note],
+            )?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
+            Ok::<_, LedgerError>(conn)
+        })();
+        match result {
+            Ok(conn) => {
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                Ok(Ledger {
+                    conn,
+                    path: db.to_path_buf(),
+                    verifier: signer.verifier(),
+                    signer: Some(signer),
+                })
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(db);
+                let _ = std::fs::remove_file(key);
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens an existing ledger for appending, with its signing key (default path unless
+    /// `key_path_override`).
+    pub fn open(db: &Path, key_path_override: Option<&Path>) -> Result<Ledger, LedgerError> {
+        let key_path = key_path_override
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| Self::default_key_path(db));
+        let mut ledger = Self::open_with(db, false)?;
+        let pkcs8 = read_private(&key_path)?;
+        let signer = Signer::from_pkcs8(&ledger.verifier.name, &pkcs8)
+            .map_err(|_| LedgerError::BadKey(key_path.clone()))?;
+        if signer.verifier() != ledger.verifier {
+            return Err(LedgerError::WrongKey {
+                path: key_path,
+                expected: ledger.verifier.encode(),
+            });
+        }
+        ledger.signer = Some(signer);
+        Ok(ledger)
+    }
+
+    /// Opens an existing ledger read-only (show, verify, export); no key needed.
+    pub fn open_readonly(db: &Path) -> Result<Ledger, LedgerError> {
+        Self::open_with(db, true)
+    }
+
+    fn open_with(db: &Path, readonly: bool) -> Result<Ledger, LedgerError> {
+        let meta = std::fs::metadata(db).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => LedgerError::NotFound(db.to_path_buf()),
+            _ => LedgerError::Io {
+                path: db.to_path_buf(),
+                source: e,
+            },
+        })?;
+        if !meta.is_file() {
+            return Err(LedgerError::NotALedger {
+                path: db.to_path_buf(),
+                why: "not a regular file".into(),
+            });
+        }
+        // Check readability ourselves: SQLite reports an unreadable file only vaguely.
+        std::fs::File::open(db).map_err(|source| LedgerError::Io {
+            path: db.to_path_buf(),
+            source,
+        })?;
+        let flags = if readonly {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let not_ledger = |why: String| LedgerError::NotALedger {
+            path: db.to_path_buf(),
+            why,
+        };
+        let conn = Connection::open_with_flags(db, flags).map_err(|e| not_ledger(e.to_string()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Nothing is written before the file is known to be a ledger of a version we know.
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| not_ledger(e.to_string()))?;
+        if version > SCHEMA_VERSION {
+            return Err(LedgerError::NewerSchema {
+                path: db.to_path_buf(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let get = |k: &str| -> Result<Option<String>, LedgerError> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()
+                .map_err(|e| not_ledger(format!("no ledger metadata ({e})")))
+        };
+        if version < 1 || get("format")?.as_deref() != Some(FORMAT) {
+            return Err(not_ledger("no rootkey ledger metadata".into()));
+        }
+        migrate(&conn, version)?;
+        let vkey = get("vkey")?.ok_or_else(|| not_ledger("verifier key missing".into()))?;
+        let verifier = VerifierKey::parse(&vkey)
+            .map_err(|e| LedgerError::Corrupt(format!("stored verifier key: {e}")))?;
+        if !readonly {
+            conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        Ok(Ledger {
+            conn,
+            path: db.to_path_buf(),
+            verifier,
+            signer: None,
+        })
+    }
+
+    /// The database path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The log's origin (the checkpoint's first line and the key name).
+    pub fn origin(&self) -> &str {
+        &self.verifier.name
+    }
+
+    /// The verifier key stored at init (give its `encode()` to auditors).
+    pub fn verifier_key(&self) -> &VerifierKey {
+        &self.verifier
+    }
+
+    /// The latest signed checkpoint, as stored.
+    pub fn latest_checkpoint(&self) -> Result<Checkpoint, LedgerError> {
+        let note: String =
+            self.conn
+                .query_row("SELECT checkpoint FROM tree WHERE id = 1", [], |r| r.get(0))?;
+        Ok(Checkpoint::open(&note, &self.verifier)?)
+    }
+
+    /// The latest stored checkpoint note without checking it (verify reports on it itself).
+    pub(crate) fn stored_checkpoint_note(&self) -> Result<String, LedgerError> {
+        Ok(self
+            .conn
+            .query_row("SELECT checkpoint FROM tree WHERE id = 1", [], |r| r.get(0))?)
+    }
+
+    /// The custodian registry, rebuilt from the `custodian.*` entries.
+    pub fn custodians(&self) -> Result<Registry, LedgerError> {
+        load_registry(&self.conn)
+    }
+
+    /// Verifies `approvals` for `event`, then durably writes the entry and a new signed
+    /// checkpoint in one transaction. Nothing is written when anything fails.
+    pub fn append(
+        &mut self,
+        event: &UnsignedEvent,
+        approvals: Vec<Approval>,
+    ) -> Result<Receipt, LedgerError> {
+        let leaf = std::cell::Cell::new([0u8; 32]);
+        let b = self
+            .append_inner(std::iter::once((event.clone(), approvals)), &|h| {
+                leaf.set(*h)
+            })?
+            .ok_or_else(|| LedgerError::Corrupt("append produced no checkpoint".into()))?;
+        Ok(Receipt {
+            seq: b.first_seq,
+            leaf_hash: leaf.get(),
+            checkpoint: b.checkpoint,
+        })
+    }
+
+    /// Appends many events in one transaction with one checkpoint at the end (bulk import).
+    /// All are verified; if any fails, none is written.
+    /// Returns `None` when `events` was empty (nothing written, no new checkpoint).
+    pub fn append_batch<I>(&mut self, events: I) -> Result<Option<BatchReceipt>, LedgerError>
+    where
+        I: IntoIterator<Item = (UnsignedEvent, Vec<Approval>)>,
+    {
+        self.append_inner(events, &|_| {})
+    }
+
+    fn append_inner<I>(
+        &mut self,
+        events: I,
+        on_leaf: &dyn Fn(&Hash),
+    ) -> Result<Option<BatchReceipt>, LedgerError>
+    where
+        I: IntoIterator<Item = (UnsignedEvent, Vec<Approval>)>,
+    {
+        let signer = self.signer.as_ref().ok_or(LedgerError::ReadOnly)?;
+        // IMMEDIATE takes the write lock up front, so concurrent appenders queue (busy_timeout)
+        // instead of failing on lock upgrade, and each sees the other's entry.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let frontier: Vec<u8> =
+            tx.query_row("SELECT frontier FROM tree WHERE id = 1", [], |r| r.get(0))?;
+        let mut cr =
+            CompactRange::from_bytes(&frontier).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        let mut registry = load_registry(&tx)?;
+        let first_seq = cr.size();
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO entries (seq, event_id, kind, leaf_hash, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for (event, approvals) in events {
+                let seq = cr.size();
+                let change =
+                    registry.check(seq, event.event(), event.canonical_bytes(), &approvals)?;
+                registry.apply(seq, change);
+                let entry = Entry::build(seq, &event, approvals)?;
+                let leaf = entry.leaf_hash();
+                let seq_i = i64::try_from(seq)
+                    .map_err(|_| LedgerError::Corrupt("sequence overflow".into()))?;
+                insert
+                    .execute(params![
+                        seq_i,
+                        hex::encode(entry.event.id),
+                        entry.event.kind,
+                        &leaf[..],
+                        entry.bytes
+                    ])
+                    .map_err(|e| match e {
+                        rusqlite::Error::SqliteFailure(f, _)
+                            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                        {
+                            LedgerError::Rejected(super::RuleError::BadBody(
+                                "an event with this id is already in the ledger (replay)".into(),
+                            ))
+                        }
+                        e => e.into(),
+                    })?;
+                cr.push(leaf);
+                on_leaf(&leaf);
+            }
+        }
+        if cr.size() == first_seq {
+            return Ok(None);
+        }
+        let cp = signer.sign(cr.size(), &cr.root());
+        tx.execute(
+            "UPDATE tree SET frontier = ?1, checkpoint = ?2 WHERE id = 1",
+            params![cr.to_bytes(), cp.note],
+        )?;
+        tx.commit()?;
+        Ok(Some(BatchReceipt {
+            first_seq,
+            count: cr.size() - first_seq,
+            checkpoint: cp,
+        }))
+    }
+
+    /// Number of entries stored.
+    pub fn len(&self) -> Result<u64, LedgerError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM entries", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// Whether the ledger has no entries.
+    pub fn is_empty(&self) -> Result<bool, LedgerError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Calls `f` with each stored row `(seq, stored leaf hash, bytes)` from `since`, in order,
+    /// without decoding (verify decodes and reports itself). Memory stays flat.
+    pub fn for_each_raw<F>(&self, since: u64, mut f: F) -> Result<(), LedgerError>
+    where
+        F: FnMut(u64, &[u8], &[u8]) -> Result<bool, LedgerError>,
+    {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, leaf_hash, bytes FROM entries WHERE seq >= ?1 ORDER BY seq")?;
+        let mut rows = stmt.query([i64::try_from(since).unwrap_or(i64::MAX)])?;
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            let leaf = row.get_ref(1)?.as_blob()?;
+            let bytes = row.get_ref(2)?.as_blob()?;
+            if !f(seq as u64, leaf, bytes)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Decoded entries from `since` on, in order.
+    pub fn entries(&self, since: u64) -> Result<Vec<Entry>, LedgerError> {
+        let mut out = Vec::new();
+        self.for_each_raw(since, |seq, _, bytes| {
+            let e = Entry::decode(bytes)
+                .map_err(|e| LedgerError::Corrupt(format!("entry {seq}: {e}")))?;
+            out.push(e);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// MTH over the stored leaf hashes `[start, end)`.
+    pub(crate) fn range_hash(&self, start: u64, end: u64) -> Result<Hash, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT leaf_hash FROM entries WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![start as i64, end as i64])?;
+        let mut cr = CompactRange::new();
+        while let Some(row) = rows.next()? {
+            let h: Hash = row
+                .get_ref(0)?
+                .as_blob()?
+                .try_into()
+                .map_err(|_| LedgerError::Corrupt("stored leaf hash is not 32 bytes".into()))?;
+            cr.push(h);
+        }
+        if cr.size() != end - start {
+            return Err(LedgerError::Corrupt(format!(
+                "entries {start}..{end} are not all present"
+            )));
+        }
+        Ok(cr.root())
+    }
+
+    /// Inclusion proof of entry `seq` in the tree of the latest checkpoint.
+    pub fn inclusion_proof(&self, seq: u64) -> Result<InclusionProof, LedgerError> {
+        let checkpoint = self.latest_checkpoint()?;
+        let proof = tree::inclusion_ranges(seq, checkpoint.size)?
+            .into_iter()
+            .map(|(a, b)| self.range_hash(a, b))
+            .collect::<Result<Vec<_>, _>>()?;
+        let leaf_hash = self.range_hash(seq, seq + 1)?;
+        Ok(InclusionProof {
+            seq,
+            leaf_hash,
+            proof,
+            checkpoint,
+        })
+    }
+
+    /// Consistency proof from the tree of `old_size` entries to the tree of `new_size`.
+    pub fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Vec<Hash>, LedgerError> {
+        tree::consistency_ranges(old_size, new_size)?
+            .into_iter()
+            .map(|(a, b)| self.range_hash(a, b))
+            .collect()
+    }
+}
+
+/// Brings a database at `from` up to [`SCHEMA_VERSION`]; each future version adds one step.
+fn migrate(_conn: &Connection, from: i64) -> Result<(), LedgerError> {
+    match from {
+        SCHEMA_VERSION => Ok(()),
+        other => Err(LedgerError::Corrupt(format!(
+            "no migration from schema version {other}"
+        ))),
+    }
+}
+
+fn load_registry(conn: &Connection) -> Result<Registry, LedgerError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, bytes FROM entries WHERE kind LIKE 'custodian.%' ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut reg = Registry::new();
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let bytes = row.get_ref(1)?.as_blob()?;
+        let e =
+            Entry::decode(bytes).map_err(|e| LedgerError::Corrupt(format!("entry {seq}: {e}")))?;
+        let change = reg
+            .check(seq as u64, &e.event, &e.event_bytes, &e.approvals)
+            .map_err(|e| LedgerError::Corrupt(format!("entry {seq}: {e}")))?;
+        reg.apply(seq as u64, change);
+    }
+    Ok(reg)
+}
+
+fn create_private(path: &Path, contents: &[u8]) -> Result<(), LedgerError> {
+    let io = |source| LedgerError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => LedgerError::Exists(path.to_path_buf()),
+            _ => io(e),
+        })?;
+    f.write_all(contents).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
+fn read_private(path: &Path) -> Result<Vec<u8>, LedgerError> {
+    let io = |source| LedgerError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(LedgerError::KeyPermissions {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    std::fs::read(path).map_err(io)
+}

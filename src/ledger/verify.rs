@@ -1,0 +1,238 @@
+//! Full verification: every leaf, every approval and rule, the tree, the signed checkpoint,
+//! and optionally that the ledger extends a checkpoint an auditor saved earlier.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use super::checkpoint::{Checkpoint, VerifierKey};
+use super::event::Entry;
+use super::registry::Registry;
+use super::store::Ledger;
+use super::tree::{self, CompactRange, Hash};
+use super::LedgerError;
+
+/// What to check beyond the ledger itself.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// A signed checkpoint saved earlier: the ledger must extend it.
+    pub since_checkpoint: Option<String>,
+    /// The verifier key the auditor trusts; default: the one stored in the database.
+    pub vkey: Option<VerifierKey>,
+}
+
+/// The first problem found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// The entry at fault, when one entry is.
+    pub seq: Option<u64>,
+    /// What is wrong, for people.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.seq {
+            Some(s) => write!(f, "entry {s}: {}", self.reason),
+            None => f.write_str(&self.reason),
+        }
+    }
+}
+
+/// Outcome of [`Ledger::verify`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// Whether everything checked out.
+    pub ok: bool,
+    /// Entries read.
+    pub entries: u64,
+    /// Approvals whose signatures were verified.
+    pub approvals_verified: u64,
+    /// Recomputed root hash (hex).
+    pub root: String,
+    /// Size of the stored signed checkpoint, when it could be read.
+    pub checkpoint_size: Option<u64>,
+    /// Size of the saved checkpoint proven to be extended, when one was given and held.
+    pub extends_saved_size: Option<u64>,
+    /// The verifier key used.
+    pub vkey: String,
+    /// The first problem, when not ok.
+    pub failure: Option<Failure>,
+}
+
+impl Ledger {
+    /// Recomputes and checks everything; a problem is reported in the result, not as `Err`
+    /// (`Err` means the check itself could not run, e.g. an unreadable database).
+    pub fn verify(&self, opts: &VerifyOptions) -> Result<VerifyReport, LedgerError> {
+        let key = opts
+            .vkey
+            .clone()
+            .unwrap_or_else(|| self.verifier_key().clone());
+        let mut report = VerifyReport {
+            ok: false,
+            entries: 0,
+            approvals_verified: 0,
+            root: String::new(),
+            checkpoint_size: None,
+            extends_saved_size: None,
+            vkey: key.encode(),
+            failure: None,
+        };
+        let fail = |mut r: VerifyReport, seq: Option<u64>, reason: String| {
+            r.failure = Some(Failure { seq, reason });
+            Ok(r)
+        };
+        if &key != self.verifier_key() {
+            return fail(
+                report,
+                None,
+                format!(
+                    "the database's verifier key {} is not the trusted key: the checkpoint \
+                     key was replaced",
+                    self.verifier_key().encode()
+                ),
+            );
+        }
+        let stored = match Checkpoint::open(&self.stored_checkpoint_note()?, &key) {
+            Ok(cp) => cp,
+            Err(e) => return fail(report, None, format!("stored checkpoint: {e}")),
+        };
+        report.checkpoint_size = Some(stored.size);
+
+        let mut cr = CompactRange::new();
+        let mut registry = Registry::new();
+        let mut approved_ids: HashSet<[u8; 16]> = HashSet::new();
+        let mut problem: Option<Failure> = None;
+        let mut approvals = 0u64;
+        self.for_each_raw(0, |seq, stored_leaf, bytes| {
+            let mut bad = |reason: String| {
+                problem = Some(Failure {
+                    seq: Some(cr.size().min(seq)),
+                    reason,
+                });
+                Ok(false)
+            };
+            let expected = cr.size();
+            if seq != expected {
+                return bad(format!(
+                    "entry is missing (the next stored entry is {seq}): entries were deleted"
+                ));
+            }
+            let entry = match Entry::decode(bytes) {
+                Ok(e) => e,
+                Err(e) => return bad(format!("cannot be decoded: {e}")),
+            };
+            if !entry.is_canonical() {
+                return bad(format!("{}", super::EncodingError::NotCanonical));
+            }
+            if entry.seq != seq {
+                return bad(format!(
+                    "its bytes say it is entry {}: entries were moved or swapped",
+                    entry.seq
+                ));
+            }
+            if !entry.approvals.is_empty() && !approved_ids.insert(entry.event.id) {
+                return bad(format!(
+                    "event {} with its approvals already appears earlier: replayed",
+                    hex::encode(entry.event.id)
+                ));
+            }
+            match registry.check(seq, &entry.event, &entry.event_bytes, &entry.approvals) {
+                Ok(change) => registry.apply(seq, change),
+                Err(e) => return bad(e.to_string()),
+            }
+            approvals += entry.approvals.len() as u64;
+            let leaf = entry.leaf_hash();
+            if stored_leaf != leaf {
+                return bad(
+                    "bytes do not match the stored leaf hash: the entry was changed".into(),
+                );
+            }
+            cr.push(leaf);
+            Ok(true)
+        })?;
+        report.entries = cr.size();
+        report.approvals_verified = approvals;
+        let root = cr.root();
+        report.root = hex::encode(root);
+        if let Some(p) = problem {
+            report.failure = Some(p);
+            return Ok(report);
+        }
+        let n = cr.size();
+        if n < stored.size {
+            return fail(
+                report,
+                None,
+                format!(
+                    "the ledger has {n} entries but its signed checkpoint covers {}: entries were \
+                     removed from the end",
+                    stored.size
+                ),
+            );
+        }
+        if n > stored.size {
+            return fail(
+                report,
+                Some(stored.size),
+                format!(
+                    "entries {}..{} are not covered by the signed checkpoint (size {})",
+                    stored.size,
+                    n - 1,
+                    stored.size
+                ),
+            );
+        }
+        if root != stored.root {
+            return fail(
+                report,
+                None,
+                "the recomputed tree root does not match the signed checkpoint: entries were \
+                 changed, removed or reordered"
+                    .into(),
+            );
+        }
+        if let Some(saved_note) = &opts.since_checkpoint {
+            match self.check_extends(saved_note, &key, n, &root) {
+                Ok(size) => report.extends_saved_size = Some(size),
+                Err(reason) => return fail(report, None, reason),
+            }
+        }
+        report.ok = true;
+        Ok(report)
+    }
+
+    /// Proves with a consistency proof that the tree of `n` entries (root `root`) extends the
+    /// saved checkpoint; the reason on failure.
+    fn check_extends(
+        &self,
+        saved_note: &str,
+        key: &VerifierKey,
+        n: u64,
+        root: &Hash,
+    ) -> Result<u64, String> {
+        let saved = Checkpoint::open(saved_note, key).map_err(|e| {
+            format!("saved checkpoint is not a valid checkpoint of this ledger's key: {e}")
+        })?;
+        if saved.size > n {
+            return Err(format!(
+                "the ledger ({n} entries) is older than the saved checkpoint ({} entries): it \
+                 was rolled back or replaced by an older copy",
+                saved.size
+            ));
+        }
+        // The stored leaf hashes were just checked against the recomputed ones, so a proof
+        // built from them is a proof about the entries themselves.
+        let proof = self
+            .consistency_proof(saved.size, n)
+            .map_err(|e| format!("cannot build the consistency proof: {e}"))?;
+        tree::verify_consistency(saved.size, n, &saved.root, root, &proof).map_err(|_| {
+            format!(
+                "the ledger does not extend the saved checkpoint (size {}): its history was \
+                 rewritten or it was replaced",
+                saved.size
+            )
+        })?;
+        Ok(saved.size)
+    }
+}
