@@ -4,7 +4,7 @@
 //! documented exit codes (0 ok, 1 findings or verification failed, 2 usage or runtime error).
 
 mod attest;
-mod aws;
+pub mod aws;
 mod keys;
 mod ledger;
 mod output;
