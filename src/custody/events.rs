@@ -10,49 +10,11 @@ use time::OffsetDateTime;
 
 use crate::webauthn::{b64url, b64url_decode};
 
-/// Kind of the event that records one key taken into custody for an account.
-pub const KEY_ENROLLED: &str = "key.enrolled";
-/// Kind of the event that records AWS showing an enrolled key on the account's root user.
-pub const KEY_REGISTRATION_CONFIRMED: &str = "key.registration_confirmed";
-/// Kind of the event that closes an account's onboarding (primary and backup both confirmed).
-pub const ACCOUNT_ENROLLED: &str = "account.enrolled";
-/// Kind of the event that records a dual-control break-glass checkout.
-pub const KEY_CHECKED_OUT: &str = "key.checked_out";
-/// Kind of the event that records a key returned to the safe, with its possession proof.
-pub const KEY_CHECKED_IN: &str = "key.checked_in";
-/// Kind of the event that records a possession check of a key in the safe.
-pub const KEY_VERIFIED: &str = "key.verified";
-/// Kind of the event that records a key moved to another storage location or bag.
-pub const KEY_MOVED: &str = "key.moved";
-/// Kind of the event that records a key taken out of custody for good (lost, replaced, destroyed).
-pub const KEY_RETIRED: &str = "key.retired";
-/// Kind of the event that records a finished audit and the digest of its report.
-pub const AUDIT_COMPLETED: &str = "audit.completed";
-
-/// Every custody kind with the number of distinct custodian approvals the ledger must require.
-///
-/// Kinds that record an observation made by the tool (AWS shows a device, an audit ran, a key
-/// answered a possession check) need at most one person; every change of who holds a key or
-/// where it is needs two.
-pub const REQUIRED_APPROVALS: &[(&str, u8)] = &[
-    (KEY_ENROLLED, 2),
-    (KEY_REGISTRATION_CONFIRMED, 0),
-    (ACCOUNT_ENROLLED, 2),
-    (KEY_CHECKED_OUT, 2),
-    (KEY_CHECKED_IN, 2),
-    (KEY_VERIFIED, 1),
-    (KEY_MOVED, 2),
-    (KEY_RETIRED, 2),
-    (AUDIT_COMPLETED, 0),
-];
-
-/// Required approvals for a custody kind, `None` for kinds this module does not own.
-pub fn required_approvals(kind: &str) -> Option<u8> {
-    REQUIRED_APPROVALS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, n)| *n)
-}
+// The kind names and how many approvals each needs live in the ledger's one table.
+pub use crate::ledger::rules::{
+    ACCOUNT_ENROLLED, AUDIT_COMPLETED, KEY_CHECKED_IN, KEY_CHECKED_OUT, KEY_ENROLLED, KEY_MOVED,
+    KEY_REGISTRATION_CONFIRMED, KEY_RETIRED, KEY_VERIFIED,
+};
 
 /// Bytes carried in a body as base64url without padding.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -716,18 +678,22 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn every_kind_has_an_approval_count_and_changes_need_two() {
+    fn every_custody_kind_is_in_the_ledger_table() {
         for kind in [
             KEY_ENROLLED,
+            KEY_REGISTRATION_CONFIRMED,
             ACCOUNT_ENROLLED,
             KEY_CHECKED_OUT,
             KEY_CHECKED_IN,
+            KEY_VERIFIED,
             KEY_MOVED,
             KEY_RETIRED,
+            AUDIT_COMPLETED,
         ] {
-            assert_eq!(required_approvals(kind), Some(2), "{kind}");
+            assert!(
+                crate::ledger::rules::required_approvals(kind).is_some(),
+                "{kind}"
+            );
         }
-        assert_eq!(required_approvals("custodian.added"), None);
-        assert_eq!(REQUIRED_APPROVALS.len(), 9);
     }
 }

@@ -1,6 +1,6 @@
 //! Custody: the rules of onboarding, break-glass and audit, and the state they are checked against.
 //!
-//! - [`events`]: the typed bodies of the custody ledger kinds and how many approvals each needs.
+//! - [`events`]: the typed bodies of the custody ledger kinds (approval counts: `ledger::rules`).
 //! - [`state`]: a fold over ledger entries into where every key is and what happened to it.
 //! - [`rules`]: pure checks (dual control, enrollment refusals, checkout/check-in, possession
 //!   proofs, ledger ↔ AWS agreement, login matching, time to remediate).
@@ -15,6 +15,6 @@ pub mod rules;
 pub mod state;
 
 pub use audit::{build_report, completed_event, AuditInput};
-pub use events::{CustodyEvent, EventError, REQUIRED_APPROVALS};
+pub use events::{CustodyEvent, EventError};
 pub use rules::{aws_device_name, key_id_for, RuleError};
 pub use state::{CustodyState, LedgerEvent, StateError};

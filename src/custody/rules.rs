@@ -10,13 +10,11 @@ use time::{Duration, OffsetDateTime};
 
 use super::events::{KeyCheckedIn, KeyCheckedOut, KeyMoved, KeyVerified, PossessionProof};
 use super::state::{CheckoutRecord, CustodyState, KeyState, KeyStatus};
+use crate::device::CUSTODY_RP_ID;
+use crate::ledger::{Custodian, Role};
 use crate::report::{Finding, FindingSource, LoginExplanation, Severity};
 use crate::webauthn::{self, AuthData, ClientData, CoseKey};
 
-/// RP ID of custody credentials: the ones that let a key prove it is the enrolled key.
-pub const CUSTODY_RP_ID: &str = "rootkey.custody";
-/// RP ID of custodians' personal approval credentials.
-pub const CUSTODIAN_RP_ID: &str = "rootkey.custodian";
 /// AWS allows at most this many MFA devices on a root user.
 pub const MAX_ROOT_MFA_DEVICES: usize = 8;
 /// Longest break-glass window: a key out for longer is no longer "break-glass".
@@ -191,28 +189,6 @@ pub fn normalise_location(text: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Custodians and dual control
 
-/// What a custodian may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CustodianRole {
-    /// Holds a key and approves custody changes.
-    Custodian,
-    /// Reads and audits; approves nothing.
-    Auditor,
-}
-
-/// A custodian as the ledger's registry knows them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Custodian {
-    /// Custodian id (`alice`).
-    pub id: String,
-    /// Display name (`Alice Martin`).
-    pub name: String,
-    /// Role.
-    pub role: CustodianRole,
-    /// Not removed.
-    pub active: bool,
-}
-
 fn person_key(s: &str) -> String {
     s.split_whitespace()
         .collect::<Vec<_>>()
@@ -220,7 +196,8 @@ fn person_key(s: &str) -> String {
         .to_lowercase()
 }
 
-/// Dual control: two different people, both active custodians with the custodian role.
+/// Dual control: two different people, both active custodians with the custodian role
+/// (`custodians` is the ledger registry, [`crate::ledger::Registry::all`]).
 ///
 /// Ids are compared case- and space-insensitively, and so are display names: two registry
 /// entries with the same name are treated as one person, because approving twice under two ids
@@ -236,10 +213,10 @@ pub fn check_dual_control(
             .iter()
             .find(|c| person_key(&c.id) == person_key(id))
             .ok_or_else(|| RuleError::NotACustodian(id.to_string()))?;
-        if !c.active {
+        if c.removed_seq.is_some() {
             return Err(RuleError::CustodianInactive(c.id.clone()));
         }
-        if c.role != CustodianRole::Custodian {
+        if c.role != Role::Custodian {
             return Err(RuleError::AuditorCannotApprove(c.id.clone()));
         }
         found.push(c);

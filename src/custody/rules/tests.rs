@@ -2,6 +2,7 @@ use super::*;
 use crate::custody::events::{PossessionProof, B64};
 use crate::custody::state::tests::{checkout, confirmed, enrolled, entry, fold};
 use crate::custody::state::{CheckinRecord, Registration};
+use crate::ledger::CUSTODIAN_RP_ID;
 use crate::webauthn::{AuthData, Flags};
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
@@ -10,18 +11,22 @@ use time::macros::datetime;
 const ACCT: &str = "111122223333";
 
 fn people() -> Vec<Custodian> {
-    let c = |id: &str, name: &str, role, active| Custodian {
+    let key = CoseKey::parse(&crate::custody::events::tests::sample_cose()).unwrap();
+    let c = |id: &str, name: &str, role, active: bool| Custodian {
         id: id.into(),
         name: name.into(),
         role,
-        active,
+        credential_id: format!("cred-{id}").into_bytes(),
+        public_key: key.clone(),
+        added_seq: 0,
+        removed_seq: if active { None } else { Some(3) },
     };
     vec![
-        c("alice", "Alice Martin", CustodianRole::Custodian, true),
-        c("bob", "Bob Okafor", CustodianRole::Custodian, true),
-        c("carol", "Carol Diaz", CustodianRole::Custodian, false),
-        c("dave", "Dave Auditor", CustodianRole::Auditor, true),
-        c("alice2", "alice  martin", CustodianRole::Custodian, true),
+        c("alice", "Alice Martin", Role::Custodian, true),
+        c("bob", "Bob Okafor", Role::Custodian, true),
+        c("carol", "Carol Diaz", Role::Custodian, false),
+        c("dave", "Dave Auditor", Role::Auditor, true),
+        c("alice2", "alice  martin", Role::Custodian, true),
     ]
 }
 
