@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod events;
+pub mod flows;
 pub mod rules;
 pub mod state;
 
