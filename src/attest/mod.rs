@@ -22,6 +22,7 @@ pub mod packed;
 pub mod platform;
 pub mod policy;
 pub mod reason;
+pub mod report;
 pub mod sig;
 pub mod trust;
 
@@ -36,6 +37,7 @@ pub use mds::{Certification, MdsBlob, MdsError, MdsMatch};
 pub use object::{AttestationObject, ObjectError};
 pub use policy::{evaluate, Eligibility, Finding, FirmwareAction, Policy, PolicyConfig, Severity};
 pub use reason::InvalidReason;
+pub use report::FileReport;
 pub use trust::{Anchor, AnchorSource, TrustError, TrustStore};
 
 /// What a format's verification procedure concluded about the statement's signer.

@@ -546,3 +546,27 @@ fn check_device(
         ),
     }
 }
+
+/// Loads the path entries of `cfg.trusted_roots` (relative to `base`) into `store` as user
+/// anchors and trusts each for eligibility; fingerprint entries were taken by
+/// [`Policy::from_config`].
+pub fn load_trusted_roots(
+    cfg: &PolicyConfig,
+    base: Option<&std::path::Path>,
+    store: &mut super::TrustStore,
+    policy: &mut Policy,
+) -> Result<(), super::TrustError> {
+    for entry in cfg.trusted_roots.iter().filter(|r| !is_fingerprint(r)) {
+        let path = std::path::Path::new(entry);
+        let path = match base {
+            Some(b) if path.is_relative() => b.join(path),
+            _ => path.to_path_buf(),
+        };
+        let before = store.anchors().len();
+        store.add_user_file(&path)?;
+        for a in &store.anchors()[before..] {
+            policy.trust_root(&a.fingerprint());
+        }
+    }
+    Ok(())
+}
