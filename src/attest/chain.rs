@@ -11,6 +11,7 @@ use x509_parser::oid_registry::{OID_PKCS1_SHA1WITHRSA, OID_SHA1_WITH_RSA};
 use x509_parser::time::ASN1Time;
 
 use super::trust::Anchor;
+use crate::webauthn::sha256;
 
 /// Why a certificate chain was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,10 +51,111 @@ pub enum ChainError {
     AnchorNotValid { name: String, at: String },
 }
 
+/// Early Yubico U2F attestation certificates were issued with a non-zero unused-bits count in
+/// the signature BIT STRING (the signature itself is whole octets and verifies). They are real
+/// and still in use, so they are accepted, but only byte for byte (SHA-256 of the DER), the way
+/// other WebAuthn libraries special-case them; any other certificate must be strict.
+/// Source: `tests/fixtures/attestation/real/yubico-security_key-fido-u2f.json` (EE Serial
+/// 13831167861).
+const UNUSED_BITS_QUIRK: &[&str] =
+    &["dd574527df608e47ae45fbba75a2afdd5c20fd94a02419381813cd55a2a3398f"];
+
+/// Reads one DER TLV at the front of `b`: (tag, whole TLV, rest). Only minimal definite lengths.
+fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *b.first()?;
+    let first = *b.get(1)?;
+    let (len, hdr) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let bytes = b.get(2..2 + n)?;
+        if bytes[0] == 0 {
+            return None;
+        }
+        let len = bytes
+            .iter()
+            .fold(0usize, |acc, &x| (acc << 8) | usize::from(x));
+        if len < 0x80 {
+            return None;
+        }
+        (len, 2 + n)
+    };
+    let end = hdr.checked_add(len)?;
+    if b.len() < end {
+        return None;
+    }
+    Some((tag, &b[..end], &b[end..]))
+}
+
+fn content(t: &[u8]) -> &[u8] {
+    let hdr = if t[1] < 0x80 {
+        2
+    } else {
+        2 + usize::from(t[1] & 0x7f)
+    };
+    &t[hdr..]
+}
+
+/// Checks the bytes outside the signed TBSCertificate: the outer SEQUENCE, the outer
+/// AlgorithmIdentifier (byte-equal to the signed one) and the BIT STRING header.
+fn strict_outer_der(der: &[u8]) -> Result<(), &'static str> {
+    const E: &str = "certificate is not strict DER outside the signed part";
+    let (tag, outer, rest) = tlv(der).ok_or(E)?;
+    if tag != 0x30 || !rest.is_empty() {
+        return Err(E);
+    }
+    let (t1, tbs, r) = tlv(content(outer)).ok_or(E)?;
+    let (t2, alg, r) = tlv(r).ok_or(E)?;
+    let (t3, sig, r) = tlv(r).ok_or(E)?;
+    if t1 != 0x30 || t2 != 0x30 || t3 != 0x03 || !r.is_empty() {
+        return Err(E);
+    }
+    match content(sig).first() {
+        Some(0) => {}
+        Some(1..=7) if UNUSED_BITS_QUIRK.contains(&hex::encode(sha256(der)).as_str()) => {}
+        _ => return Err("signatureValue BIT STRING has unused bits"),
+    }
+    // TBSCertificate: [0] version (optional), serialNumber, signature AlgorithmIdentifier, ...
+    let mut inner = content(tbs);
+    let (mut t, mut item, mut r) = tlv(inner).ok_or(E)?;
+    if t == 0xa0 {
+        inner = r;
+        (t, item, r) = tlv(inner).ok_or(E)?;
+    }
+    if t != 0x02 {
+        return Err(E);
+    }
+    let (_, signed_alg, _) = tlv(r).ok_or(E)?;
+    let _ = item;
+    if signed_alg != alg {
+        return Err("outer signatureAlgorithm differs from the signed one (RFC 5280 §4.1.1.2)");
+    }
+    Ok(())
+}
+
 /// Parses one DER certificate, requiring nothing after it.
+///
+/// The parser is lenient about the parts outside the signed TBSCertificate (it accepts any
+/// outer tag); those bytes are checked here so that every byte of an accepted certificate is
+/// either signed or pinned to its one DER form.
 pub fn parse_cert(index: usize, der: &[u8]) -> Result<X509Certificate<'_>, ChainError> {
+    let malformed = |detail: &str| ChainError::Malformed {
+        index,
+        detail: detail.to_string(),
+    };
+    strict_outer_der(der).map_err(malformed)?;
     match x509_parser::parse_x509_certificate(der) {
-        Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+        Ok((&[], cert)) => {
+            if cert.signature_algorithm != cert.tbs_certificate.signature {
+                return Err(malformed(
+                    "outer signatureAlgorithm differs from the signed one (RFC 5280 §4.1.1.2)",
+                ));
+            }
+            Ok(cert)
+        }
         Ok((rest, _)) => Err(ChainError::Malformed {
             index,
             detail: format!("{} trailing bytes", rest.len()),

@@ -6,7 +6,7 @@ use super::reason::InvalidReason;
 use super::sig::{self, CertKey};
 use super::Statement;
 use crate::webauthn::cose::ALG_ES256;
-use crate::webauthn::AuthData;
+use crate::webauthn::{AuthData, Flags};
 
 /// Verifies a fido-u2f statement (WebAuthn §8.6 "Verification procedure").
 pub fn verify(
@@ -29,15 +29,42 @@ pub fn verify(
             "fido-u2f attestation certificate key is not P-256".into(),
         ));
     }
+    // The U2F signature does not cover the flags or the counter: the client builds them, and
+    // CTAP2 §10.3 (U2F interoperability) fixes them to UP|AT and a zero counter. Anything else
+    // is bytes nobody signed.
+    if auth.sign_count != 0 {
+        return Err(InvalidReason::U2fAuthData(format!(
+            "signCount is {}, must be 0",
+            auth.sign_count
+        )));
+    }
+    if auth.flags.0 & !(Flags::UP | Flags::AT) != 0 {
+        return Err(InvalidReason::U2fAuthData(format!(
+            "flags are {:#04x}, only UP and AT may be set",
+            auth.flags.0
+        )));
+    }
     let cred = auth
         .attested
         .as_ref()
         .ok_or(InvalidReason::NoAttestedCredential)?;
+    if cred.aaguid != [0u8; 16] {
+        return Err(InvalidReason::U2fAuthData(
+            "AAGUID is not all zeros (U2F keys have none, and it is not signed)".into(),
+        ));
+    }
     // Step 4: the credential key must be P-256, sent on as the raw 0x04||X||Y point.
     let point = cred
         .public_key
         .sec1_uncompressed()
         .ok_or(InvalidReason::CredentialNotP256)?;
+    // Only the point is signed; its COSE wrapping is the client's. Require the one canonical
+    // encoding so that no unsigned byte of the authenticator data can vary.
+    if cred.public_key_cbor != cred.public_key.to_cbor() {
+        return Err(InvalidReason::U2fAuthData(
+            "credential public key is not the canonical COSE encoding of the signed point".into(),
+        ));
+    }
     // Step 5: verificationData = 0x00 || rpIdHash || clientDataHash || credentialId || publicKeyU2F.
     let mut signed = Vec::with_capacity(1 + 32 + 32 + cred.credential_id.len() + 65);
     signed.push(0x00);

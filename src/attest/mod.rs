@@ -135,7 +135,7 @@ impl VerifiedAttestation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// Every check passed.
-    Valid(VerifiedAttestation),
+    Valid(Box<VerifiedAttestation>),
     /// A check failed, for this reason.
     Invalid(InvalidReason),
     /// `fmt: none`: the registration is well formed but proves nothing about the key.
@@ -377,7 +377,7 @@ fn verify_inner(
         verified.mds = entry.map(|e| e.summary(trust.mds().is_some_and(|m| m.is_stale(at))));
     }
     // Self attestation gets no metadata: its AAGUID is the key's unproven claim.
-    Ok(Verdict::Valid(verified))
+    Ok(Verdict::Valid(Box::new(verified)))
 }
 
 #[cfg(test)]

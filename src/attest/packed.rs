@@ -13,11 +13,14 @@ use crate::webauthn::{authdata::format_aaguid, AuthData};
 /// id-fido-gen-ce-aaguid (WebAuthn §8.2.1): the model's AAGUID in the attestation certificate.
 pub const OID_FIDO_AAGUID: &str = "1.3.6.1.4.1.45724.1.1.4";
 
+/// `alg` (if present), `sig` and `x5c` (if present) of a statement.
+pub(super) type Fields = (Option<i64>, Vec<u8>, Option<Vec<Vec<u8>>>);
+
 /// Reads `alg`, `sig` and `x5c` from a packed or fido-u2f statement, rejecting unknown keys.
 pub(super) fn read_fields(
     obj: &AttestationObject,
     allowed: &[&str],
-) -> Result<(Option<i64>, Vec<u8>, Option<Vec<Vec<u8>>>), InvalidReason> {
+) -> Result<Fields, InvalidReason> {
     let bad = |m: &str| InvalidReason::MalformedStatement(m.to_string());
     for k in obj.stmt_keys() {
         match k {

@@ -181,18 +181,16 @@ impl Policy {
             path: path.display().to_string(),
             source,
         })?;
-        #[derive(Deserialize)]
-        struct Wrapped {
-            policy: PolicyConfig,
-        }
         let toml_err = |source| PolicyError::Toml {
             path: path.display().to_string(),
             source,
         };
-        match toml::from_str::<Wrapped>(&text) {
-            Ok(w) => Ok(w.policy),
-            Err(_) => toml::from_str::<PolicyConfig>(&text).map_err(toml_err),
-        }
+        let table: toml::Table = toml::from_str(&text).map_err(toml_err)?;
+        let section = match table.get("policy") {
+            Some(toml::Value::Table(t)) if table.len() == 1 => t.clone(),
+            _ => table,
+        };
+        PolicyConfig::deserialize(toml::Value::Table(section)).map_err(toml_err)
     }
 
     /// Trusts a user root (by SHA-256 fingerprint of its DER) for eligibility.
@@ -330,7 +328,7 @@ pub fn evaluate(
         }
         Verdict::Valid(v) => Some(v),
     };
-    if !fmt.is_empty() && !policy.allowed_formats.iter().any(|f| *f == fmt) {
+    if !fmt.is_empty() && !policy.allowed_formats.contains(&fmt) {
         add(
             "format-not-allowed",
             Severity::Deny,
@@ -346,13 +344,13 @@ pub fn evaluate(
     }
     check_device(result, device, policy, &mut add);
 
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let denied = findings.iter().any(|f| f.severity == Severity::Deny);
     Eligibility {
         findings,
         model,
         approved: match (&result.verdict, denied) {
-            (Verdict::Valid(v), false) => Some(v.clone()),
+            (Verdict::Valid(v), false) => Some(v.as_ref().clone()),
             _ => None,
         },
     }

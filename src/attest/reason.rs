@@ -56,6 +56,8 @@ pub enum InvalidReason {
     UntrustedChain(String),
     #[error("certificate chain is invalid: {0}")]
     Chain(ChainError),
+    #[error("fido-u2f authenticator data has unsigned fields set: {0}")]
+    U2fAuthData(String),
     #[error("ECDAA attestation is withdrawn from WebAuthn and not accepted")]
     EcdaaUnsupported,
 }
@@ -85,6 +87,7 @@ impl InvalidReason {
             InvalidReason::AaguidMismatch { .. } => "AaguidMismatch",
             InvalidReason::UntrustedChain(_) => "UntrustedChain",
             InvalidReason::Chain(_) => "Chain",
+            InvalidReason::U2fAuthData(_) => "U2fAuthData",
             InvalidReason::EcdaaUnsupported => "EcdaaUnsupported",
         }
     }

@@ -90,7 +90,7 @@ pub fn pem_certificates(label: &str, pem: &[u8]) -> Result<Vec<Vec<u8>>, TrustEr
             continue;
         }
         match x509_parser::parse_x509_certificate(&block.contents) {
-            Ok((rest, _)) if rest.is_empty() => out.push(block.contents),
+            Ok((&[], _)) => out.push(block.contents),
             Ok(_) => {
                 return Err(TrustError::BadCertificate {
                     path: label.to_string(),

@@ -53,15 +53,16 @@ fn verify(args: VerifyArgs, global: &GlobalArgs) -> CmdResult {
     let at = match &args.at {
         None => OffsetDateTime::now_utc(),
         Some(s) => OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| format!("--at {s:?} is not an RFC 3339 time (2025-06-01T00:00:00Z): {e}"))?,
+            .map_err(|e| {
+                format!("--at {s:?} is not an RFC 3339 time (2025-06-01T00:00:00Z): {e}")
+            })?,
     };
 
     // Every input is read and checked before anything is verified or printed.
     let mut evidence = Vec::with_capacity(args.files.len());
     for path in &args.files {
         let bytes = read(path)?;
-        let ev = Evidence::from_json(&bytes)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let ev = Evidence::from_json(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         ev.attestation_object()
             .and(ev.client_data_json())
             .and(ev.challenge())
@@ -70,7 +71,10 @@ fn verify(args: VerifyArgs, global: &GlobalArgs) -> CmdResult {
     }
 
     let (policy_cfg, policy_base) = match &args.policy {
-        Some(p) => (Policy::config_from_file(p)?, p.parent().map(Path::to_path_buf)),
+        Some(p) => (
+            Policy::config_from_file(p)?,
+            p.parent().map(Path::to_path_buf),
+        ),
         None => {
             let config = global.load_config()?;
             let base = config.path().and_then(Path::parent).map(Path::to_path_buf);
@@ -113,8 +117,8 @@ fn verify(args: VerifyArgs, global: &GlobalArgs) -> CmdResult {
     };
     let mut reports = Vec::with_capacity(evidence.len());
     for (file, ev) in &evidence {
-        let result = attest::verify_evidence(ev, &trust, &opts)
-            .map_err(|e| format!("{file}: {e}"))?;
+        let result =
+            attest::verify_evidence(ev, &trust, &opts).map_err(|e| format!("{file}: {e}"))?;
         let eligibility = attest::evaluate(&result, ev.device.as_ref(), &policy);
         reports.push(FileReport::new(file, &result, &eligibility));
     }
@@ -127,7 +131,11 @@ fn verify(args: VerifyArgs, global: &GlobalArgs) -> CmdResult {
     let all_ok = reports
         .iter()
         .all(|r| r.attestation == "valid" && r.eligible);
-    Ok(if all_ok { Outcome::Ok } else { Outcome::Findings })
+    Ok(if all_ok {
+        Outcome::Ok
+    } else {
+        Outcome::Findings
+    })
 }
 
 fn print_table(reports: &[FileReport]) {
