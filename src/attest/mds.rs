@@ -427,6 +427,14 @@ mod tests {
     }
 
     #[test]
+    fn pinned_blob_root_is_globalsign_r3() {
+        assert_eq!(
+            default_root().fingerprint(),
+            "cbb522d7b7f127ad6a0113865bdf1cd4102e7d0759af635a7cf4720dc963c53b"
+        );
+    }
+
+    #[test]
     fn compromised_statuses_and_levels_are_read() {
         let conf_root =
             root_from_pem("signer", &fixture("conformance-mds3-blob-signer.pem")).unwrap();

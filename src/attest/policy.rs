@@ -568,3 +568,52 @@ pub fn load_trusted_roots(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_files_parse_bare_or_under_a_policy_table_and_reject_typos() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.toml");
+        std::fs::write(
+            &p,
+            "[policy]\nrequire_pin = false\nmin_certification = \"L2+\"\n",
+        )
+        .unwrap();
+        let c = Policy::config_from_file(&p).unwrap();
+        assert!(!c.require_pin);
+        assert_eq!(c.allowed_formats, default_formats());
+        let policy = Policy::from_config(&c).unwrap();
+        assert_eq!(policy.min_certification, Some(Certification::L2Plus));
+        std::fs::write(&p, "vulnerable_firmware = \"warn\"\n").unwrap();
+        assert_eq!(
+            Policy::config_from_file(&p).unwrap().vulnerable_firmware,
+            FirmwareAction::Warn
+        );
+        std::fs::write(&p, "[policy]\nrequire_pinn = false\n").unwrap();
+        assert!(matches!(
+            Policy::config_from_file(&p),
+            Err(PolicyError::Toml { .. })
+        ));
+        assert!(Policy::from_config(&PolicyConfig {
+            allowed_aaguids: vec!["not-a-uuid".into()],
+            ..PolicyConfig::default()
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn fingerprints_and_paths_are_told_apart() {
+        assert!(is_fingerprint(&"ab".repeat(32)));
+        assert!(!is_fingerprint("rootkey-soft-ca.pem"));
+        let c = PolicyConfig {
+            trusted_roots: vec!["AB".repeat(32), "ca.pem".into()],
+            ..PolicyConfig::default()
+        };
+        let p = Policy::from_config(&c).unwrap();
+        assert!(p.trusted_root_fingerprints.contains(&"ab".repeat(32)));
+        assert_eq!(p.trusted_root_fingerprints.len(), 1);
+    }
+}
