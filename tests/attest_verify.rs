@@ -387,7 +387,10 @@ fn challenge_is_checked_when_supplied() {
     };
     let r = attest::verify_evidence(&ev, &TrustStore::pinned(), &good).unwrap();
     assert_eq!(r.challenge, attest::ChallengeCheck::Checked);
-    assert_eq!(r.verdict.label(), "valid");
+    let Verdict::Valid(v) = &r.verdict else {
+        panic!("{:?}", r.verdict)
+    };
+    assert_eq!(v.challenge(), attest::ChallengeCheck::Checked);
     let bad = VerifyOptions {
         expected_challenge: Some(b"another challenge".to_vec()),
         ..opts()

@@ -86,6 +86,7 @@ pub struct VerifiedAttestation {
     leaf_subject: Option<String>,
     certificate_key_id: Option<String>,
     mds: Option<MdsMatch>,
+    challenge: ChallengeCheck,
 }
 
 impl VerifiedAttestation {
@@ -128,6 +129,11 @@ impl VerifiedAttestation {
     /// The FIDO metadata entry that matched, if metadata was supplied.
     pub fn mds(&self) -> Option<&MdsMatch> {
         self.mds.as_ref()
+    }
+    /// Whether the client data challenge was compared with the issued one (custody flows
+    /// should require `Checked`: third-party evidence cannot exclude replay).
+    pub fn challenge(&self) -> ChallengeCheck {
+        self.challenge
     }
 }
 
@@ -345,6 +351,7 @@ fn verify_inner(
         leaf_subject: None,
         certificate_key_id: None,
         mds: None,
+        challenge: result.challenge,
     };
     if let Statement::Basic { x5c } = statement {
         // §7.1 step 22: the chain must end in an acceptable trust anchor.
