@@ -11,8 +11,16 @@ const CLIENT_DATA: &[u8] =
 
 fuzz_target!(|data: &[u8]| {
     let _ = AttestationObject::parse(data);
-    let at = time::OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let result = attest::verify(data, CLIENT_DATA, "example.com", None, &TrustStore::pinned(), at);
+    let at = time::OffsetDateTime::from_unix_timestamp(1_750_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let result = attest::verify(
+        data,
+        CLIENT_DATA,
+        "example.com",
+        None,
+        &TrustStore::pinned(),
+        at,
+    );
     if let Verdict::Valid(v) = &result.verdict {
         // Only self attestation could be forged by a fuzzer holding no vendor key; a chain
         // verdict here would be a real bug.
