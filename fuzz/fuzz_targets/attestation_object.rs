@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rootkey::attest::{self, object::AttestationObject, TrustStore, Verdict};
+use rootkey_fuzz::attest::{self, object::AttestationObject, TrustStore, Verdict};
 
 const CLIENT_DATA: &[u8] =
     br#"{"type":"webauthn.create","challenge":"AAAAAAAAAAAAAAAAAAAAAA","origin":"https://example.com"}"#;
