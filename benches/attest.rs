@@ -15,6 +15,12 @@ fn evidence(name: &str) -> Evidence {
 }
 
 fn bench(label: &str, mut f: impl FnMut()) {
+    // `cargo test --all-targets` runs this binary without `--bench`: one smoke run per case.
+    if !std::env::args().any(|a| a == "--bench") {
+        f();
+        println!("{label}: ok (run with `cargo bench --bench attest` for figures)");
+        return;
+    }
     for _ in 0..10 {
         f();
     }
