@@ -626,3 +626,61 @@ fn mds_roots_anchor_listed_models_and_report_certification_and_compromise() {
         r.verdict
     );
 }
+
+#[test]
+fn u2f_keys_are_found_in_mds_by_attestation_certificate_key_identifier() {
+    use base64::Engine;
+    let root_pem = std::fs::read(format!(
+        "{FIXTURES}/roots/yubico-u2f-root-ca-serial-457200631.pem"
+    ))
+    .unwrap();
+    let root_der = x509_parser::pem::parse_x509_pem(&root_pem)
+        .unwrap()
+        .1
+        .contents;
+    let ev = fixture("yubico-yubikey_5c_nfc-fido-u2f.json");
+    // SHA-1 of the leaf's subjectPublicKey bits, as FIDO MDS3 defines the identifier.
+    let key_id = "9be8c86f3b7da9f5026a56607b2b93f0ffd058ae";
+    let (jwt, mds_root) = make_mds_blob(
+        serde_json::json!([{
+            "attestationCertificateKeyIdentifiers": [key_id],
+            "metadataStatement": {
+                "description": "YubiKey (U2F)",
+                "attestationRootCertificates": [base64::engine::general_purpose::STANDARD.encode(&root_der)]
+            },
+            "statusReports": [{"status": "FIDO_CERTIFIED_L1", "effectiveDate": "2020-01-01"}]
+        }]),
+        "2000-01-01",
+    );
+    let roots = attest::mds::root_from_pem("r.pem", mds_root.pem().as_bytes()).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let blob = MdsBlob::verify(jwt.as_bytes(), &roots, now).unwrap();
+    assert!(blob.is_stale(now));
+    // No pinned roots at all: only the metadata entry can anchor the chain.
+    let mut trust = TrustStore::empty();
+    trust.set_mds(blob);
+    let r = attest::verify_evidence(&ev, &trust, &opts()).unwrap();
+    let Verdict::Valid(v) = &r.verdict else {
+        panic!("{:?}", r.verdict)
+    };
+    assert_eq!(v.certificate_key_id(), Some(key_id));
+    assert_eq!(v.trust_root().unwrap().source, AnchorSource::Mds);
+    assert_eq!(v.trust_root().unwrap().name, "mds:YubiKey (U2F)");
+    let m = v.mds().unwrap();
+    assert_eq!(m.certification, Some(attest::Certification::L1));
+    assert!(m.blob_stale);
+    let e = evaluate(&r, None, &Policy::default());
+    assert!(e.findings.iter().any(|f| f.id == "mds-stale"));
+    assert_eq!(e.model.as_deref(), Some("YubiKey (U2F)"));
+    // Another U2F key is not in that entry: untrusted.
+    let other = attest::verify_evidence(
+        &fixture("yubico-yubikey_neo-fido-u2f.json"),
+        &trust,
+        &opts(),
+    )
+    .unwrap();
+    assert!(matches!(
+        other.verdict,
+        Verdict::Invalid(InvalidReason::UntrustedChain(_))
+    ));
+}
