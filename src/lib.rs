@@ -5,6 +5,7 @@
 //! `attest`, `ledger` and `webauthn` are pure; `device` and `aws` are the only modules that touch
 //! the outside world.
 
+pub mod attest;
 pub mod aws;
 pub mod cli;
 pub mod config;
