@@ -26,6 +26,8 @@ pub enum EncodingError {
     NotCanonical,
     #[error("field {0} is missing or has the wrong type")]
     Field(&'static str),
+    #[error("the system random generator failed; cannot make an event id")]
+    Random,
     #[error("unsupported event version {0} (this binary reads version {EVENT_VERSION})")]
     Version(u64),
 }
@@ -43,7 +45,7 @@ impl UnsignedEvent {
     pub fn new(kind: &str, actor: &str, body: Value) -> Result<Self, EncodingError> {
         let mut id = [0u8; 16];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id)
-            .map_err(|_| EncodingError::Json("system random generator failed".into()))?;
+            .map_err(|_| EncodingError::Random)?;
         let time = time::OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .ok()
