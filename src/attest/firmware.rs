@@ -1,6 +1,6 @@
 //! Known-vulnerable firmware (see /work/shared/docs/device-facts.md).
 
-use super::models::Family;
+use crate::webauthn::models::Family;
 
 /// One advisory: a family's firmware before `fixed_from` is affected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

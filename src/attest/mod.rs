@@ -3,7 +3,7 @@
 //!
 //! Layout follows the wire format: [`object`] parses the attestation object, one file per
 //! statement format ([`packed`], [`fido_u2f`], [`none`], [`platform`]), [`chain`] validates
-//! certificate paths against [`trust`] anchors, [`mds`] reads FIDO metadata, [`models`] and
+//! certificate paths against [`trust`] anchors, [`mds`] reads FIDO metadata, [`crate::webauthn::models`] and
 //! [`firmware`] know about devices, and [`policy`] turns a verified attestation into an
 //! eligibility decision.
 //!
@@ -15,7 +15,7 @@ pub mod chain;
 pub mod fido_u2f;
 pub mod firmware;
 pub mod mds;
-pub mod models;
+
 pub mod none;
 pub mod object;
 pub mod packed;

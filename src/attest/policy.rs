@@ -19,9 +19,9 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::firmware::{self, FirmwareStatus};
-use super::models::{self, Family};
 use super::{AnchorSource, AttestationResult, AttestationType, Certification, ChallengeCheck};
 use super::{Verdict, VerifiedAttestation};
+use crate::webauthn::models::{self, Family};
 use crate::webauthn::DeviceFacts;
 
 /// What to do about known-vulnerable firmware.
