@@ -14,7 +14,7 @@ pub mod read;
 pub mod serial;
 
 pub use client::{AwsOptions, DEFAULT_CONCURRENCY};
-pub use findings::{evaluate, Finding, FindingConfig, FindingId, Report, Severity};
+pub use findings::{evaluate, AccountReport, Finding, FindingConfig, FindingId, Report, Severity};
 pub use model::{AccountEvidence, Evidence, MfaDevice, RootLogin, RootPosture, EVIDENCE_FORMAT};
 pub use read::{root_mfa_devices, Reader, Target};
 pub use serial::MfaKind;
