@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod custody;
 pub mod device;
+pub mod fsutil;
 pub mod ledger;
 pub mod report;
 pub mod webauthn;

@@ -562,6 +562,18 @@ impl CustodyEvent {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    #[test]
+    fn the_ledger_requires_the_same_approvals() {
+        for (kind, n) in REQUIRED_APPROVALS {
+            assert_eq!(
+                crate::ledger::rules::required_approvals(kind),
+                Some(usize::from(*n)),
+                "{kind}"
+            );
+            assert!(crate::ledger::rules::KNOWN_KINDS.contains(kind), "{kind}");
+        }
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -21,6 +21,11 @@ pub fn required_approvals(kind: &str) -> Option<usize> {
         CUSTODIAN_BOOTSTRAP => Some(2),
         CUSTODIAN_ADDED => Some(2),
         CUSTODIAN_REMOVED => Some(2),
+        // Custody kinds (bodies in `custody::events`, which checks this table agrees with its own).
+        "key.enrolled" | "account.enrolled" | "key.checked_out" | "key.checked_in"
+        | "key.moved" | "key.retired" => Some(2),
+        "key.verified" => Some(1),
+        "key.registration_confirmed" | "audit.completed" => Some(0),
         _ => None,
     }
 }
@@ -31,6 +36,15 @@ pub const KNOWN_KINDS: &[&str] = &[
     CUSTODIAN_BOOTSTRAP,
     CUSTODIAN_ADDED,
     CUSTODIAN_REMOVED,
+    "key.enrolled",
+    "key.registration_confirmed",
+    "account.enrolled",
+    "key.checked_out",
+    "key.checked_in",
+    "key.verified",
+    "key.moved",
+    "key.retired",
+    "audit.completed",
 ];
 
 #[cfg(test)]
