@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use rootkey::custody::rules::{AwsAccountFacts, AwsMfaDevice, AwsRootLogin, MfaKind};
+use rootkey::aws::{AccountReport, MfaDevice, MfaKind, RootLogin, RootPosture};
 use rootkey::custody::{build_report, AuditInput, CustodyState, LedgerEvent};
 use rootkey::report::{self, Format, LedgerIntegrity, SavedCheckpoint};
 use rootkey::webauthn::{b64url, sha256, CoseKey};
@@ -27,7 +27,7 @@ fn fmt(t: OffsetDateTime) -> String {
     report::fmt_time(t)
 }
 
-fn ledger(t0: OffsetDateTime) -> (Vec<Entry>, Vec<AwsAccountFacts>) {
+fn ledger(t0: OffsetDateTime) -> (Vec<Entry>, Vec<AccountReport>) {
     let mut out = Vec::new();
     let mut facts = Vec::new();
     let mut seq = 0;
@@ -69,8 +69,8 @@ fn ledger(t0: OffsetDateTime) -> (Vec<Entry>, Vec<AwsAccountFacts>) {
                 "key_id": key, "account_id": acct, "serial_arn": serial,
                 "enable_date": fmt(t0), "source": "api"}),
             );
-            devices.push(AwsMfaDevice {
-                kind: MfaKind::from_serial(&serial),
+            devices.push(MfaDevice {
+                kind: MfaKind::classify(&serial),
                 serial,
                 enable_date: Some(t0),
             });
@@ -102,20 +102,27 @@ fn ledger(t0: OffsetDateTime) -> (Vec<Entry>, Vec<AwsAccountFacts>) {
                 "proof": {"challenge": "AA", "authenticator_data": "AA", "client_data_json": "AA",
                           "signature": "AA", "counter": c + 1}}),
             );
-            logins.push(AwsRootLogin {
+            logins.push(RootLogin {
                 time: start + Duration::hours(1),
-                source_ip: "203.0.113.1".into(),
+                source_ip: Some("203.0.113.1".into()),
                 mfa_used: Some(true),
-                success: true,
+                success: Some(true),
+                region: "us-east-1".into(),
+                event_id: None,
             });
         }
-        facts.push(AwsAccountFacts {
+        facts.push(AccountReport {
             account_id: acct,
             name: None,
-            is_management: a == 0,
-            root_credentials_absent: false,
-            mfa_devices: devices,
-            root_logins: logins,
+            email: None,
+            management: a == 0,
+            credential_less: false,
+            posture: RootPosture {
+                mfa_devices: devices,
+                mfa_devices_complete: true,
+                logins: Some(logins),
+                ..RootPosture::default()
+            },
             findings: vec![],
         });
     }

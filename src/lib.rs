@@ -5,11 +5,13 @@
 //! `attest`, `ledger` and `webauthn` are pure; `device` and `aws` are the only modules that touch
 //! the outside world.
 
+pub mod attest;
 pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod custody;
 pub mod device;
+pub mod fsutil;
 pub mod ledger;
 pub mod report;
 pub mod webauthn;

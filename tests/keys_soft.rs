@@ -134,7 +134,7 @@ fn registration_attestation_verifies_against_the_local_ca() {
     assert!(ad.flags.user_present());
     assert!(!ad.flags.user_verified(), "no PIN, so no UV");
     let att = ad.attested.unwrap();
-    assert_eq!(att.aaguid, device::models::SOFT_AAGUID);
+    assert_eq!(att.aaguid, rootkey::webauthn::models::SOFT_AAGUID);
     assert_eq!(att.credential_id, reg.credential_id);
     assert_eq!(att.public_key, reg.public_key);
     let info = key.info().unwrap();

@@ -72,6 +72,26 @@ impl FindingId {
         }
     }
 
+    /// One sentence saying what is wrong, for reports.
+    pub fn title(self) -> &'static str {
+        match self {
+            FindingId::RootMfaMissing => "root has no MFA device",
+            FindingId::RootMfaVirtual => "a virtual (app) MFA device is assigned to root",
+            FindingId::RootBackupKeyMissing => "root has fewer than two FIDO security keys",
+            FindingId::RootAccessKey => "root has an access key",
+            FindingId::RootSigningCert => "root has a signing certificate",
+            FindingId::RootPasswordPresent => {
+                "a member root has a console password under centralized root access"
+            }
+            FindingId::RootLogin => "root signed in to the console",
+            FindingId::RootEmailDomain => "the root email address is outside the company domains",
+            FindingId::OrgCentralRootDisabled => {
+                "centralized root access is not fully enabled for the organization"
+            }
+            FindingId::ReadIncomplete => "part of the root posture could not be read",
+        }
+    }
+
     /// The CIS AWS Foundations / Security Hub / Prowler controls the finding maps to.
     pub fn controls(self) -> &'static [&'static str] {
         match self {
@@ -97,17 +117,20 @@ impl std::fmt::Display for FindingId {
     }
 }
 
-/// How bad a finding is; ordered low → critical.
+/// How bad a finding is; ordered info → critical, so `max()` is the worst. The one severity scale
+/// of rootkey: AWS posture findings, custody findings and the audit report all use it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
-    /// Worth knowing.
+    /// Worth knowing; does not affect a verdict.
+    Info,
+    /// Hygiene.
     Low,
-    /// Fix this quarter.
+    /// A control is weakened: fix this quarter.
     Medium,
-    /// Fix now.
+    /// A control is broken or cannot be verified: fix now.
     High,
-    /// Root is exposed.
+    /// Root was used or exposed without explanation; the control failed.
     Critical,
 }
 
@@ -115,10 +138,23 @@ impl Severity {
     /// The lower-case name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Severity::Info => "info",
             Severity::Low => "low",
             Severity::Medium => "medium",
             Severity::High => "high",
             Severity::Critical => "critical",
+        }
+    }
+
+    /// Reads a severity name as rootkey, Security Hub or Prowler spell it.
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "critical" => Some(Severity::Critical),
+            "high" => Some(Severity::High),
+            "medium" | "moderate" => Some(Severity::Medium),
+            "low" => Some(Severity::Low),
+            "info" | "informational" => Some(Severity::Info),
+            _ => None,
         }
     }
 }

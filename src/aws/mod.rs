@@ -14,7 +14,7 @@ pub mod read;
 pub mod serial;
 
 pub use client::{AwsOptions, DEFAULT_CONCURRENCY};
-pub use findings::{evaluate, Finding, FindingConfig, FindingId, Report, Severity};
+pub use findings::{evaluate, AccountReport, Finding, FindingConfig, FindingId, Report, Severity};
 pub use model::{AccountEvidence, Evidence, MfaDevice, RootLogin, RootPosture, EVIDENCE_FORMAT};
 pub use read::{root_mfa_devices, Reader, Target};
 pub use serial::MfaKind;
@@ -59,6 +59,9 @@ pub enum AwsError {
         /// The format tag found.
         found: String,
     },
+    /// The async runtime for the SDK could not start.
+    #[error("cannot start the AWS client runtime: {0}")]
+    Runtime(std::io::Error),
     /// The evidence file could not be written.
     #[error("cannot write evidence file {path}: {source}")]
     EvidenceWrite {
@@ -67,6 +70,82 @@ pub enum AwsError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+/// Which accounts a live read covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The caller's own account.
+    Caller,
+    /// These accounts (names and emails from Organizations when readable).
+    Accounts(Vec<String>),
+    /// Every account of the organization (from the management or delegated admin account).
+    Organization,
+}
+
+impl Scope {
+    /// `accounts` or `organization`, as reports name the scope.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Scope::Caller | Scope::Accounts(_) => "accounts",
+            Scope::Organization => "organization",
+        }
+    }
+}
+
+/// Progress of a live read, for progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadProgress {
+    /// The accounts to read are known.
+    Started {
+        /// How many.
+        accounts: usize,
+    },
+    /// One more account was read.
+    AccountDone,
+}
+
+/// Reads the root posture of `scope` live through the SDK, logins since `since`. Blocking: it
+/// runs its own async runtime, so callers need none. Per-call failures are recorded in the
+/// evidence; `Err` means nothing could be read (credentials, caller identity, account listing).
+pub fn read_evidence(
+    options: AwsOptions,
+    scope: &Scope,
+    since: time::OffsetDateTime,
+    progress: &mut (dyn FnMut(ReadProgress) + Send),
+) -> Result<Evidence, AwsError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(AwsError::Runtime)?;
+    rt.block_on(async {
+        let reader = Reader::connect(options).await?;
+        let (org, targets) = match scope {
+            Scope::Organization => {
+                let (org, targets) = reader.organization().await?;
+                (Some(org), targets)
+            }
+            Scope::Caller | Scope::Accounts(_) => {
+                let ids = match scope {
+                    Scope::Accounts(ids) if !ids.is_empty() => ids.clone(),
+                    _ => vec![reader.caller().account.clone()],
+                };
+                let targets = reader
+                    .describe_targets(&ids)
+                    .await
+                    .into_iter()
+                    .map(|(t, _)| t)
+                    .collect();
+                (None, targets)
+            }
+        };
+        progress(ReadProgress::Started {
+            accounts: targets.len(),
+        });
+        Ok(reader
+            .read(org, targets, since, || progress(ReadProgress::AccountDone))
+            .await)
+    })
 }
 
 /// Reads and checks an evidence file (`--evidence-in`).
@@ -106,18 +185,5 @@ pub fn save_evidence(evidence: &Evidence, path: &Path) -> Result<(), AwsError> {
         source,
     };
     let json = serde_json::to_vec_pretty(evidence).map_err(|e| err(std::io::Error::other(e)))?;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "evidence".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, &json).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
+    crate::fsutil::write_atomic(path, &json).map_err(err)
 }

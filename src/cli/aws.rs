@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::{print_json, CliError, CmdResult, GlobalArgs, Outcome, Table};
 use crate::aws::model::PasswordState;
-use crate::aws::{self, AwsOptions, Evidence, FindingConfig, Reader, Report, Target};
+use crate::aws::{self, AwsOptions, Evidence, FindingConfig, ReadProgress, Report, Scope};
 
 /// How to reach AWS; flatten into any command that talks to AWS (`#[command(flatten)]`).
 #[derive(Debug, Clone, clap::Args)]
@@ -84,7 +84,7 @@ fn parse_concurrency(s: &str) -> Result<usize, String> {
     }
 }
 
-fn parse_account_id(s: &str) -> Result<String, String> {
+pub(super) fn parse_account_id(s: &str) -> Result<String, String> {
     if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
         Ok(s.to_string())
     } else {
@@ -93,7 +93,7 @@ fn parse_account_id(s: &str) -> Result<String, String> {
 }
 
 /// Parses `--since`: a date, an RFC 3339 time, or a humantime duration before `now`.
-fn parse_since(s: &str, now: OffsetDateTime) -> Result<OffsetDateTime, CliError> {
+pub(super) fn parse_since(s: &str, now: OffsetDateTime) -> Result<OffsetDateTime, CliError> {
     use time::format_description::well_known::Rfc3339;
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
         return Ok(t);
@@ -147,37 +147,33 @@ fn read_live(args: &PostureArgs) -> Result<Evidence, CliError> {
         Some(s) => parse_since(s, now)?,
         None => now - time::Duration::days(90),
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let reader = Reader::connect(args.aws.options()).await?;
-        let (org, targets) = if args.organization {
-            let (org, targets) = reader.organization().await?;
-            (Some(org), targets)
-        } else {
-            let ids = if args.accounts.is_empty() {
-                vec![reader.caller().account.clone()]
-            } else {
-                args.accounts.clone()
-            };
-            (None, single_targets(&reader, &ids).await)
-        };
-        let bar = progress_bar(targets.len());
-        let evidence = reader.read(org, targets, since, || bar.inc(1)).await;
-        bar.finish_and_clear();
-        Ok::<_, CliError>(evidence)
-    })
+    let scope = if args.organization {
+        Scope::Organization
+    } else {
+        Scope::Accounts(args.accounts.clone())
+    };
+    read_with_progress(args.aws.options(), &scope, since)
 }
 
-/// Targets for `--account` mode; names and emails come from Organizations when readable.
-async fn single_targets(reader: &Reader, ids: &[String]) -> Vec<Target> {
-    reader
-        .describe_targets(ids)
-        .await
-        .into_iter()
-        .map(|(t, _)| t)
-        .collect()
+/// A live read with a progress bar on stderr (shared by `aws posture` and `audit`).
+pub(super) fn read_with_progress(
+    options: AwsOptions,
+    scope: &Scope,
+    since: OffsetDateTime,
+) -> Result<Evidence, CliError> {
+    let mut bar: Option<ProgressBar> = None;
+    let evidence = aws::read_evidence(options, scope, since, &mut |p| match p {
+        ReadProgress::Started { accounts } => bar = Some(progress_bar(accounts)),
+        ReadProgress::AccountDone => {
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(evidence)
 }
 
 fn progress_bar(n: usize) -> ProgressBar {

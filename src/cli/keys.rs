@@ -260,20 +260,8 @@ fn prompt(label: &str) -> Result<String, CliError> {
 
 /// Writes `bytes` to `path` all at once (temp file + rename): never a half-written file.
 fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| format!("--out {}: not a file name", path.display()))?;
-    let tmp = path.with_file_name(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(format!("cannot write {}: {e}", path.display()).into());
-    }
-    Ok(())
+    crate::fsutil::write_atomic(path, bytes)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()).into())
 }
 
 fn model_cell(k: &DeviceInfo) -> String {

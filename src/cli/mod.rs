@@ -4,6 +4,7 @@
 //! documented exit codes (0 ok, 1 findings or verification failed, 2 usage or runtime error).
 
 mod attest;
+mod audit;
 pub mod aws;
 mod keys;
 mod ledger;
@@ -92,6 +93,8 @@ pub enum Command {
     /// AWS: read the root posture of accounts or a whole organization
     #[command(subcommand)]
     Aws(aws::AwsCmd),
+    /// Quarterly audit: prove the ledger intact, compare it with AWS, write the report, record it
+    Audit(Box<audit::AuditArgs>),
 }
 
 /// Parses the process arguments, runs the command and maps the result to an exit code.
@@ -121,6 +124,7 @@ fn run(cli: Cli) -> CmdResult {
         Command::Keys(cmd) => keys::run(cmd, global),
         Command::Attest(cmd) => attest::run(cmd, global),
         Command::Aws(cmd) => aws::run(cmd, global),
+        Command::Audit(args) => audit::run(*args, global),
     }
 }
 

@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
 use super::events::{AuditCompleted, SeverityCounts};
-use super::rules::{self, AwsAccountFacts};
+use super::rules;
 use super::state::{CheckoutRecord, CustodyState, KeyStatus};
+use crate::aws::{self, AccountReport, FindingId};
 use crate::report::{
     self, AccountSection, AuditReport, DeviceRow, Finding, FindingSource, Format, KeyRow, Kpis,
     LedgerIntegrity, LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity,
@@ -20,8 +21,8 @@ use crate::report::{
 pub struct AuditInput<'a> {
     /// The folded ledger.
     pub state: &'a CustodyState,
-    /// AWS facts per account (live or from an evidence file).
-    pub aws: &'a [AwsAccountFacts],
+    /// AWS posture per account, as [`aws::evaluate`] judged it (live read or evidence file).
+    pub aws: &'a [AccountReport],
     /// Restrict to these accounts (`--account`); `None`: every account in the ledger or in `aws`.
     pub accounts: Option<&'a [String]>,
     /// Result of verifying the ledger.
@@ -90,7 +91,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
     }
 
     // Indexed once: an organization audit has thousands of accounts.
-    let facts_by_account: BTreeMap<&str, &AwsAccountFacts> = input
+    let facts_by_account: BTreeMap<&str, &AccountReport> = input
         .aws
         .iter()
         .map(|f| (f.account_id.as_str(), f))
@@ -136,7 +137,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         match facts {
             Some(f) => {
                 let agreement = rules::compare_with_aws(&all_keys, f);
-                for d in &f.mfa_devices {
+                for d in &f.posture.mfa_devices {
                     devices.push(DeviceRow {
                         serial: d.serial.clone(),
                         kind: d.kind.as_str().into(),
@@ -145,31 +146,22 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
                     });
                 }
                 acct_findings.extend(agreement.findings);
-                for af in &f.findings {
-                    acct_findings.push(Finding {
-                        code: af.id.clone(),
-                        severity: af.severity,
-                        source: FindingSource::Aws,
-                        account_id: Some(acct.clone()),
-                        key_id: None,
-                        subject: acct.clone(),
-                        title: af.title.clone(),
-                        evidence: af.evidence.clone(),
-                        controls: af.controls.clone(),
-                    });
-                }
-                if !f.keyless_by_design() {
+                acct_findings.extend(f.findings.iter().filter_map(aws_finding));
+                if !rules::keyless_by_design(f) {
                     two_hw.denominator += 1;
                     if rules::two_hardware_keys_no_virtual(f) {
                         two_hw.numerator += 1;
                     }
                 }
                 covered.denominator += 1;
-                if f.keyless_by_design() || agreement.keys_seen.len() >= 2 {
+                if rules::keyless_by_design(f) || agreement.keys_seen.len() >= 2 {
                     covered.numerator += 1;
                 }
                 for l in f
-                    .root_logins
+                    .posture
+                    .logins
+                    .as_deref()
+                    .unwrap_or_default()
                     .iter()
                     .filter(|l| l.time >= input.period_start && l.time <= now)
                 {
@@ -178,9 +170,9 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
                     logins.push(LoginRow {
                         account_id: acct.clone(),
                         time: l.time,
-                        source_ip: l.source_ip.clone(),
+                        source_ip: rules::login_source_ip(l).to_string(),
                         mfa_used: l.mfa_used,
-                        success: l.success,
+                        success: rules::login_succeeded(l),
                         explanation,
                     });
                 }
@@ -317,7 +309,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
                 .get(acct)
                 .is_some_and(|a| a.enrolled_at.is_some()),
             observed: facts.is_some(),
-            root_credentials_absent: facts.is_some_and(|f| f.root_credentials_absent),
+            root_credentials_absent: facts.is_some_and(rules::keyless_by_design),
             ledger_keys: active.iter().map(|k| k.key_id.clone()).collect(),
             devices,
             findings: acct_findings.iter().map(Finding::identity).collect(),
@@ -332,7 +324,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         .count() as u64;
     let current: BTreeSet<String> = findings
         .iter()
-        .filter(|f| f.severity < Severity::Info)
+        .filter(|f| f.severity > Severity::Info)
         .map(Finding::identity)
         .collect();
     let mut history: Vec<_> = state
@@ -370,6 +362,30 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         accounts,
         logins,
     )
+}
+
+/// The one adapter from an AWS posture finding to a report finding.
+///
+/// `ROOT-LOGIN` is left out: the audit explains each root login against the checkouts instead
+/// (`ROOT-LOGIN-UNEXPLAINED` and friends), and a login inside an approved window is no finding.
+/// The subject is the evidence text, so two access keys on one root stay two findings.
+pub fn aws_finding(f: &aws::Finding) -> Option<Finding> {
+    if f.id == FindingId::RootLogin {
+        return None;
+    }
+    Some(Finding {
+        code: f.id.as_str().into(),
+        severity: f.severity,
+        source: FindingSource::Aws,
+        account_id: Some(f.account.clone()),
+        key_id: None,
+        subject: f.evidence.clone(),
+        title: f.id.title().into(),
+        evidence: [("seen".to_string(), f.evidence.clone())]
+            .into_iter()
+            .collect(),
+        controls: f.controls.clone(),
+    })
 }
 
 fn key_finding(
@@ -412,7 +428,7 @@ pub fn completed_event(report: &AuditReport, format: Format, rendered: &[u8]) ->
     let findings: BTreeSet<String> = report
         .findings
         .iter()
-        .filter(|f| f.severity < Severity::Info)
+        .filter(|f| f.severity > Severity::Info)
         .map(Finding::identity)
         .collect();
     AuditCompleted {
@@ -435,7 +451,8 @@ pub fn completed_event(report: &AuditReport, format: Format, rendered: &[u8]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::custody::rules::{AwsFinding, AwsMfaDevice, AwsRootLogin, MfaKind};
+    use crate::aws::{Finding as AwsFinding, FindingId, MfaDevice};
+    use crate::custody::rules::tests::{aws_account, device as aws_device, root_login};
     use crate::custody::state::tests::{checkin, checkout, confirmed, enrolled, entry, fold};
     use crate::custody::CustodyEvent;
     use crate::report::{render, LoginExplanation, Verdict};
@@ -472,67 +489,41 @@ mod tests {
         .unwrap()
     }
 
-    fn device(serial: String) -> AwsMfaDevice {
-        AwsMfaDevice {
-            kind: MfaKind::from_serial(&serial),
-            serial,
-            enable_date: Some(datetime!(2025-01-02 10:00 UTC)),
-        }
+    fn device(serial: String) -> MfaDevice {
+        aws_device(&serial)
     }
 
-    fn login(t: OffsetDateTime) -> AwsRootLogin {
-        AwsRootLogin {
-            time: t,
-            source_ip: "203.0.113.9".into(),
-            mfa_used: Some(true),
-            success: true,
-        }
+    fn login(t: OffsetDateTime) -> crate::aws::RootLogin {
+        let mut l = root_login(t, Some(true), Some(true));
+        l.source_ip = Some("203.0.113.9".into());
+        l
     }
 
-    fn aws() -> Vec<AwsAccountFacts> {
-        vec![
-            AwsAccountFacts {
-                account_id: A.into(),
-                name: Some("prod".into()),
-                is_management: true,
-                root_credentials_absent: false,
-                mfa_devices: vec![device(arn(A, "k1")), device(arn(A, "k2"))],
-                root_logins: vec![
-                    login(datetime!(2024-12-01 08:00 UTC)),
-                    login(datetime!(2025-02-01 11:00 UTC)),
-                    login(datetime!(2025-03-05 22:00 UTC)),
-                ],
-                findings: vec![AwsFinding {
-                    id: "ROOT-ACCESS-KEY-ACTIVE".into(),
-                    severity: Severity::High,
-                    title: "root has an active access key".into(),
-                    evidence: [("access key".to_string(), "AKIA...".to_string())]
-                        .into_iter()
-                        .collect(),
-                    controls: vec!["IAM.4".into()],
-                }],
-            },
-            AwsAccountFacts {
-                account_id: B.into(),
-                name: None,
-                is_management: false,
-                root_credentials_absent: false,
-                mfa_devices: vec![device(format!(
-                    "arn:aws:iam::{B}:mfa/root-account-mfa-device"
-                ))],
-                root_logins: vec![],
-                findings: vec![],
-            },
-            AwsAccountFacts {
-                account_id: C.into(),
-                name: None,
-                is_management: false,
-                root_credentials_absent: true,
-                mfa_devices: vec![],
-                root_logins: vec![],
-                findings: vec![],
-            },
-        ]
+    fn aws() -> Vec<AccountReport> {
+        let mut a = aws_account(A, vec![device(arn(A, "k1")), device(arn(A, "k2"))]);
+        a.name = Some("prod".into());
+        a.management = true;
+        a.posture.logins = Some(vec![
+            login(datetime!(2024-12-01 08:00 UTC)),
+            login(datetime!(2025-02-01 11:00 UTC)),
+            login(datetime!(2025-03-05 22:00 UTC)),
+        ]);
+        a.findings = vec![AwsFinding {
+            id: FindingId::RootAccessKey,
+            severity: Severity::High,
+            account: A.into(),
+            evidence: "root access key AKIA... active".into(),
+            controls: vec!["IAM.4".into()],
+        }];
+        let b = aws_account(
+            B,
+            vec![device(format!(
+                "arn:aws:iam::{B}:mfa/root-account-mfa-device"
+            ))],
+        );
+        let mut c = aws_account(C, vec![]);
+        c.credential_less = true;
+        vec![a, b, c]
     }
 
     fn integrity(intact: bool) -> LedgerIntegrity {
@@ -551,7 +542,7 @@ mod tests {
 
     fn input<'a>(
         state: &'a CustodyState,
-        aws: &'a [AwsAccountFacts],
+        aws: &'a [AccountReport],
         now: OffsetDateTime,
     ) -> AuditInput<'a> {
         AuditInput {
@@ -582,7 +573,7 @@ mod tests {
             .collect();
         for want in [
             ("ROOT-LOGIN-UNEXPLAINED", "2025-03-05T22:00:00Z 203.0.113.9"),
-            ("ROOT-ACCESS-KEY-ACTIVE", A),
+            ("ROOT-ACCESS-KEY", "root access key AKIA... active"),
             ("KEY-POSSESSION-STALE", "k2"),
             ("KEY-CHECKIN-OVERDUE", "k3"),
             ("KEY-NOT-REGISTERED", "k3"),
@@ -738,7 +729,9 @@ mod tests {
         let mut aws = aws();
         aws.truncate(1);
         aws[0].findings.clear();
-        aws[0].root_logins.truncate(2);
+        if let Some(l) = aws[0].posture.logins.as_mut() {
+            l.truncate(2);
+        }
         let only = vec![A.to_string()];
         let mut i = input(&s, &aws, datetime!(2025-02-15 00:00 UTC));
         i.accounts = Some(&only);

@@ -10,6 +10,7 @@
 //! aws and ledger layers.
 
 pub mod audit;
+pub mod audit_flow;
 pub mod events;
 pub mod flows;
 pub mod rules;
@@ -18,4 +19,4 @@ pub mod state;
 pub use audit::{build_report, completed_event, AuditInput};
 pub use events::{CustodyEvent, EventError};
 pub use rules::{aws_device_name, key_id_for, RuleError};
-pub use state::{CustodyState, LedgerEvent, StateError};
+pub use state::{fold_ledger, CustodyState, FoldError, LedgerEvent, StateError};

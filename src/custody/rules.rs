@@ -10,6 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::events::{KeyCheckedIn, KeyCheckedOut, KeyMoved, KeyVerified, PossessionProof};
 use super::state::{CheckoutRecord, CustodyState, KeyState, KeyStatus};
+use crate::aws::{AccountReport, MfaDevice, MfaKind, RootLogin};
 use crate::device::CUSTODY_RP_ID;
 use crate::ledger::{Custodian, Role};
 use crate::report::{Finding, FindingSource, LoginExplanation, Severity};
@@ -624,104 +625,13 @@ pub fn possession_stale(last: OffsetDateTime, now: OffsetDateTime) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
-// AWS facts (the lead adapts the posture reader's types to these)
+// AWS facts: the posture reader's own types ([`aws::AccountReport`], [`aws::MfaDevice`],
+// [`aws::RootLogin`]), so a serial is classified and a login described in one place only.
 
-/// Type of an MFA device on root.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum MfaKind {
-    /// FIDO security key (`...:u2f/root/...`).
-    Fido,
-    /// Virtual authenticator app (`...:mfa/...`).
-    Virtual,
-    /// Hardware TOTP token (vendor serial, no ARN).
-    HardwareTotp,
-}
-
-impl MfaKind {
-    /// Reads the type from the serial number's shape (see aws-facts.md).
-    pub fn from_serial(serial: &str) -> MfaKind {
-        if serial.starts_with("arn:") && serial.contains(":u2f/") {
-            MfaKind::Fido
-        } else if serial.starts_with("arn:") {
-            MfaKind::Virtual
-        } else {
-            MfaKind::HardwareTotp
-        }
-    }
-
-    /// `fido`, `virtual` or `hardware_totp`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MfaKind::Fido => "fido",
-            MfaKind::Virtual => "virtual",
-            MfaKind::HardwareTotp => "hardware_totp",
-        }
-    }
-}
-
-/// An MFA device AWS lists on root.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsMfaDevice {
-    /// `SerialNumber`.
-    pub serial: String,
-    /// Type.
-    pub kind: MfaKind,
-    /// `EnableDate`.
-    pub enable_date: Option<OffsetDateTime>,
-}
-
-/// A root console sign-in from CloudTrail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsRootLogin {
-    /// Event time.
-    pub time: OffsetDateTime,
-    /// Source IP.
-    pub source_ip: String,
-    /// `additionalEventData.MFAUsed`, when present.
-    pub mfa_used: Option<bool>,
-    /// `responseElements.ConsoleLogin == Success`.
-    pub success: bool,
-}
-
-/// A posture finding from the AWS reader.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsFinding {
-    /// Check id, e.g. `ROOT-ACCESS-KEY-ACTIVE`.
-    pub id: String,
-    /// Severity.
-    pub severity: Severity,
-    /// One sentence.
-    pub title: String,
-    /// The facts behind it.
-    pub evidence: BTreeMap<String, String>,
-    /// Controls (IAM.4, CIS 1.4, ...).
-    pub controls: Vec<String>,
-}
-
-/// What AWS says about one account's root.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsAccountFacts {
-    /// Account id.
-    pub account_id: String,
-    /// Account name, when known.
-    pub name: Option<String>,
-    /// The organization's management account (its root always needs hardware MFA).
-    pub is_management: bool,
-    /// Root has no password, keys, certificates or MFA (centralized root access): compliant.
-    pub root_credentials_absent: bool,
-    /// MFA devices on root.
-    pub mfa_devices: Vec<AwsMfaDevice>,
-    /// Root console sign-ins (any period; the audit filters).
-    pub root_logins: Vec<AwsRootLogin>,
-    /// Posture findings.
-    pub findings: Vec<AwsFinding>,
-}
-
-impl AwsAccountFacts {
-    /// Whether the account is compliant without keys: a member with no root credentials at all.
-    pub fn keyless_by_design(&self) -> bool {
-        self.root_credentials_absent && !self.is_management
-    }
+/// Whether AWS shows this account compliant without keys: a member whose root has no
+/// credentials at all under centralized root access (the management account never is).
+pub fn keyless_by_design(aws: &AccountReport) -> bool {
+    aws.credential_less && !aws.management
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -737,7 +647,7 @@ pub fn serial_names_key(serial: &str, key_id: &str) -> bool {
 
 /// The key (active or retired) of this account that `device` is: by recorded serial ARN first,
 /// else by the proposed device name embedded in the ARN.
-pub fn match_device<'a>(device: &AwsMfaDevice, keys: &[&'a KeyState]) -> Option<&'a KeyState> {
+pub fn match_device<'a>(device: &MfaDevice, keys: &[&'a KeyState]) -> Option<&'a KeyState> {
     keys.iter()
         .find(|k| {
             k.registration
@@ -792,12 +702,12 @@ pub struct Agreement {
 }
 
 /// Compares the ledger's keys of an account (all of them, retired included) with what AWS shows.
-pub fn compare_with_aws(keys: &[&KeyState], aws: &AwsAccountFacts) -> Agreement {
+pub fn compare_with_aws(keys: &[&KeyState], aws: &AccountReport) -> Agreement {
     let acct = aws.account_id.as_str();
     let mut matched = BTreeMap::new();
     let mut keys_seen = BTreeSet::new();
     let mut findings = Vec::new();
-    for d in &aws.mfa_devices {
+    for d in &aws.posture.mfa_devices {
         match match_device(d, keys) {
             Some(k) if !k.is_active() => findings.push(custody_finding(
                 "RETIRED-KEY-STILL-ON-ROOT",
@@ -901,7 +811,7 @@ pub fn compare_with_aws(keys: &[&KeyState], aws: &AwsAccountFacts) -> Agreement 
             &[],
         ));
     }
-    if keys_seen.len() < 2 && !aws.keyless_by_design() {
+    if keys_seen.len() < 2 && !keyless_by_design(aws) {
         findings.push(custody_finding(
             "ROOT-FEWER-THAN-TWO-KEYS",
             Severity::High,
@@ -917,7 +827,7 @@ pub fn compare_with_aws(keys: &[&KeyState], aws: &AwsAccountFacts) -> Agreement 
                     "keys seen on root",
                     keys_seen.iter().cloned().collect::<Vec<_>>().join(", "),
                 ),
-                ("devices on root", aws.mfa_devices.len().to_string()),
+                ("devices on root", aws.posture.mfa_devices.len().to_string()),
             ],
             &["IAM.6", "IAM.9"],
         ));
@@ -930,13 +840,18 @@ pub fn compare_with_aws(keys: &[&KeyState], aws: &AwsAccountFacts) -> Agreement 
 }
 
 /// Whether the account has at least two FIDO keys on root and no virtual MFA device.
-pub fn two_hardware_keys_no_virtual(aws: &AwsAccountFacts) -> bool {
+pub fn two_hardware_keys_no_virtual(aws: &AccountReport) -> bool {
     let fido = aws
+        .posture
         .mfa_devices
         .iter()
         .filter(|d| d.kind == MfaKind::Fido)
         .count();
-    let virt = aws.mfa_devices.iter().any(|d| d.kind == MfaKind::Virtual);
+    let virt = aws
+        .posture
+        .mfa_devices
+        .iter()
+        .any(|d| d.kind == MfaKind::Virtual);
     fido >= 2 && !virt
 }
 
@@ -976,21 +891,39 @@ pub fn explain_login(
     after.unwrap_or(LoginExplanation::Unexplained)
 }
 
+/// Whether a login counts as a sign-in: CloudTrail not saying is treated as success, because an
+/// audit must not wave a root sign-in through on a missing field.
+pub fn login_succeeded(login: &RootLogin) -> bool {
+    login.success != Some(false)
+}
+
+/// The login's source IP, or `unknown` when CloudTrail did not record one.
+pub fn login_source_ip(login: &RootLogin) -> &str {
+    login.source_ip.as_deref().unwrap_or("unknown")
+}
+
 /// The findings a root login raises, given its explanation.
 pub fn login_findings(
     account_id: &str,
-    login: &AwsRootLogin,
+    login: &RootLogin,
     explanation: &LoginExplanation,
 ) -> Vec<Finding> {
     let when = crate::report::fmt_time(login.time);
-    let subject = format!("{when} {}", login.source_ip);
+    let ip = login_source_ip(login);
+    let success = login_succeeded(login);
+    let subject = format!("{when} {ip}");
     let evidence = || {
         vec![
             ("time", when.clone()),
-            ("source ip", login.source_ip.clone()),
+            ("source ip", ip.to_string()),
             (
                 "result",
-                if login.success { "success" } else { "failure" }.to_string(),
+                match login.success {
+                    Some(true) => "success",
+                    Some(false) => "failure",
+                    None => "not recorded (counted as success)",
+                }
+                .to_string(),
             ),
             (
                 "mfa used",
@@ -999,7 +932,7 @@ pub fn login_findings(
         ]
     };
     let mut out = Vec::new();
-    match (explanation, login.success) {
+    match (explanation, success) {
         (LoginExplanation::Unexplained, true) => out.push(custody_finding(
             "ROOT-LOGIN-UNEXPLAINED",
             Severity::Critical,
@@ -1036,7 +969,7 @@ pub fn login_findings(
         }
         _ => {}
     }
-    if login.success && login.mfa_used == Some(false) {
+    if success && login.mfa_used == Some(false) {
         out.push(custody_finding(
             "ROOT-LOGIN-WITHOUT-MFA",
             Severity::Critical,
@@ -1094,4 +1027,4 @@ pub fn mean_time_to_remediate(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -538,6 +538,96 @@ impl CustodyState {
     }
 }
 
+/// Why the custody history could not be read out of a ledger.
+#[derive(Debug, thiserror::Error)]
+pub enum FoldError {
+    /// The database could not be read.
+    #[error("cannot read the custody ledger: {0}")]
+    Ledger(#[from] crate::ledger::LedgerError),
+    /// A stored entry does not decode.
+    #[error("ledger entry {seq} cannot be decoded ({detail}); run `rootkey ledger verify` and investigate")]
+    Entry {
+        /// Sequence number of the entry.
+        seq: u64,
+        /// The decoding error.
+        detail: String,
+    },
+    /// An entry's time is not RFC 3339.
+    #[error("ledger entry {seq} has time {time:?}, which is not an RFC 3339 time; run `rootkey ledger verify` and investigate")]
+    BadTime {
+        /// Sequence number of the entry.
+        seq: u64,
+        /// The stored text.
+        time: String,
+    },
+    /// The custody history contradicts itself.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// The time an entry was appended, as the fold sees it.
+pub fn entry_time(entry: &crate::ledger::Entry) -> Result<OffsetDateTime, FoldError> {
+    OffsetDateTime::parse(
+        &entry.event.time,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map_err(|_| FoldError::BadTime {
+        seq: entry.seq,
+        time: entry.event.time.clone(),
+    })
+}
+
+/// Folds one decoded ledger entry: the single adapter from ledger entries to [`LedgerEvent`]
+/// (approvers are the custodian ids of the approvals stored with the entry).
+pub fn apply_entry(
+    state: &mut CustodyState,
+    entry: &crate::ledger::Entry,
+) -> Result<(), FoldError> {
+    let time = entry_time(entry)?;
+    let approvers: Vec<String> = entry
+        .approvals
+        .iter()
+        .map(|a| a.custodian_id.clone())
+        .collect();
+    state.apply(LedgerEvent {
+        seq: entry.seq,
+        time,
+        kind: &entry.event.kind,
+        actor: &entry.event.actor,
+        body: &entry.event.body,
+        approvers: &approvers,
+    })?;
+    Ok(())
+}
+
+/// The custody state of a whole ledger, streamed entry by entry (memory stays flat).
+///
+/// This reads; it does not verify. Callers that must trust the result run
+/// [`crate::ledger::Ledger::verify`] as well (the audit does both and reports either failing).
+pub fn fold_ledger(ledger: &crate::ledger::Ledger) -> Result<CustodyState, FoldError> {
+    let mut state = CustodyState::default();
+    let mut failure = None;
+    ledger.for_each_raw(0, |seq, _, bytes| {
+        let step = crate::ledger::Entry::decode(bytes)
+            .map_err(|e| FoldError::Entry {
+                seq,
+                detail: e.to_string(),
+            })
+            .and_then(|entry| apply_entry(&mut state, &entry));
+        match step {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                failure = Some(e);
+                Ok(false)
+            }
+        }
+    })?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(state),
+    }
+}
+
 fn record_proof(key: &mut KeyState, at: OffsetDateTime, proof: &PossessionProof) {
     key.last_possession = at;
     key.last_counter = key.last_counter.max(proof.counter);

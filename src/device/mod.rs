@@ -6,7 +6,7 @@
 //! apart. `--device SPEC` selects the authenticator ([`DeviceSpec`], [`open`]).
 
 pub mod hid;
-pub mod models;
+
 pub mod soft;
 
 use std::fmt;
@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::webauthn::{self, CoseKey, DeviceFacts};
 
-pub use models::model_name;
+pub use crate::webauthn::models::model_name;
 
 /// The udev rule file that grants access to FIDO hidraw devices (shipped in `udev/`).
 pub const UDEV_RULE: &str = "udev/70-rootkey-fido.rules";

@@ -25,11 +25,11 @@ use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use serde::{Deserialize, Serialize};
 
-use super::models::{SOFT_AAGUID, SOFT_MODEL_NAME};
 use super::{
     Assertion, AttStmt, Authenticator, DeviceError, DeviceInfo, GetAssertion, MakeCredential,
     PinState, Registration,
 };
+use crate::webauthn::models::{SOFT_AAGUID, SOFT_MODEL_NAME};
 use crate::webauthn::{self, b64url, b64url_decode, AuthData, CoseKey, Flags};
 
 /// File name of the attestation CA shared by the soft keys in one directory.

@@ -22,7 +22,8 @@ pub fn to_vec(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     Ok(out)
 }
 
-fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
+/// Appends the canonical encoding of `value` to `out`.
+pub fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
@@ -37,7 +38,8 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
                 return Err(CanonicalError::Number(n.to_string()));
             }
             // Integer display in Rust matches ECMAScript Number.prototype.toString for these.
-            out.extend_from_slice(n.to_string().as_bytes());
+            use std::io::Write;
+            let _ = write!(out, "{n}");
         }
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {
@@ -74,8 +76,15 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
     Ok(())
 }
 
-fn write_string(s: &str, out: &mut Vec<u8>) {
+/// Appends `s` as a canonical JSON string.
+pub fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
+    // Fast path: nothing to escape.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.extend_from_slice(b"\\\""),

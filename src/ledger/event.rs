@@ -6,7 +6,7 @@
 //! commits to: the leaf hash is over the entry's canonical bytes, exactly as stored.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::canonical::{self, CanonicalError};
 use super::tree::{self, Hash};
@@ -26,6 +26,8 @@ pub enum EncodingError {
     NotCanonical,
     #[error("field {0} is missing or has the wrong type")]
     Field(&'static str),
+    #[error("the system random generator failed; cannot make an event id")]
+    Random,
     #[error("unsupported event version {0} (this binary reads version {EVENT_VERSION})")]
     Version(u64),
 }
@@ -43,7 +45,7 @@ impl UnsignedEvent {
     pub fn new(kind: &str, actor: &str, body: Value) -> Result<Self, EncodingError> {
         let mut id = [0u8; 16];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id)
-            .map_err(|_| EncodingError::Json("system random generator failed".into()))?;
+            .map_err(|_| EncodingError::Random)?;
         let time = time::OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .ok()
@@ -63,7 +65,8 @@ impl UnsignedEvent {
 
     /// An event from explicit parts (tests, imports); the bytes are computed here.
     pub fn from_event(event: Event) -> Result<Self, EncodingError> {
-        let bytes = canonical::to_vec(&event.to_json())?;
+        let mut bytes = Vec::with_capacity(256);
+        encode_event(&event, &mut bytes)?;
         Ok(UnsignedEvent { event, bytes })
     }
 
@@ -96,19 +99,6 @@ pub struct Event {
     pub actor: String,
     /// Kind-specific content.
     pub body: Value,
-}
-
-impl Event {
-    fn to_json(&self) -> Value {
-        json!({
-            "v": EVENT_VERSION,
-            "id": hex::encode(self.id),
-            "time": self.time,
-            "kind": self.kind,
-            "actor": self.actor,
-            "body": self.body,
-        })
-    }
 }
 
 /// A custodian's approval of one event: a WebAuthn assertion whose challenge is the event's
@@ -165,17 +155,13 @@ impl Entry {
         event: &UnsignedEvent,
         approvals: Vec<Approval>,
     ) -> Result<Entry, EncodingError> {
-        let v = json!({
-            "seq": seq,
-            "event": event.event.to_json(),
-            "approvals": approvals_json(&approvals),
-        });
+        let bytes = encode_entry(seq, &event.event, &approvals)?;
         Ok(Entry {
             seq,
             event: event.event.clone(),
             event_bytes: event.bytes.clone(),
             approvals,
-            bytes: canonical::to_vec(&v)?,
+            bytes,
         })
     }
 
@@ -211,10 +197,10 @@ impl Entry {
 
     /// Whether the stored bytes are exactly the canonical encoding of what they contain.
     pub fn is_canonical(&self) -> bool {
-        serde_json::from_slice::<Value>(&self.bytes)
-            .ok()
-            .and_then(|v| canonical::to_vec(&v).ok())
-            .is_some_and(|c| c == self.bytes)
+        // Re-encoding the decoded parts reproduces the bytes only if they were canonical:
+        // decoding refuses unknown and duplicate members, and every other degree of freedom
+        // (spacing, order, escapes, hex and base64 spelling) is fixed by the encoder.
+        encode_entry(self.seq, &self.event, &self.approvals).is_ok_and(|c| c == self.bytes)
     }
 
     /// RFC 6962 leaf hash of the entry bytes.
@@ -247,26 +233,57 @@ struct EventWire<'a> {
     v: u64,
 }
 
-fn approvals_json(approvals: &[Approval]) -> Value {
-    Value::Array(
-        approvals
-            .iter()
-            .map(|a| {
-                json!({
-                    "custodian_id": a.custodian_id,
-                    "credential_id": b64url(&a.credential_id),
-                    "authenticator_data": b64url(&a.authenticator_data),
-                    "client_data_json": b64url(&a.client_data_json),
-                    "signature": b64url(&a.signature),
-                })
-            })
-            .collect(),
-    )
+/// Canonical event bytes; members in JCS order (actor, body, id, kind, time, v).
+fn encode_event(e: &Event, out: &mut Vec<u8>) -> Result<(), EncodingError> {
+    use canonical::write_string as string;
+    out.extend_from_slice(b"{\"actor\":");
+    string(&e.actor, out);
+    out.extend_from_slice(b",\"body\":");
+    canonical::write_value(&e.body, out)?;
+    out.extend_from_slice(b",\"id\":\"");
+    out.extend_from_slice(hex::encode(e.id).as_bytes());
+    out.extend_from_slice(b"\",\"kind\":");
+    string(&e.kind, out);
+    out.extend_from_slice(b",\"time\":");
+    string(&e.time, out);
+    out.extend_from_slice(format!(",\"v\":{EVENT_VERSION}}}").as_bytes());
+    Ok(())
+}
+
+/// Canonical entry bytes; members in JCS order (approvals, event, seq).
+fn encode_entry(seq: u64, e: &Event, approvals: &[Approval]) -> Result<Vec<u8>, EncodingError> {
+    use canonical::write_string as string;
+    let mut out = Vec::with_capacity(512 + approvals.len() * 512);
+    out.extend_from_slice(b"{\"approvals\":[");
+    for (i, a) in approvals.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"authenticator_data\":");
+        string(&b64url(&a.authenticator_data), &mut out);
+        out.extend_from_slice(b",\"client_data_json\":");
+        string(&b64url(&a.client_data_json), &mut out);
+        out.extend_from_slice(b",\"credential_id\":");
+        string(&b64url(&a.credential_id), &mut out);
+        out.extend_from_slice(b",\"custodian_id\":");
+        string(&a.custodian_id, &mut out);
+        out.extend_from_slice(b",\"signature\":");
+        string(&b64url(&a.signature), &mut out);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"event\":");
+    encode_event(e, &mut out)?;
+    if seq > (1 << 53) - 1 {
+        return Err(CanonicalError::Number(seq.to_string()).into());
+    }
+    out.extend_from_slice(format!(",\"seq\":{seq}}}").as_bytes());
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn entry_round_trips_and_event_bytes_exclude_seq() {
@@ -281,6 +298,35 @@ mod tests {
         // Two events with the same content still differ (random id), so approvals cannot move.
         let ev2 = UnsignedEvent::new("note", "alice", json!({"text": "hello"})).unwrap();
         assert_ne!(ev.approval_challenge(), ev2.approval_challenge());
+    }
+
+    #[test]
+    fn direct_encoder_matches_generic_jcs() {
+        let ev = UnsignedEvent::new(
+            "note",
+            "a\"\u{1}é",
+            json!({"z": [1, {"b": null, "a": -3}], "a": "\n"}),
+        )
+        .unwrap();
+        let ap = Approval {
+            custodian_id: "c1".into(),
+            credential_id: vec![1, 2, 255],
+            authenticator_data: vec![9; 37],
+            client_data_json: b"{}".to_vec(),
+            signature: vec![0xfe; 70],
+        };
+        let e = Entry::build(3, &ev, vec![ap.clone()]).unwrap();
+        let generic = canonical::to_vec(&json!({
+            "seq": 3,
+            "event": {
+                "v": 1, "id": hex::encode(ev.event().id), "time": ev.event().time,
+                "kind": "note", "actor": "a\"\u{1}é", "body": ev.event().body,
+            },
+            "approvals": [serde_json::to_value(&ap).unwrap()],
+        }))
+        .unwrap();
+        assert_eq!(e.bytes, generic);
+        assert_eq!(Entry::decode(&e.bytes).unwrap(), e);
     }
 
     #[test]

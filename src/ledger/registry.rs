@@ -171,6 +171,14 @@ impl Registry {
         let need = rules::required_approvals(&event.kind)
             .ok_or_else(|| RuleError::UnknownKind(event.kind.clone()))?;
         let change = self.change_for(seq, event)?;
+        if approvals.is_empty() {
+            // The common case (notes): no pool, no challenge hash, no allocation.
+            return if need == 0 {
+                Ok(change)
+            } else {
+                Err(RuleError::TooFewApprovals { need, got: 0 })
+            };
+        }
         // Bootstrap is approved by the two people it enrols, with the keys it enrols.
         let pool: Vec<&Custodian> = match &change {
             Change::Add(people) if event.kind == rules::CUSTODIAN_BOOTSTRAP => {

@@ -204,7 +204,7 @@ impl Ledger {
 
     /// Proves with a consistency proof that the tree of `n` entries (root `root`) extends the
     /// saved checkpoint; the reason on failure.
-    fn check_extends(
+    pub(crate) fn check_extends(
         &self,
         saved_note: &str,
         key: &VerifierKey,

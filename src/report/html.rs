@@ -14,11 +14,12 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem 
 h1{font-size:1.6rem;margin-bottom:.5rem}h2{border-bottom:1px solid #d0d7de;padding-bottom:.25rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%;margin:.75rem 0;font-size:.9rem}
 th,td{border:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;vertical-align:top;word-break:break-word}
-th{background:#f6f8fa}
+th{background:#f6f8fa;white-space:nowrap}
 .banner{padding:1rem 1.25rem;border-radius:.4rem;font-size:1.4rem;font-weight:700;color:#fff}
 .banner small{display:block;font-size:.9rem;font-weight:400}
 .pass{background:#1a7f37}.findings{background:#9a6700}.fail{background:#cf222e}
-.sev{font-weight:700;text-transform:uppercase;font-size:.8rem}
+.sev{font-weight:700;text-transform:uppercase;font-size:.8rem;white-space:nowrap}
+.nw{white-space:nowrap}
 .sev-critical{color:#cf222e}.sev-high{color:#bc4c00}.sev-medium{color:#9a6700}.sev-low{color:#0969da}.sev-info{color:#57606a}
 .bad{color:#cf222e;font-weight:700}
 pre{background:#f6f8fa;padding:.75rem;overflow-x:auto}
@@ -30,11 +31,16 @@ fn e(text: &str) -> String {
 }
 
 fn table(o: &mut String, head: &[&str], rows: &[Vec<String>]) {
-    o.push_str("<table><thead><tr>");
-    for h in head {
-        let _ = write!(o, "<th>{}</th>", e(h));
+    o.push_str("<table>");
+    // A label/value table has no column headings: no empty heading row either.
+    if head.iter().any(|h| !h.is_empty()) {
+        o.push_str("<thead><tr>");
+        for h in head {
+            let _ = write!(o, "<th>{}</th>", e(h));
+        }
+        o.push_str("</tr></thead>");
     }
-    o.push_str("</tr></thead><tbody>\n");
+    o.push_str("<tbody>\n");
     for r in rows {
         o.push_str("<tr>");
         // Cells are already escaped HTML fragments, built below from escaped values.
@@ -156,8 +162,11 @@ pub(crate) fn render(r: &AuditReport) -> String {
                         "<span class=\"sev sev-{0}\">{0}</span>",
                         f.severity.as_str()
                     ),
-                    e(&f.code),
-                    e(f.account_id.as_deref().unwrap_or("—")),
+                    format!("<span class=\"nw\">{}</span>", e(&f.code)),
+                    format!(
+                        "<span class=\"nw\">{}</span>",
+                        e(f.account_id.as_deref().unwrap_or("—"))
+                    ),
                     e(&f.subject),
                     e(&f.title),
                 ]
@@ -284,7 +293,22 @@ pub(crate) fn render(r: &AuditReport) -> String {
             );
         }
         if !a.findings.is_empty() {
-            let _ = writeln!(o, "<p>Findings: {}</p>", e(&a.findings.join(", ")));
+            o.push_str("<p>Findings:</p><ul>");
+            for f in r
+                .findings
+                .iter()
+                .filter(|f| a.findings.contains(&f.identity()))
+            {
+                let _ = write!(
+                    o,
+                    "<li><span class=\"sev sev-{0}\">{0}</span> {1} — {2} ({3})</li>",
+                    f.severity.as_str(),
+                    e(&f.code),
+                    e(&f.title),
+                    e(&f.subject)
+                );
+            }
+            o.push_str("</ul>\n");
         }
     }
 

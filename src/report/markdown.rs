@@ -280,8 +280,21 @@ pub(crate) fn render(r: &AuditReport) -> String {
             }
         }
         if !a.findings.is_empty() {
-            let f: Vec<String> = a.findings.iter().map(|f| esc(f)).collect();
-            let _ = writeln!(o, "\nFindings: {}", f.join(", "));
+            let _ = writeln!(o, "\nFindings:\n");
+            for f in r
+                .findings
+                .iter()
+                .filter(|f| a.findings.contains(&f.identity()))
+            {
+                let _ = writeln!(
+                    o,
+                    "- **{}** {} — {} ({})",
+                    f.severity.as_str().to_uppercase(),
+                    esc(&f.code),
+                    esc(&f.title),
+                    esc(&f.subject)
+                );
+            }
         }
         let _ = writeln!(o);
     }

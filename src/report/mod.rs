@@ -291,7 +291,14 @@ pub(crate) mod tests {
         ]);
         let codes: Vec<_> = r.findings.iter().map(|f| f.code.as_str()).collect();
         assert_eq!(codes, ["A", "C", "B"]);
-        assert_eq!(r.counts().get(&Severity::Low), Some(&1));
+        assert_eq!(
+            r.counts(),
+            [
+                (Severity::Critical, 1),
+                (Severity::High, 1),
+                (Severity::Low, 1)
+            ]
+        );
     }
 
     #[test]

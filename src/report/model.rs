@@ -5,46 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Root was used or exposed without explanation; the control failed.
-    Critical,
-    /// A control is broken or cannot be verified.
-    High,
-    /// A control is weakened.
-    Medium,
-    /// Hygiene.
-    Low,
-    /// Worth knowing; does not affect the verdict.
-    Info,
-}
-
-impl Severity {
-    /// Lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::High => "high",
-            Severity::Medium => "medium",
-            Severity::Low => "low",
-            Severity::Info => "info",
-        }
-    }
-
-    /// Reads a severity name as the AWS posture reader or Security Hub spell it.
-    pub fn parse(text: &str) -> Option<Severity> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "critical" => Some(Severity::Critical),
-            "high" => Some(Severity::High),
-            "medium" | "moderate" => Some(Severity::Medium),
-            "low" => Some(Severity::Low),
-            "info" | "informational" => Some(Severity::Info),
-            _ => None,
-        }
-    }
-}
+/// The one severity scale (defined with the AWS findings, the lowest layer that grades).
+pub use crate::aws::Severity;
 
 /// Where a finding came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -376,7 +338,7 @@ pub struct AuditReport {
 pub fn verdict(ledger: &LedgerIntegrity, findings: &[Finding]) -> Verdict {
     if !ledger.trusted() || findings.iter().any(|f| f.severity == Severity::Critical) {
         Verdict::Fail
-    } else if findings.iter().any(|f| f.severity < Severity::Info) {
+    } else if findings.iter().any(|f| f.severity > Severity::Info) {
         Verdict::Findings
     } else {
         Verdict::Pass
@@ -395,13 +357,20 @@ impl AuditReport {
         mut accounts: Vec<AccountSection>,
         mut logins: Vec<LoginRow>,
     ) -> AuditReport {
+        // Most severe first.
         findings.sort_by(|a, b| {
-            (a.severity, &a.account_id, &a.code, &a.subject).cmp(&(
-                b.severity,
-                &b.account_id,
-                &b.code,
-                &b.subject,
-            ))
+            (
+                std::cmp::Reverse(a.severity),
+                &a.account_id,
+                &a.code,
+                &a.subject,
+            )
+                .cmp(&(
+                    std::cmp::Reverse(b.severity),
+                    &b.account_id,
+                    &b.code,
+                    &b.subject,
+                ))
         });
         findings.dedup_by(|a, b| a.identity() == b.identity());
         for f in &mut findings {
@@ -438,12 +407,12 @@ impl AuditReport {
         }
     }
 
-    /// Findings per severity.
-    pub fn counts(&self) -> BTreeMap<Severity, u32> {
-        let mut m = BTreeMap::new();
+    /// Findings per severity, most severe first; severities without findings are left out.
+    pub fn counts(&self) -> Vec<(Severity, u32)> {
+        let mut m: BTreeMap<Severity, u32> = BTreeMap::new();
         for f in &self.findings {
             *m.entry(f.severity).or_insert(0) += 1;
         }
-        m
+        m.into_iter().rev().collect()
     }
 }

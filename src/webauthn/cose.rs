@@ -99,7 +99,8 @@ impl CoseKey {
 
         let kty = int(1, "kty")?.ok_or(CoseError::Missing("kty"))?;
         let alg = int(3, "alg")?;
-        let crv = int(-1, "crv")?;
+        // Label -1 is the curve for EC2/OKP keys but the modulus (bytes) for RSA keys.
+        let crv = if kty == 3 { None } else { int(-1, "crv")? };
         match (kty, alg, crv) {
             // EC2, ES256 (or alg omitted), P-256
             (2, Some(ALG_ES256) | None, Some(1)) => Ok(CoseKey::Es256 {
@@ -248,6 +249,15 @@ mod tests {
         assert_eq!(parsed, key);
         parsed.verify(b"m", kp.sign(b"m").as_ref()).unwrap();
         assert!(parsed.verify(b"n", kp.sign(b"m").as_ref()).is_err());
+    }
+
+    #[test]
+    fn rsa_key_parses_with_modulus_at_label_minus_one() {
+        let key = CoseKey::Rs256 {
+            n: vec![0xc5; 256],
+            e: vec![1, 0, 1],
+        };
+        assert_eq!(CoseKey::parse(&key.to_cbor()).unwrap(), key);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod authdata;
 pub mod client_data;
 pub mod cose;
 pub mod evidence;
+pub mod models;
 
 pub use authdata::{AttestedCredential, AuthData, AuthDataError, Flags};
 pub use client_data::{ClientData, ClientDataError};

@@ -26,7 +26,7 @@ pub use console::{Console, RecordingConsole, StderrConsole};
 
 use time::OffsetDateTime;
 
-use super::state::{CustodyState, LedgerEvent, StateError};
+use super::state::{fold_ledger, CustodyState, FoldError, LedgerEvent, StateError};
 use super::{EventError, RuleError};
 use crate::device::DeviceError;
 use crate::ledger::{self, Ledger, LedgerError, Registry};
@@ -54,9 +54,12 @@ pub enum FlowError {
         #[source]
         source: DeviceError,
     },
-    /// The custody history in the ledger does not fold.
+    /// A planned event contradicts the custody history.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The custody history in the ledger does not fold.
+    #[error(transparent)]
+    Fold(#[from] FoldError),
     /// A body could not be built.
     #[error(transparent)]
     Event(#[from] EventError),
@@ -93,32 +96,12 @@ pub struct Snapshot {
     pub len: u64,
 }
 
-/// Reads the ledger once and folds it.
+/// Reads the ledger and folds it (registry and custody state).
 pub fn snapshot(ledger: &Ledger) -> Result<Snapshot, FlowError> {
-    let registry = ledger.custodians()?;
-    let entries = ledger.entries(0)?;
-    let mut state = CustodyState::default();
-    for e in &entries {
-        let time = parse_time(&e.event.time).map_err(|why| {
-            LedgerError::Corrupt(format!(
-                "entry {} has time {:?}: {why}",
-                e.seq, e.event.time
-            ))
-        })?;
-        let approvers: Vec<String> = e.approvals.iter().map(|a| a.custodian_id.clone()).collect();
-        state.apply(LedgerEvent {
-            seq: e.seq,
-            time,
-            kind: &e.event.kind,
-            actor: &e.event.actor,
-            body: &e.event.body,
-            approvers: &approvers,
-        })?;
-    }
     Ok(Snapshot {
-        registry,
-        state,
-        len: entries.len() as u64,
+        registry: ledger.custodians()?,
+        state: fold_ledger(ledger)?,
+        len: ledger.len()?,
     })
 }
 

@@ -691,37 +691,54 @@ fn possession_age() {
 
 // ----- AWS agreement
 
-#[test]
-fn device_kinds_from_serials() {
-    assert_eq!(
-        MfaKind::from_serial("arn:aws:iam::111122223333:u2f/root/rootkey-a-XYZ"),
-        MfaKind::Fido
-    );
-    assert_eq!(
-        MfaKind::from_serial("arn:aws:iam::111122223333:mfa/root-account-mfa-device"),
-        MfaKind::Virtual
-    );
-    assert_eq!(MfaKind::from_serial("GAHT12345678"), MfaKind::HardwareTotp);
-}
-
-fn fido(serial: &str) -> AwsMfaDevice {
-    AwsMfaDevice {
+pub(crate) fn device(serial: &str) -> MfaDevice {
+    MfaDevice {
         serial: serial.into(),
-        kind: MfaKind::from_serial(serial),
+        kind: MfaKind::classify(serial),
         enable_date: Some(datetime!(2025-01-02 10:00 UTC)),
     }
 }
 
-fn facts(devices: Vec<AwsMfaDevice>) -> AwsAccountFacts {
-    AwsAccountFacts {
-        account_id: ACCT.into(),
+fn fido(serial: &str) -> MfaDevice {
+    device(serial)
+}
+
+/// What `aws::evaluate` reports for an account whose root shows `devices` (complete list).
+pub(crate) fn aws_account(account: &str, devices: Vec<MfaDevice>) -> AccountReport {
+    AccountReport {
+        account_id: account.into(),
         name: None,
-        is_management: false,
-        root_credentials_absent: false,
-        mfa_devices: devices,
-        root_logins: vec![],
+        email: None,
+        management: false,
+        credential_less: false,
+        posture: crate::aws::RootPosture {
+            mfa_devices: devices,
+            mfa_devices_complete: true,
+            logins: Some(vec![]),
+            ..Default::default()
+        },
         findings: vec![],
     }
+}
+
+/// A successful root console sign-in at `time`.
+pub(crate) fn root_login(
+    time: OffsetDateTime,
+    success: Option<bool>,
+    mfa: Option<bool>,
+) -> RootLogin {
+    RootLogin {
+        time,
+        source_ip: Some("198.51.100.4".into()),
+        mfa_used: mfa,
+        success,
+        region: "us-east-1".into(),
+        event_id: None,
+    }
+}
+
+fn facts(devices: Vec<MfaDevice>) -> AccountReport {
+    aws_account(ACCT, devices)
 }
 
 fn arn(key: &str) -> String {
@@ -816,9 +833,9 @@ fn unregistered_changed_and_retired_keys() {
 #[test]
 fn keyless_members_need_no_keys_but_management_does() {
     let mut f = facts(vec![]);
-    f.root_credentials_absent = true;
+    f.credential_less = true;
     assert!(compare_with_aws(&[], &f).findings.is_empty());
-    f.is_management = true;
+    f.management = true;
     assert_eq!(
         codes(&compare_with_aws(&[], &f)),
         ["ROOT-FEWER-THAN-TWO-KEYS"]
@@ -929,12 +946,7 @@ fn logins_are_matched_to_windows() {
 
 #[test]
 fn login_findings_by_case() {
-    let login = |success, mfa| AwsRootLogin {
-        time: datetime!(2025-02-01 11:00 UTC),
-        source_ip: "198.51.100.4".into(),
-        mfa_used: mfa,
-        success,
-    };
+    let login = |success, mfa| root_login(datetime!(2025-02-01 11:00 UTC), Some(success), mfa);
     let inw = LoginExplanation::InWindow {
         key_id: "k1".into(),
         ticket: "T".into(),
@@ -946,7 +958,7 @@ fn login_findings_by_case() {
         checkout_seq: 1,
     };
     let un = LoginExplanation::Unexplained;
-    let c = |l: AwsRootLogin, e: &LoginExplanation| {
+    let c = |l: RootLogin, e: &LoginExplanation| {
         login_findings(ACCT, &l, e)
             .into_iter()
             .map(|f| (f.code, f.severity))

@@ -1,0 +1,619 @@
+//! Eligibility policy: may this verified key guard a root account?
+//!
+//! The `[policy]` section of the config file (or `--policy FILE` with the same shape):
+//!
+//! ```toml
+//! [policy]
+//! allowed_formats = ["packed", "fido-u2f"]   # default
+//! allowed_aaguids = []                       # empty: any model
+//! allowed_models = []                        # substrings of model names; empty: any
+//! min_certification = "L1"                   # FIDO_CERTIFIED level; unset: not required
+//! require_pin = true                         # default
+//! allow_self_attestation = false             # default
+//! trusted_roots = ["rootkey-soft-ca.pem"]    # user roots: PEM paths or SHA-256 fingerprints
+//! vulnerable_firmware = "deny"               # or "warn"
+//! ```
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::firmware::{self, FirmwareStatus};
+use super::{AnchorSource, AttestationResult, AttestationType, Certification, ChallengeCheck};
+use super::{Verdict, VerifiedAttestation};
+use crate::webauthn::models::{self, Family};
+use crate::webauthn::DeviceFacts;
+
+/// What to do about known-vulnerable firmware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FirmwareAction {
+    /// The key is not eligible.
+    #[default]
+    Deny,
+    /// Eligible, with a warning.
+    Warn,
+}
+
+fn default_formats() -> Vec<String> {
+    vec!["packed".into(), "fido-u2f".into()]
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The `[policy]` section as written in TOML.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Attestation formats accepted.
+    #[serde(default = "default_formats")]
+    pub allowed_formats: Vec<String>,
+    /// AAGUIDs accepted (empty: any).
+    #[serde(default)]
+    pub allowed_aaguids: Vec<String>,
+    /// Model-name substrings accepted, case-insensitive (empty: any).
+    #[serde(default)]
+    pub allowed_models: Vec<String>,
+    /// Minimum FIDO certification level (`L1`, `L2`, `L3plus`, ...), from metadata.
+    #[serde(default)]
+    pub min_certification: Option<String>,
+    /// Whether the key must have a PIN set.
+    #[serde(default = "yes")]
+    pub require_pin: bool,
+    /// Whether self attestation (no certificate chain) may be eligible.
+    #[serde(default)]
+    pub allow_self_attestation: bool,
+    /// User roots trusted for eligibility: PEM file paths or SHA-256 fingerprints (hex).
+    #[serde(default)]
+    pub trusted_roots: Vec<String>,
+    /// Known-vulnerable firmware: `deny` or `warn`.
+    #[serde(default)]
+    pub vulnerable_firmware: FirmwareAction,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            allowed_formats: default_formats(),
+            allowed_aaguids: Vec::new(),
+            allowed_models: Vec::new(),
+            min_certification: None,
+            require_pin: true,
+            allow_self_attestation: false,
+            trusted_roots: Vec::new(),
+            vulnerable_firmware: FirmwareAction::Deny,
+        }
+    }
+}
+
+/// Why a policy could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error(
+        "policy min_certification {0:?} is not a FIDO level (L1, L1plus, L2, L2plus, L3, L3plus)"
+    )]
+    Certification(String),
+    #[error("policy allowed_aaguids entry {0:?} is not a UUID")]
+    Aaguid(String),
+    #[error("policy file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("policy file {path} is not valid TOML in the [policy] shape: {source}")]
+    Toml {
+        path: String,
+        source: toml::de::Error,
+    },
+}
+
+/// A checked policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    allowed_formats: Vec<String>,
+    allowed_aaguids: Vec<[u8; 16]>,
+    allowed_models: Vec<String>,
+    min_certification: Option<Certification>,
+    require_pin: bool,
+    allow_self_attestation: bool,
+    trusted_root_fingerprints: BTreeSet<String>,
+    vulnerable_firmware: FirmwareAction,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        // The default config is valid by construction.
+        Policy::from_config(&PolicyConfig::default()).unwrap_or_else(|_| Policy {
+            allowed_formats: default_formats(),
+            allowed_aaguids: Vec::new(),
+            allowed_models: Vec::new(),
+            min_certification: None,
+            require_pin: true,
+            allow_self_attestation: false,
+            trusted_root_fingerprints: BTreeSet::new(),
+            vulnerable_firmware: FirmwareAction::Deny,
+        })
+    }
+}
+
+impl Policy {
+    /// Checks a policy section. Path entries of `trusted_roots` are resolved by the caller (they
+    /// must also be loaded as anchors) and added with [`Policy::trust_root`].
+    pub fn from_config(c: &PolicyConfig) -> Result<Policy, PolicyError> {
+        let min_certification = match &c.min_certification {
+            None => None,
+            Some(s) => {
+                Some(Certification::parse(s).ok_or_else(|| PolicyError::Certification(s.clone()))?)
+            }
+        };
+        let allowed_aaguids = c
+            .allowed_aaguids
+            .iter()
+            .map(|a| {
+                uuid::Uuid::parse_str(a)
+                    .map(|u| *u.as_bytes())
+                    .map_err(|_| PolicyError::Aaguid(a.clone()))
+            })
+            .collect::<Result<_, _>>()?;
+        let trusted_root_fingerprints = c
+            .trusted_roots
+            .iter()
+            .filter(|r| is_fingerprint(r))
+            .map(|r| r.to_ascii_lowercase())
+            .collect();
+        Ok(Policy {
+            allowed_formats: c.allowed_formats.clone(),
+            allowed_aaguids,
+            allowed_models: c.allowed_models.iter().map(|m| m.to_lowercase()).collect(),
+            min_certification,
+            require_pin: c.require_pin,
+            allow_self_attestation: c.allow_self_attestation,
+            trusted_root_fingerprints,
+            vulnerable_firmware: c.vulnerable_firmware,
+        })
+    }
+
+    /// Reads a `--policy FILE`: the same shape as `[policy]`, either bare or under `[policy]`.
+    pub fn config_from_file(path: &std::path::Path) -> Result<PolicyConfig, PolicyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let toml_err = |source| PolicyError::Toml {
+            path: path.display().to_string(),
+            source,
+        };
+        let table: toml::Table = toml::from_str(&text).map_err(toml_err)?;
+        let section = match table.get("policy") {
+            Some(toml::Value::Table(t)) if table.len() == 1 => t.clone(),
+            _ => table,
+        };
+        PolicyConfig::deserialize(toml::Value::Table(section)).map_err(toml_err)
+    }
+
+    /// Trusts a user root (by SHA-256 fingerprint of its DER) for eligibility.
+    pub fn trust_root(&mut self, fingerprint: &str) {
+        self.trusted_root_fingerprints
+            .insert(fingerprint.to_ascii_lowercase());
+    }
+}
+
+/// Whether a `trusted_roots` entry is a fingerprint rather than a path.
+pub fn is_fingerprint(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// For the record.
+    Info,
+    /// Eligible, but someone should look.
+    Warn,
+    /// Not eligible.
+    Deny,
+}
+
+/// One policy finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable identifier (`vulnerable-firmware`, `self-attestation`, ...).
+    pub id: &'static str,
+    /// How serious it is.
+    pub severity: Severity,
+    /// What it means and what to do.
+    pub message: String,
+}
+
+/// The policy decision on one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Eligibility {
+    /// Findings, most serious first.
+    pub findings: Vec<Finding>,
+    /// The model name, when known.
+    pub model: Option<String>,
+    approved: Option<VerifiedAttestation>,
+}
+
+impl Eligibility {
+    /// Whether the key may guard a root account.
+    pub fn eligible(&self) -> bool {
+        self.approved.is_some()
+    }
+    /// The verified attestation, only when eligible.
+    pub fn approved(&self) -> Option<&VerifiedAttestation> {
+        self.approved.as_ref()
+    }
+    /// Consumes the decision, yielding the verified attestation only when eligible.
+    pub fn into_approved(self) -> Option<VerifiedAttestation> {
+        self.approved
+    }
+}
+
+/// The model name for a result: rootkey's table, else metadata.
+pub fn model_name(result: &AttestationResult) -> Option<String> {
+    let by_table = result
+        .aaguid
+        .as_ref()
+        .filter(|a| **a != [0u8; 16])
+        .and_then(models::by_aaguid)
+        .map(|m| m.name.to_string());
+    by_table.or_else(|| match &result.verdict {
+        Verdict::Valid(v) => v
+            .mds()
+            .map(|m| m.description.clone())
+            .filter(|d| !d.is_empty()),
+        _ => None,
+    })
+}
+
+/// Decides whether a verified key is eligible under `policy` (device facts are the key's own,
+/// unattested statements: firmware version and PIN state).
+pub fn evaluate(
+    result: &AttestationResult,
+    device: Option<&DeviceFacts>,
+    policy: &Policy,
+) -> Eligibility {
+    let mut findings = Vec::new();
+    let mut add = |id, severity, message: String| {
+        findings.push(Finding {
+            id,
+            severity,
+            message,
+        })
+    };
+    let model = model_name(result);
+    if result.challenge == ChallengeCheck::NotChecked {
+        add(
+            "challenge-not-checked",
+            Severity::Info,
+            "no issued challenge was supplied, so the client data challenge was not checked \
+             (replay of an old registration is not excluded)"
+                .into(),
+        );
+    }
+    let fmt = result.fmt.clone().unwrap_or_default();
+    let verified = match &result.verdict {
+        Verdict::Invalid(r) => {
+            add(
+                "attestation-invalid",
+                Severity::Deny,
+                format!("attestation failed verification: {r}"),
+            );
+            None
+        }
+        Verdict::Absent => {
+            add(
+                "attestation-absent",
+                Severity::Deny,
+                "attestation format none: the key proved nothing about its model or that it is \
+                 hardware; register it again with attestation requested (direct)"
+                    .into(),
+            );
+            None
+        }
+        Verdict::Platform => {
+            add(
+                "platform-authenticator",
+                Severity::Deny,
+                format!(
+                    "{fmt} attestation comes from a platform authenticator (built into a laptop \
+                     or phone), which cannot be kept in a safe; use a roaming hardware key"
+                ),
+            );
+            None
+        }
+        Verdict::Valid(v) => Some(v),
+    };
+    if !fmt.is_empty() && !policy.allowed_formats.contains(&fmt) {
+        add(
+            "format-not-allowed",
+            Severity::Deny,
+            format!(
+                "attestation format {fmt:?} is not in the policy's allowed_formats {:?}",
+                policy.allowed_formats
+            ),
+        );
+    }
+
+    if let Some(v) = verified {
+        check_verified(v, model.as_deref(), result, policy, &mut add);
+    }
+    check_device(result, device, policy, &mut add);
+
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    let denied = findings.iter().any(|f| f.severity == Severity::Deny);
+    Eligibility {
+        findings,
+        model,
+        approved: match (&result.verdict, denied) {
+            (Verdict::Valid(v), false) => Some(v.as_ref().clone()),
+            _ => None,
+        },
+    }
+}
+
+fn check_verified(
+    v: &VerifiedAttestation,
+    model: Option<&str>,
+    result: &AttestationResult,
+    policy: &Policy,
+    add: &mut impl FnMut(&'static str, Severity, String),
+) {
+    if v.kind() == AttestationType::SelfAttestation {
+        let sev = if policy.allow_self_attestation {
+            Severity::Warn
+        } else {
+            Severity::Deny
+        };
+        add(
+            "self-attestation",
+            sev,
+            "self attestation: the credential signed its own statement, with no certificate \
+             chain, so neither the model nor that the key is hardware can be proven (platform \
+             authenticators such as Touch ID and software keys attest this way)"
+                .into(),
+        );
+    }
+    if let Some(root) = v.trust_root() {
+        if root.source == AnchorSource::User {
+            if policy.trusted_root_fingerprints.contains(&root.fingerprint) {
+                add(
+                    "user-trusted-root",
+                    Severity::Warn,
+                    format!(
+                        "chain anchored in {}, a root you trusted explicitly (not a pinned vendor \
+                         root or FIDO metadata)",
+                        root.name
+                    ),
+                );
+            } else {
+                add(
+                    "untrusted-user-root",
+                    Severity::Deny,
+                    format!(
+                        "chain anchored in {} (sha256 {}), which is neither a pinned vendor root \
+                         nor in FIDO metadata; list it in policy.trusted_roots to accept it",
+                        root.name, root.fingerprint
+                    ),
+                );
+            }
+        }
+    }
+    let software = model.is_some_and(|m| m.contains("NOT HARDWARE"))
+        || v.leaf_subject().is_some_and(|s| s.contains("NOT HARDWARE"));
+    if software {
+        add(
+            "software-authenticator",
+            Severity::Warn,
+            "this is a software authenticator (NOT HARDWARE), accepted only because its CA is \
+             trusted explicitly; never use it to guard a real root account"
+                .into(),
+        );
+    }
+    if !policy.allowed_aaguids.is_empty() && !policy.allowed_aaguids.contains(&v.aaguid()) {
+        add(
+            "aaguid-not-allowed",
+            Severity::Deny,
+            format!(
+                "AAGUID {} is not in the policy's allowed_aaguids",
+                result.aaguid_string().unwrap_or_default()
+            ),
+        );
+    }
+    if !policy.allowed_models.is_empty() {
+        let ok = model.is_some_and(|m| {
+            let m = m.to_lowercase();
+            policy.allowed_models.iter().any(|a| m.contains(a))
+        });
+        if !ok {
+            add(
+                "model-not-allowed",
+                Severity::Deny,
+                format!(
+                    "model {} is not in the policy's allowed_models",
+                    model.unwrap_or("(unknown)")
+                ),
+            );
+        }
+    }
+    if let Some(m) = v.mds() {
+        for status in &m.compromised {
+            add(
+                "mds-compromised",
+                Severity::Deny,
+                format!("FIDO metadata reports {status} for {}", m.description),
+            );
+        }
+        if m.blob_stale {
+            add(
+                "mds-stale",
+                Severity::Warn,
+                "the FIDO metadata BLOB is past its nextUpdate; fetch a fresh one".into(),
+            );
+        }
+    }
+    if let Some(min) = policy.min_certification {
+        match v.mds().and_then(|m| m.certification) {
+            Some(level) if level >= min => {}
+            Some(level) => add(
+                "certification-below-minimum",
+                Severity::Deny,
+                format!(
+                    "certified {} but policy requires {}",
+                    level.as_str(),
+                    min.as_str()
+                ),
+            ),
+            None => add(
+                "certification-unknown",
+                Severity::Deny,
+                format!(
+                    "policy requires {} but no FIDO metadata certifies this model (pass --mds)",
+                    min.as_str()
+                ),
+            ),
+        }
+    }
+}
+
+fn check_device(
+    result: &AttestationResult,
+    device: Option<&DeviceFacts>,
+    policy: &Policy,
+    add: &mut impl FnMut(&'static str, Severity, String),
+) {
+    if policy.require_pin {
+        match device.and_then(|d| d.pin_set) {
+            Some(true) => {}
+            Some(false) => add(
+                "pin-not-set",
+                Severity::Deny,
+                "the key has no PIN; set one (rootkey keys set-pin) before enrolling it".into(),
+            ),
+            None => add(
+                "pin-unknown",
+                Severity::Warn,
+                "whether the key has a PIN is unknown (the evidence does not say); check it on \
+                 the key before enrolling"
+                    .into(),
+            ),
+        }
+    }
+    // Family from the attested AAGUID; a U2F attestation has none, so fall back to what the key
+    // reported (firmware is self-reported anyway).
+    let family: Option<Family> = result
+        .aaguid
+        .filter(|a| *a != [0u8; 16])
+        .and_then(|a| models::by_aaguid(&a))
+        .or_else(|| {
+            device
+                .and_then(|d| d.aaguid.as_deref())
+                .and_then(models::by_aaguid_str)
+        })
+        .map(|m| m.family);
+    let fw = device.and_then(|d| d.firmware_version.as_deref());
+    match firmware::check(family, fw) {
+        FirmwareStatus::Unaffected => {}
+        FirmwareStatus::Vulnerable(adv) => add(
+            "vulnerable-firmware",
+            match policy.vulnerable_firmware {
+                FirmwareAction::Deny => Severity::Deny,
+                FirmwareAction::Warn => Severity::Warn,
+            },
+            format!(
+                "firmware {} is affected by {} (fixed in {}): {}",
+                fw.unwrap_or("?"),
+                adv.id,
+                adv.fixed_from.map(|n| n.to_string()).join("."),
+                adv.summary
+            ),
+        ),
+        FirmwareStatus::Unknown(adv) => add(
+            "firmware-unknown",
+            Severity::Warn,
+            format!(
+                "firmware version unknown, and this model family is affected by {} below {}; \
+                 read the version with `ykman info` and replace the key if it is older",
+                adv.id,
+                adv.fixed_from.map(|n| n.to_string()).join(".")
+            ),
+        ),
+    }
+}
+
+/// Loads the path entries of `cfg.trusted_roots` (relative to `base`) into `store` as user
+/// anchors and trusts each for eligibility; fingerprint entries were taken by
+/// [`Policy::from_config`].
+pub fn load_trusted_roots(
+    cfg: &PolicyConfig,
+    base: Option<&std::path::Path>,
+    store: &mut super::TrustStore,
+    policy: &mut Policy,
+) -> Result<(), super::TrustError> {
+    for entry in cfg.trusted_roots.iter().filter(|r| !is_fingerprint(r)) {
+        let path = std::path::Path::new(entry);
+        let path = match base {
+            Some(b) if path.is_relative() => b.join(path),
+            _ => path.to_path_buf(),
+        };
+        let before = store.anchors().len();
+        store.add_user_file(&path)?;
+        for a in &store.anchors()[before..] {
+            policy.trust_root(&a.fingerprint());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_files_parse_bare_or_under_a_policy_table_and_reject_typos() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.toml");
+        std::fs::write(
+            &p,
+            "[policy]\nrequire_pin = false\nmin_certification = \"L2+\"\n",
+        )
+        .unwrap();
+        let c = Policy::config_from_file(&p).unwrap();
+        assert!(!c.require_pin);
+        assert_eq!(c.allowed_formats, default_formats());
+        let policy = Policy::from_config(&c).unwrap();
+        assert_eq!(policy.min_certification, Some(Certification::L2Plus));
+        std::fs::write(&p, "vulnerable_firmware = \"warn\"\n").unwrap();
+        assert_eq!(
+            Policy::config_from_file(&p).unwrap().vulnerable_firmware,
+            FirmwareAction::Warn
+        );
+        std::fs::write(&p, "[policy]\nrequire_pinn = false\n").unwrap();
+        assert!(matches!(
+            Policy::config_from_file(&p),
+            Err(PolicyError::Toml { .. })
+        ));
+        assert!(Policy::from_config(&PolicyConfig {
+            allowed_aaguids: vec!["not-a-uuid".into()],
+            ..PolicyConfig::default()
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn fingerprints_and_paths_are_told_apart() {
+        assert!(is_fingerprint(&"ab".repeat(32)));
+        assert!(!is_fingerprint("rootkey-soft-ca.pem"));
+        let c = PolicyConfig {
+            trusted_roots: vec!["AB".repeat(32), "ca.pem".into()],
+            ..PolicyConfig::default()
+        };
+        let p = Policy::from_config(&c).unwrap();
+        assert!(p.trusted_root_fingerprints.contains(&"ab".repeat(32)));
+        assert_eq!(p.trusted_root_fingerprints.len(), 1);
+    }
+}

@@ -1,0 +1,170 @@
+//! `rootkey audit`: parse flags, gather AWS facts, call `custody::audit_flow`, write the report.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use time::OffsetDateTime;
+
+use super::aws::{parse_account_id, parse_since, read_with_progress, AwsArgs};
+use super::{CmdResult, GlobalArgs, Outcome};
+use crate::aws::{self, FindingConfig, Scope};
+use crate::custody::audit_flow::{self, AuditRequest, Recorded};
+use crate::report::{self, Format, Verdict};
+
+/// `rootkey audit` flags.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Read these accounts live (repeatable) [default: the caller's account]
+    #[arg(long = "account", value_name = "ID", value_parser = parse_account_id,
+          conflicts_with_all = ["organization", "evidence_in"])]
+    pub accounts: Vec<String>,
+    /// Read every account of the organization live
+    #[arg(long, conflicts_with = "evidence_in")]
+    pub organization: bool,
+    /// Take the AWS facts from an evidence file (rootkey-aws-evidence/1) instead of AWS
+    #[arg(long, value_name = "FILE")]
+    pub evidence_in: Option<PathBuf>,
+    /// Start of the audited period: a date (2024-01-31), an RFC 3339 time or a duration ago
+    /// (90d) [default: the end of the previous audit, else the ledger's first entry]
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// A checkpoint you saved earlier (`rootkey ledger checkpoint`): the audit FAILS unless
+    /// today's ledger extends it
+    #[arg(long, value_name = "FILE")]
+    pub since_checkpoint: Option<PathBuf>,
+    /// Report format: md, html or json [default: md, or json with --json]
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// Write the report to FILE (atomically) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Ledger signing key, to record the audit [default: beside the ledger, .key]
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+    /// Do not record `audit.completed` in the ledger (without the signing key it is skipped
+    /// anyway, with a notice)
+    #[arg(long)]
+    pub no_record: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::parse(s).map_err(|e| e.to_string())
+}
+
+/// Runs `rootkey audit`: exit 0 on PASS, 1 on FINDINGS or FAIL, 2 when it could not run.
+pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
+    let now = OffsetDateTime::now_utc();
+    let format = args.format.unwrap_or(if global.json {
+        Format::Json
+    } else {
+        Format::Markdown
+    });
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_since(s, now))
+        .transpose()?;
+    let saved_checkpoint = args
+        .since_checkpoint
+        .as_ref()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read saved checkpoint {}: {e}", p.display()))
+        })
+        .transpose()?;
+    let finding_config: FindingConfig = global.load_config()?.section("aws")?;
+    let ledger = global.ledger_path()?;
+
+    let (evidence, scope, accounts) = match &args.evidence_in {
+        Some(path) => (
+            aws::load_evidence(path)?,
+            format!("evidence:{}", path.display()),
+            None,
+        ),
+        None => {
+            let scope = if args.organization {
+                Scope::Organization
+            } else {
+                Scope::Accounts(args.accounts.clone())
+            };
+            let login_since = since.unwrap_or(now - time::Duration::days(90));
+            let evidence = read_with_progress(args.aws.options(), &scope, login_since)?;
+            let accounts = match &scope {
+                Scope::Accounts(ids) if !ids.is_empty() => Some(ids.clone()),
+                _ => None,
+            };
+            (evidence, scope.as_str().to_string(), accounts)
+        }
+    };
+
+    let report = audit_flow::prepare(&AuditRequest {
+        ledger: &ledger,
+        evidence: &evidence,
+        finding_config: &finding_config,
+        scope,
+        accounts,
+        since,
+        saved_checkpoint,
+        now,
+    })?;
+    let rendered = report::render(&report, format);
+    let digest = report::digest(rendered.as_bytes());
+    let place = match &args.out {
+        Some(path) => {
+            crate::fsutil::write_atomic(path, rendered.as_bytes())
+                .map_err(|e| format!("cannot write the report to {}: {e}", path.display()))?;
+            path.display().to_string()
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(rendered.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| format!("cannot write the report to stdout: {e}"))?;
+            "stdout".to_string()
+        }
+    };
+    let counts: Vec<String> = report
+        .counts()
+        .iter()
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+    eprintln!(
+        "audit {}: {}; {} report on {place} (sha256 {digest})",
+        report.verdict.label(),
+        if counts.is_empty() {
+            "no findings".to_string()
+        } else {
+            counts.join(", ")
+        },
+        format.as_str(),
+    );
+    if args.no_record {
+        eprintln!("not recorded in the ledger (--no-record)");
+    } else {
+        let actor = std::env::var("USER").unwrap_or_else(|_| "auditor".into());
+        match audit_flow::record(
+            &ledger,
+            args.signing_key.as_deref(),
+            &actor,
+            &report,
+            format,
+            rendered.as_bytes(),
+        )? {
+            Recorded::Appended { seq } => {
+                eprintln!("recorded as ledger entry {seq} (audit.completed)")
+            }
+            Recorded::NoSigningKey { path, why } => eprintln!(
+                "not recorded in the ledger: its signing key {} cannot be read ({why}); \
+                 read-only access is enough to audit, but ask the ledger owner to record it \
+                 (or pass --signing-key)",
+                path.display()
+            ),
+        }
+    }
+    Ok(match report.verdict {
+        Verdict::Pass => Outcome::Ok,
+        Verdict::Findings | Verdict::Fail => Outcome::Findings,
+    })
+}

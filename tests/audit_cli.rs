@@ -1,0 +1,612 @@
+//! `rootkey audit` end to end on the real binary: a ledger built through the library with real
+//! custodian approvals, an AWS evidence file, and the report, verdict, KPIs and ledger record.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rootkey::custody::key_id_for;
+use rootkey::ledger::{Ledger, UnsignedEvent};
+use rootkey::report::fmt_time;
+use rootkey::webauthn::{b64url, sha256, CoseKey};
+use serde_json::{json, Value};
+use support::{bootstrap_event, note, TestCustodian};
+use time::{Duration, OffsetDateTime};
+
+const A: &str = "111122223333";
+const B: &str = "444455556666";
+
+struct World {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    keys: Vec<String>,
+    now: OffsetDateTime,
+}
+
+fn serial(acct: &str, key: &str) -> String {
+    format!("arn:aws:iam::{acct}:u2f/root/rootkey-{key}-ABCDEFGHIJKLMNOP")
+}
+
+fn append(l: &mut Ledger, kind: &str, body: Value, approvers: &[&TestCustodian]) {
+    let ev = UnsignedEvent::new(kind, "tester", body).unwrap();
+    let approvals = approvers.iter().map(|c| c.approve(&ev)).collect();
+    l.append(&ev, approvals).unwrap();
+}
+
+/// Account A: primary and backup on root, a checkout whose window explains one login.
+/// Account B: primary on root, backup missing from AWS, plus an unknown key and a virtual MFA.
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let mut l = Ledger::create(&db, &Ledger::default_key_path(&db), "test/ledger").unwrap();
+    let alice = TestCustodian::new("alice", true);
+    let bob = TestCustodian::new("bob", false);
+    let ev = bootstrap_event(&alice, &bob);
+    let ap = vec![alice.approve(&ev), bob.approve(&ev)];
+    l.append(&ev, ap).unwrap();
+    let two = [&alice, &bob];
+    let now = OffsetDateTime::now_utc();
+    let mut keys = Vec::new();
+    for (i, (acct, role)) in [(A, "primary"), (A, "backup"), (B, "primary"), (B, "backup")]
+        .into_iter()
+        .enumerate()
+    {
+        let cose = CoseKey::EdDsa {
+            x: sha256(format!("custody key {i}").as_bytes()),
+        }
+        .to_cbor();
+        let id = key_id_for(&cose);
+        append(
+            &mut l,
+            "key.enrolled",
+            json!({"key_id": id, "account_id": acct, "role": role,
+                   "aaguid": "ee882879-721c-4913-9775-3dfcce97072a", "model": "YubiKey 5 NFC",
+                   "attestation": {"fmt": "packed", "trust_root": "Yubico FIDO Root CA Serial 450203556"},
+                   "custody_credential_id": b64url(format!("cred-{i}").as_bytes()),
+                   "custody_public_key": b64url(&cose),
+                   "location": format!("Safe {i}, Dublin"), "bag_serial": format!("BAG-{i}"),
+                   "aws_device_name": format!("rootkey-{id}")}),
+            &two,
+        );
+        append(
+            &mut l,
+            "key.registration_confirmed",
+            json!({"key_id": id, "account_id": acct, "serial_arn": serial(acct, &id),
+                   "enable_date": fmt_time(now - Duration::days(30)), "source": "evidence"}),
+            &[],
+        );
+        keys.push(id);
+    }
+    for (acct, p, b) in [(A, &keys[0], &keys[1]), (B, &keys[2], &keys[3])] {
+        append(
+            &mut l,
+            "account.enrolled",
+            json!({"account_id": acct, "primary_key_id": p, "backup_key_id": b}),
+            &two,
+        );
+    }
+    append(
+        &mut l,
+        "key.checked_out",
+        json!({"key_id": keys[0], "account_id": A, "reason": "update billing contact",
+               "ticket": "CHG-42", "window_start": fmt_time(now - Duration::hours(3)),
+               "window_end": fmt_time(now + Duration::hours(1)), "requester": alice.id,
+               "approver": bob.id, "bag_broken": "BAG-0"}),
+        &two,
+    );
+    append(
+        &mut l,
+        "key.checked_in",
+        json!({"key_id": keys[0], "account_id": A, "bag_serial": "BAG-0b", "late": false,
+               "proof": {"challenge": "AA", "authenticator_data": "AA", "client_data_json": "AA",
+                         "signature": "AA", "counter": 1}}),
+        &two,
+    );
+    World { dir, db, keys, now }
+}
+
+fn device(serial: &str, kind: &str) -> Value {
+    json!({"serial": serial, "kind": kind, "enable_date": "2025-01-02T10:00:00Z"})
+}
+
+fn login(t: OffsetDateTime, ip: &str) -> Value {
+    json!({"time": fmt_time(t), "source_ip": ip, "mfa_used": true, "success": true,
+           "region": "us-east-1", "event_id": null})
+}
+
+fn account(id: &str, management: bool, devices: Vec<Value>, logins: Vec<Value>) -> Value {
+    json!({"account_id": id, "name": null, "email": null, "management": management,
+           "posture": {"mfa_devices": devices, "mfa_devices_complete": true, "mfa_active": true,
+                       "access_keys": [], "signing_certificates": [], "password": "present",
+                       "password_last_used": null,
+                       "account_summary": {"mfa_enabled": true, "access_keys_present": false,
+                                           "signing_certificates_present": false},
+                       "logins": logins, "errors": [], "not_read": []}})
+}
+
+/// Evidence matching [`world`]; `with_virtual` puts the virtual MFA on B's root.
+fn evidence(w: &World, with_virtual: bool) -> PathBuf {
+    let k = &w.keys;
+    let mut b_devices = vec![
+        device(&serial(B, &k[2]), "fido"),
+        device(&serial(B, "stranger"), "fido"),
+    ];
+    if with_virtual {
+        b_devices.push(device(
+            &format!("arn:aws:iam::{B}:mfa/root-account-mfa-device"),
+            "virtual",
+        ));
+    }
+    let ev = json!({
+        "format": "rootkey-aws-evidence/1",
+        "read_at": fmt_time(w.now),
+        "caller": {"account": A, "arn": format!("arn:aws:iam::{A}:user/auditor"), "user_id": "AIDA"},
+        "period": {"since": fmt_time(w.now - Duration::days(90)), "until": fmt_time(w.now)},
+        "organization": null,
+        "accounts": [
+            account(A, true,
+                vec![device(&serial(A, &k[0]), "fido"), device(&serial(A, &k[1]), "fido")],
+                vec![login(w.now - Duration::hours(1), "198.51.100.7"),
+                     login(w.now - Duration::days(2), "203.0.113.66")]),
+            account(B, false, b_devices, vec![]),
+        ]
+    });
+    let name = if with_virtual {
+        "aws.json"
+    } else {
+        "aws-fixed.json"
+    };
+    let p = w.dir.path().join(name);
+    std::fs::write(&p, serde_json::to_vec_pretty(&ev).unwrap()).unwrap();
+    p
+}
+
+fn rootkey(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rootkey"))
+        .arg("--ledger")
+        .arg(db)
+        .args(args)
+        .env("XDG_CONFIG_HOME", db.parent().unwrap())
+        .env_remove("ROOTKEY_CONFIG")
+        .env_remove("ROOTKEY_LEDGER")
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ledger_len(db: &Path) -> u64 {
+    Ledger::open_readonly(db).unwrap().len().unwrap()
+}
+
+fn last_entry(db: &Path) -> rootkey::ledger::Entry {
+    let l = Ledger::open_readonly(db).unwrap();
+    l.entries(0).unwrap().pop().unwrap()
+}
+
+fn verify_cli(db: &Path) {
+    let o = rootkey(db, &["ledger", "verify"]);
+    assert_eq!(o.status.code(), Some(0), "ledger verify: {}", stderr(&o));
+}
+
+#[test]
+fn json_report_findings_kpis_verdict_and_record() {
+    let w = world();
+    let ev = evidence(&w, true);
+    let out = w.dir.path().join("report.json");
+    let before = ledger_len(&w.db);
+    let o = rootkey(
+        &w.db,
+        &[
+            "audit",
+            "--evidence-in",
+            ev.to_str().unwrap(),
+            "--since",
+            "7d",
+            "--format",
+            "json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("audit FAIL"), "{err}");
+    assert!(err.contains(out.to_str().unwrap()), "{err}");
+    assert!(err.contains("recorded as ledger entry"), "{err}");
+    let bytes = std::fs::read(&out).unwrap();
+    let r: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(r["ledger"]["intact"], true);
+
+    let found: Vec<(String, String, String)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["account_id"].as_str().unwrap_or("-").to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let has = |code: &str, acct: &str, sev: &str| {
+        found
+            .iter()
+            .any(|(c, a, s)| c == code && a == acct && s == sev)
+    };
+    assert!(has("ROOT-LOGIN-UNEXPLAINED", A, "critical"), "{found:?}");
+    assert!(has("AWS-DEVICE-UNKNOWN", B, "high"), "{found:?}");
+    assert!(has("LEDGER-KEY-NOT-IN-AWS", B, "high"), "{found:?}");
+    assert!(has("ROOT-MFA-VIRTUAL", B, "high"), "{found:?}");
+    assert_eq!(
+        found.iter().filter(|f| f.0 == "AWS-DEVICE-UNKNOWN").count(),
+        2,
+        "the stranger key and the virtual device"
+    );
+    let of_a: Vec<_> = found
+        .iter()
+        .filter(|f| f.1 == A)
+        .map(|f| f.0.as_str())
+        .collect();
+    assert_eq!(
+        of_a,
+        ["ROOT-LOGIN-UNEXPLAINED"],
+        "A's keys match AWS; its only finding is the login outside the window"
+    );
+    let unexplained: Vec<_> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "ROOT-LOGIN-UNEXPLAINED")
+        .collect();
+    assert_eq!(unexplained.len(), 1);
+    assert_eq!(unexplained[0]["evidence"]["source ip"], "203.0.113.66");
+    assert_eq!(
+        r["findings"][0]["severity"], "critical",
+        "most severe first"
+    );
+
+    let logins = r["logins"].as_array().unwrap();
+    assert_eq!(logins.len(), 2);
+    let explained = logins
+        .iter()
+        .find(|l| l["source_ip"] == "198.51.100.7")
+        .unwrap();
+    assert_eq!(explained["explanation"]["status"], "in_window");
+    assert_eq!(explained["explanation"]["ticket"], "CHG-42");
+    assert_eq!(explained["explanation"]["key_id"], w.keys[0].as_str());
+
+    let k = &r["kpis"];
+    assert_eq!(
+        k["accounts_two_hardware_keys_no_virtual"],
+        json!({"numerator": 1, "denominator": 2})
+    );
+    assert_eq!(k["root_logins"], 2);
+    assert_eq!(k["root_logins_explained"], 1);
+    assert_eq!(k["root_logins_unexplained"], 1);
+    assert_eq!(
+        k["accounts_covered"],
+        json!({"numerator": 1, "denominator": 2})
+    );
+    assert_eq!(k["keys_overdue"], 0);
+    assert_eq!(k["mean_time_to_remediate_seconds"], Value::Null);
+
+    // audit.completed holds the digest of exactly the bytes written, and the ledger still verifies.
+    assert_eq!(ledger_len(&w.db), before + 1);
+    let e = last_entry(&w.db);
+    assert_eq!(e.event.kind, "audit.completed");
+    assert!(e.approvals.is_empty());
+    let body = &e.event.body;
+    assert_eq!(body["report_sha256"], hex::encode(sha256(&bytes)));
+    assert_eq!(body["format"], "json");
+    assert_eq!(body["verdict"], "fail");
+    assert_eq!(body["counts"]["critical"], 1);
+    assert_eq!(body["checkpoint"], r["ledger"]["checkpoint"]);
+    assert!(body["checkpoint"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("test/ledger\n{before}\n")));
+    assert_eq!(body["accounts"], json!([A, B]));
+    verify_cli(&w.db);
+
+    // The next audit sees the virtual device gone: time to remediate comes from the first audit.
+    let fixed = evidence(&w, false);
+    let o = rootkey(
+        &w.db,
+        &[
+            "audit",
+            "--evidence-in",
+            fixed.to_str().unwrap(),
+            "--since",
+            "7d",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r2: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        r2["kpis"]["findings_remediated"].as_u64().unwrap() >= 2,
+        "{}",
+        r2["kpis"]
+    );
+    assert!(r2["kpis"]["mean_time_to_remediate_seconds"].is_u64());
+    assert_eq!(ledger_len(&w.db), before + 2);
+    let e = last_entry(&w.db);
+    assert_eq!(
+        e.event.body["report_sha256"],
+        hex::encode(sha256(&o.stdout))
+    );
+    verify_cli(&w.db);
+}
+
+#[test]
+fn html_is_one_self_contained_page_with_the_verdict_first_and_md_has_tables() {
+    let w = world();
+    let ev = evidence(&w, true);
+    let html = w.dir.path().join("report.html");
+    let o = rootkey(
+        &w.db,
+        &[
+            "audit",
+            "--evidence-in",
+            ev.to_str().unwrap(),
+            "--since",
+            "7d",
+            "--format",
+            "html",
+            "--out",
+            html.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("<!doctype html>"));
+    assert!(page.trim_end().ends_with("</html>"));
+    let verdict = page.find(">FAIL<").expect("verdict banner");
+    let first_table = page.find("<table").unwrap();
+    assert!(verdict < first_table, "the verdict comes before any table");
+    for external in [
+        "<script src",
+        "<link",
+        "src=\"http",
+        "href=\"http",
+        "@import",
+    ] {
+        assert!(!page.contains(external), "self-contained: found {external}");
+    }
+    assert!(page.contains("ROOT-LOGIN-UNEXPLAINED"));
+    assert_eq!(
+        last_entry(&w.db).event.body["report_sha256"],
+        hex::encode(sha256(page.as_bytes()))
+    );
+    assert_eq!(last_entry(&w.db).event.body["format"], "html");
+
+    let o = rootkey(
+        &w.db,
+        &[
+            "audit",
+            "--evidence-in",
+            ev.to_str().unwrap(),
+            "--since",
+            "7d",
+            "--no-record",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not recorded"));
+    let md = String::from_utf8(o.stdout).unwrap();
+    assert!(md.starts_with("# rootkey custody audit"), "{md}");
+    assert!(md.contains("**Verdict: FAIL**"));
+    assert!(md.contains("| KPI | Value |"), "{md}");
+    assert!(md.contains("| Severity | Code |"), "{md}");
+    assert!(
+        md.contains("CHG-42"),
+        "the explained login names its checkout"
+    );
+    verify_cli(&w.db);
+}
+
+#[test]
+fn saved_checkpoints_pass_when_extended_and_fail_when_rewritten() {
+    let w = world();
+    let ev = evidence(&w, true);
+    let saved = w.dir.path().join("saved.checkpoint");
+    let older = Ledger::open_readonly(&w.db)
+        .unwrap()
+        .latest_checkpoint()
+        .unwrap();
+    std::fs::write(&saved, &older.note).unwrap();
+
+    // Fork the ledger: a copy with its key appends one thing, the original another.
+    let fork = w.dir.path().join("fork.db");
+    std::fs::copy(&w.db, &fork).unwrap();
+    std::fs::copy(
+        Ledger::default_key_path(&w.db),
+        Ledger::default_key_path(&fork),
+    )
+    .unwrap();
+    let mut f = Ledger::open(&fork, None).unwrap();
+    f.append(&note("history as the attacker wants it"), vec![])
+        .unwrap();
+    let forged = w.dir.path().join("forged.checkpoint");
+    std::fs::write(&forged, f.latest_checkpoint().unwrap().note).unwrap();
+    let mut l = Ledger::open(&w.db, None).unwrap();
+    l.append(&note("the real history"), vec![]).unwrap();
+    drop(l);
+
+    let run = |cp: &Path| {
+        rootkey(
+            &w.db,
+            &[
+                "audit",
+                "--evidence-in",
+                ev.to_str().unwrap(),
+                "--since-checkpoint",
+                cp.to_str().unwrap(),
+                "--format",
+                "json",
+                "--no-record",
+            ],
+        )
+    };
+    let o = run(&saved);
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        r["ledger"]["saved_checkpoint"],
+        json!({"status": "extended", "tree_size": older.size})
+    );
+    assert!(!r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["source"] == "ledger"));
+
+    let o = run(&forged);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(r["ledger"]["saved_checkpoint"]["status"], "not_extended");
+    assert!(r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["code"] == "LEDGER-CHECKPOINT-NOT-EXTENDED"));
+
+    // A checkpoint of an unrelated ledger (another key) fails the same way.
+    let other = w.dir.path().join("other.db");
+    let o2 = Ledger::create(&other, &Ledger::default_key_path(&other), "test/ledger").unwrap();
+    let foreign = w.dir.path().join("foreign.checkpoint");
+    std::fs::write(&foreign, o2.latest_checkpoint().unwrap().note).unwrap();
+    let o = run(&foreign);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("LEDGER-CHECKPOINT-NOT-EXTENDED"));
+}
+
+#[test]
+fn a_tampered_ledger_is_a_fail_verdict_not_a_crash() {
+    let w = world();
+    let ev = evidence(&w, true);
+    let conn = rusqlite::Connection::open(&w.db).unwrap();
+    conn.execute("DELETE FROM entries WHERE seq = 3", [])
+        .unwrap();
+    drop(conn);
+    let o = rootkey(
+        &w.db,
+        &[
+            "audit",
+            "--evidence-in",
+            ev.to_str().unwrap(),
+            "--format",
+            "json",
+            "--no-record",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(r["ledger"]["intact"], false);
+    let problems = r["ledger"]["problems"].to_string();
+    assert!(problems.contains("entry 3"), "{problems}");
+}
+
+#[test]
+fn without_the_signing_key_the_audit_runs_and_says_it_was_not_recorded() {
+    let w = world();
+    let ev = evidence(&w, true);
+    let before = ledger_len(&w.db);
+    let o = rootkey(
+        &w.db,
+        &[
+            "audit",
+            "--evidence-in",
+            ev.to_str().unwrap(),
+            "--format",
+            "json",
+            "--signing-key",
+            w.dir.path().join("no-such.key").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not recorded in the ledger"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(serde_json::from_slice::<Value>(&o.stdout).is_ok());
+    assert_eq!(ledger_len(&w.db), before);
+}
+
+#[test]
+fn bad_input_exits_2_and_appends_nothing() {
+    let w = world();
+    let before = ledger_len(&w.db);
+    let bad_format = w.dir.path().join("future.json");
+    std::fs::write(
+        &bad_format,
+        r#"{"format": "rootkey-aws-evidence/9", "accounts": []}"#,
+    )
+    .unwrap();
+    let not_json = w.dir.path().join("garbage.json");
+    std::fs::write(&not_json, "{ nope").unwrap();
+    let good = evidence(&w, true);
+    let out = w.dir.path().join("never.md");
+    for (args, says) in [
+        (
+            vec!["audit", "--evidence-in", "/nonexistent/aws.json"],
+            "cannot read evidence file",
+        ),
+        (
+            vec!["audit", "--evidence-in", bad_format.to_str().unwrap()],
+            "rootkey-aws-evidence/9",
+        ),
+        (
+            vec!["audit", "--evidence-in", not_json.to_str().unwrap()],
+            "not valid rootkey evidence",
+        ),
+        (
+            vec![
+                "audit",
+                "--evidence-in",
+                good.to_str().unwrap(),
+                "--format",
+                "pdf",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            "unknown report format",
+        ),
+        (
+            vec![
+                "audit",
+                "--evidence-in",
+                good.to_str().unwrap(),
+                "--since-checkpoint",
+                "/nonexistent/cp",
+            ],
+            "cannot read saved checkpoint",
+        ),
+    ] {
+        let o = rootkey(&w.db, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    assert!(!out.exists());
+    assert_eq!(ledger_len(&w.db), before, "nothing appended");
+
+    let o = rootkey(
+        &w.dir.path().join("missing.db"),
+        &["audit", "--evidence-in", good.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+}
