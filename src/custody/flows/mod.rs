@@ -18,6 +18,7 @@ pub mod checkin;
 pub mod checkout;
 mod console;
 pub mod custodians;
+pub mod enroll;
 
 pub mod verify;
 
