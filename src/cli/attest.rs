@@ -49,6 +49,38 @@ fn read(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()).into())
 }
 
+/// The trust anchors and policy a key is judged by: pinned roots, the policy (`--policy FILE`,
+/// else the config's `[policy]`) with its trusted roots, and every root in `--roots DIR`, which
+/// naming on the command line trusts explicitly.
+pub(super) fn trust_and_policy(
+    roots: Option<&Path>,
+    policy_file: Option<&Path>,
+    global: &GlobalArgs,
+) -> Result<(TrustStore, Policy), CliError> {
+    let (policy_cfg, policy_base) = match policy_file {
+        Some(p) => (
+            Policy::config_from_file(p)?,
+            p.parent().map(Path::to_path_buf),
+        ),
+        None => {
+            let config = global.load_config()?;
+            let base = config.path().and_then(Path::parent).map(Path::to_path_buf);
+            (config.section::<PolicyConfig>("policy")?, base)
+        }
+    };
+    let mut policy = Policy::from_config(&policy_cfg)?;
+    let mut trust = TrustStore::pinned();
+    policy::load_trusted_roots(&policy_cfg, policy_base.as_deref(), &mut trust, &mut policy)?;
+    if let Some(dir) = roots {
+        let before = trust.anchors().len();
+        trust.add_user_dir(dir)?;
+        for a in &trust.anchors()[before..] {
+            policy.trust_root(&a.fingerprint());
+        }
+    }
+    Ok((trust, policy))
+}
+
 fn verify(args: VerifyArgs, global: &GlobalArgs) -> CmdResult {
     let at = match &args.at {
         None => OffsetDateTime::now_utc(),
@@ -70,28 +102,8 @@ fn verify(args: VerifyArgs, global: &GlobalArgs) -> CmdResult {
         evidence.push((path.display().to_string(), ev));
     }
 
-    let (policy_cfg, policy_base) = match &args.policy {
-        Some(p) => (
-            Policy::config_from_file(p)?,
-            p.parent().map(Path::to_path_buf),
-        ),
-        None => {
-            let config = global.load_config()?;
-            let base = config.path().and_then(Path::parent).map(Path::to_path_buf);
-            (config.section::<PolicyConfig>("policy")?, base)
-        }
-    };
-    let mut policy = Policy::from_config(&policy_cfg)?;
-    let mut trust = TrustStore::pinned();
-    policy::load_trusted_roots(&policy_cfg, policy_base.as_deref(), &mut trust, &mut policy)?;
-    if let Some(dir) = &args.roots {
-        // Naming a directory on the command line is the operator trusting its roots explicitly.
-        let before = trust.anchors().len();
-        trust.add_user_dir(dir)?;
-        for a in &trust.anchors()[before..] {
-            policy.trust_root(&a.fingerprint());
-        }
-    }
+    let (mut trust, policy) =
+        trust_and_policy(args.roots.as_deref(), args.policy.as_deref(), global)?;
     if let Some(mds_path) = &args.mds {
         let roots = match &args.mds_root {
             Some(p) => mds::root_from_pem(&p.display().to_string(), &read(p)?)?,

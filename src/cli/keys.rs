@@ -31,6 +31,25 @@ pub enum KeysCmd {
         #[arg(long)]
         pin_stdin: bool,
     },
+    /// Prove a key in custody is present (the key in --device signs a fresh challenge with its
+    /// custody credential) and record it in the ledger as key.verified
+    Verify(VerifyArgs),
+}
+
+/// `rootkey keys verify` flags.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Key id
+    #[arg(long, value_name = "KEY")]
+    pub key: String,
+    /// Witnessing custodian(s): one, or two (A,B) when the bag was opened and resealed
+    #[arg(long, value_name = "A[,B]", value_delimiter = ',', required = true)]
+    pub custodians: Vec<String>,
+    /// Serial of the new bag, when the bag had to be opened for the check
+    #[arg(long, value_name = "SERIAL")]
+    pub bag: Option<String>,
+    #[command(flatten)]
+    pub keys: super::custodian::CustodianDevices,
 }
 
 /// Runs one `rootkey keys` subcommand.
@@ -41,7 +60,34 @@ pub fn run(cmd: KeysCmd, global: &GlobalArgs) -> CmdResult {
         KeysCmd::Info => info(&spec, global.json),
         KeysCmd::SetPin { pin_stdin } => set_pin(&spec, pin_stdin),
         KeysCmd::Attest { out, pin_stdin } => attest(&spec, out.as_deref(), pin_stdin, global.json),
+        KeysCmd::Verify(args) => verify(args, spec, global),
     }
+}
+
+fn verify(a: VerifyArgs, spec: DeviceSpec, global: &GlobalArgs) -> CmdResult {
+    use crate::custody::flows::{verify, Approver, StderrConsole};
+    let req = verify::VerifyRequest {
+        actor: a.custodians.first().cloned().unwrap_or_default(),
+        key_id: a.key.clone(),
+        key_device: spec,
+        custodians: a
+            .custodians
+            .iter()
+            .map(|id| Approver::with_devices(id.trim(), &a.keys.devices))
+            .collect(),
+        new_bag: a.bag.clone(),
+    };
+    let mut ledger = crate::ledger::Ledger::open(&global.ledger_path()?, None)?;
+    let o = verify::verify(&mut ledger, &mut StderrConsole::new(), &req)?;
+    if global.json {
+        print_json(&o)?;
+    } else {
+        println!(
+            "key {} (account {}) is present: its custody credential signed a fresh challenge (counter {}); recorded at entry {}",
+            o.key_id, o.account_id, o.counter, o.seq
+        );
+    }
+    Ok(Outcome::Ok)
 }
 
 fn list(spec: &DeviceSpec, json: bool) -> CmdResult {

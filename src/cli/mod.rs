@@ -6,6 +6,10 @@
 mod attest;
 mod audit;
 pub mod aws;
+mod checkin;
+mod checkout;
+mod custodian;
+mod enroll;
 mod keys;
 mod ledger;
 mod output;
@@ -93,6 +97,15 @@ pub enum Command {
     /// AWS: read the root posture of accounts or a whole organization
     #[command(subcommand)]
     Aws(aws::AwsCmd),
+    /// Custodians: bootstrap the first two, add, remove, list
+    #[command(subcommand)]
+    Custodian(custodian::CustodianCmd),
+    /// Onboard an account: attest two keys, guide the AWS console registration, confirm it
+    Enroll(Box<enroll::EnrollArgs>),
+    /// Break-glass: check a key out under dual control
+    Checkout(checkout::CheckoutArgs),
+    /// Check a key back in: the key proves itself, two custodians approve
+    Checkin(checkin::CheckinArgs),
     /// Quarterly audit: prove the ledger intact, compare it with AWS, write the report, record it
     Audit(Box<audit::AuditArgs>),
 }
@@ -124,6 +137,10 @@ fn run(cli: Cli) -> CmdResult {
         Command::Keys(cmd) => keys::run(cmd, global),
         Command::Attest(cmd) => attest::run(cmd, global),
         Command::Aws(cmd) => aws::run(cmd, global),
+        Command::Custodian(cmd) => custodian::run(cmd, global),
+        Command::Enroll(args) => enroll::run(*args, global),
+        Command::Checkout(args) => checkout::run(args, global),
+        Command::Checkin(args) => checkin::run(args, global),
         Command::Audit(args) => audit::run(*args, global),
     }
 }

@@ -1,0 +1,202 @@
+//! `rootkey custodian ...`: the people who approve (bootstrap, add, remove, list).
+
+use super::{print_json, CmdResult, GlobalArgs, Outcome, Table};
+use crate::custody::flows::approve::parse_custodian_device;
+use crate::custody::flows::custodians::{
+    self, AddRequest, BootstrapRequest, CustodianOutcome, NewCustodian, RemoveRequest,
+};
+use crate::custody::flows::{Approver, StderrConsole};
+use crate::device::DeviceSpec;
+use crate::ledger::{Ledger, Role};
+
+/// Custodians' keys: `--custodian-device ID=SPEC`, repeatable; flatten into any approving command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CustodianDevices {
+    /// Key of one custodian, as ID=SPEC (`alice=hid:/dev/hidraw2`, `bob=soft:FILE`); repeat
+    /// for each; custodians not named use `hid` (the one key plugged in, swapped between them)
+    #[arg(long = "custodian-device", value_name = "ID=SPEC", value_parser = parse_custodian_device)]
+    pub devices: Vec<(String, DeviceSpec)>,
+}
+
+impl CustodianDevices {
+    /// The approvers for `ids`, each with their key.
+    pub fn approvers<const N: usize>(&self, ids: &[String; N]) -> [Approver; N] {
+        ids.clone().map(|id| Approver::with_devices(&id, &self.devices))
+    }
+}
+
+/// Parses `A,B`: exactly two ids.
+pub fn parse_pair(s: &str) -> Result<[String; 2], String> {
+    let ids: Vec<String> = s.split(',').map(|p| p.trim().to_string()).collect();
+    match ids.as_slice() {
+        [a, b] if !a.is_empty() && !b.is_empty() => Ok([a.clone(), b.clone()]),
+        _ => Err(format!("`{s}`: give exactly two custodian ids, as A,B")),
+    }
+}
+
+/// `rootkey custodian` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum CustodianCmd {
+    /// Enroll the first two custodians together (only while the registry is empty); each
+    /// enrolls their own key and both approve with it
+    Bootstrap(BootstrapArgs),
+    /// Enroll one more person with their own key (--device), approved by two custodians
+    Add(AddArgs),
+    /// Remove a person, approved by two custodians
+    Remove(RemoveArgs),
+    /// List everyone the ledger enrolled
+    List,
+}
+
+/// `rootkey custodian bootstrap` flags.
+#[derive(Debug, clap::Args)]
+pub struct BootstrapArgs {
+    /// First custodian's id
+    #[arg(long, value_name = "ID")]
+    pub first: String,
+    /// First custodian's display name
+    #[arg(long, value_name = "NAME")]
+    pub first_name: String,
+    /// Second custodian's id
+    #[arg(long, value_name = "ID")]
+    pub second: String,
+    /// Second custodian's display name
+    #[arg(long, value_name = "NAME")]
+    pub second_name: String,
+    #[command(flatten)]
+    pub keys: CustodianDevices,
+}
+
+/// `rootkey custodian add` flags.
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    /// The new person's id (stable, unique)
+    pub id: String,
+    /// Display name
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Role
+    #[arg(long, value_enum, default_value_t = RoleArg::Custodian)]
+    pub role: RoleArg,
+    /// The two custodians approving, as A,B
+    #[arg(long, value_name = "A,B", value_parser = parse_pair)]
+    pub approvers: [String; 2],
+    #[command(flatten)]
+    pub keys: CustodianDevices,
+}
+
+/// `rootkey custodian remove` flags.
+#[derive(Debug, clap::Args)]
+pub struct RemoveArgs {
+    /// The person's id
+    pub id: String,
+    /// The two custodians approving, as A,B
+    #[arg(long, value_name = "A,B", value_parser = parse_pair)]
+    pub approvers: [String; 2],
+    /// Why, for the record
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub keys: CustodianDevices,
+}
+
+/// Role on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    /// Approves custody changes
+    Custodian,
+    /// Reads and audits
+    Auditor,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Custodian => Role::Custodian,
+            RoleArg::Auditor => Role::Auditor,
+        }
+    }
+}
+
+/// Runs one `rootkey custodian` subcommand.
+pub fn run(cmd: CustodianCmd, global: &GlobalArgs) -> CmdResult {
+    let path = global.ledger_path()?;
+    let mut console = StderrConsole::new();
+    let outcome = match cmd {
+        CustodianCmd::List => return list(&Ledger::open_readonly(&path)?, global.json),
+        CustodianCmd::Bootstrap(a) => {
+            let person = |id: &String, name: &String| NewCustodian {
+                id: id.clone(),
+                name: name.clone(),
+                role: Role::Custodian,
+                device: Approver::with_devices(id, &a.keys.devices).device,
+            };
+            let req = BootstrapRequest {
+                actor: a.first.clone(),
+                first: person(&a.first, &a.first_name),
+                second: person(&a.second, &a.second_name),
+            };
+            custodians::bootstrap(&mut Ledger::open(&path, None)?, &mut console, &req)?
+        }
+        CustodianCmd::Add(a) => {
+            let req = AddRequest {
+                actor: a.approvers[0].clone(),
+                person: NewCustodian {
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                    role: a.role.into(),
+                    device: DeviceSpec::from_flag(global.device.as_deref())?,
+                },
+                approvers: a.keys.approvers(&a.approvers),
+            };
+            custodians::add(&mut Ledger::open(&path, None)?, &mut console, &req)?
+        }
+        CustodianCmd::Remove(a) => {
+            let req = RemoveRequest {
+                actor: a.approvers[0].clone(),
+                id: a.id.clone(),
+                reason: a.reason.clone(),
+                approvers: a.keys.approvers(&a.approvers),
+            };
+            custodians::remove(&mut Ledger::open(&path, None)?, &mut console, &req)?
+        }
+    };
+    print_outcome(&outcome, global.json)
+}
+
+fn print_outcome(o: &CustodianOutcome, json: bool) -> CmdResult {
+    if json {
+        print_json(o)?;
+    } else {
+        for c in &o.custodians {
+            let what = if o.kind.ends_with("removed") { "removed" } else { "enrolled" };
+            println!("{what} {} ({}, {}) at ledger entry {}", c.id, c.name, c.role.as_str(), o.seq);
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+fn list(ledger: &Ledger, json: bool) -> CmdResult {
+    let people = custodians::list(ledger)?;
+    if json {
+        print_json(&people)?;
+        return Ok(Outcome::Ok);
+    }
+    if people.is_empty() {
+        println!("no custodians yet: enroll the first two with `rootkey custodian bootstrap`");
+        return Ok(Outcome::Ok);
+    }
+    let mut t = Table::new(["id", "name", "role", "status", "added at", "removed at"]);
+    for p in &people {
+        t.row([
+            p.id.clone(),
+            p.name.clone(),
+            p.role.as_str().to_string(),
+            if p.active { "active" } else { "removed" }.to_string(),
+            p.added_seq.to_string(),
+            p.removed_seq.map_or("-".to_string(), |s| s.to_string()),
+        ]);
+    }
+    println!("{t}");
+    Ok(Outcome::Ok)
+}
