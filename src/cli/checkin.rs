@@ -38,7 +38,10 @@ pub fn run(a: CheckinArgs, global: &GlobalArgs) -> CmdResult {
         print_json(&o)?;
     } else {
         let when = if o.late {
-            format!("LATE: the window ended {}", crate::report::fmt_time(o.window_end))
+            format!(
+                "LATE: the window ended {}",
+                crate::report::fmt_time(o.window_end)
+            )
         } else {
             "on time".to_string()
         };

@@ -21,7 +21,8 @@ pub struct CustodianDevices {
 impl CustodianDevices {
     /// The approvers for `ids`, each with their key.
     pub fn approvers<const N: usize>(&self, ids: &[String; N]) -> [Approver; N] {
-        ids.clone().map(|id| Approver::with_devices(&id, &self.devices))
+        ids.clone()
+            .map(|id| Approver::with_devices(&id, &self.devices))
     }
 }
 
@@ -169,8 +170,18 @@ fn print_outcome(o: &CustodianOutcome, json: bool) -> CmdResult {
         print_json(o)?;
     } else {
         for c in &o.custodians {
-            let what = if o.kind.ends_with("removed") { "removed" } else { "enrolled" };
-            println!("{what} {} ({}, {}) at ledger entry {}", c.id, c.name, c.role.as_str(), o.seq);
+            let what = if o.kind.ends_with("removed") {
+                "removed"
+            } else {
+                "enrolled"
+            };
+            println!(
+                "{what} {} ({}, {}) at ledger entry {}",
+                c.id,
+                c.name,
+                c.role.as_str(),
+                o.seq
+            );
         }
     }
     Ok(Outcome::Ok)

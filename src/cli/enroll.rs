@@ -12,7 +12,7 @@ use super::aws::AwsArgs;
 use super::custodian::{parse_pair, CustodianDevices};
 use super::{print_json, CliError, CmdResult, GlobalArgs, Outcome};
 use crate::custody::flows::enroll::{
-    self, AwsView, ConfirmOutcome, ConfirmRequest, EnrollOutcome, EnrollRequest, Eligibility,
+    self, AwsView, ConfirmOutcome, ConfirmRequest, Eligibility, EnrollOutcome, EnrollRequest,
     KeyPlacement,
 };
 use crate::custody::flows::{Console, StderrConsole};
@@ -100,7 +100,8 @@ pub struct ConfirmArgs {
 }
 
 fn parse_wait(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. 10m"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. 10m"))
 }
 
 fn required<T>(v: Option<T>, flag: &str) -> Result<T, CliError> {
@@ -114,7 +115,11 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
     }
     let account = required(a.account, "--account")?;
     let custodians = required(a.custodians, "--custodians")?;
-    let placement = |device: Option<String>, loc: Option<String>, bag: Option<String>, role: &str| -> Result<KeyPlacement, CliError> {
+    let placement = |device: Option<String>,
+                     loc: Option<String>,
+                     bag: Option<String>,
+                     role: &str|
+     -> Result<KeyPlacement, CliError> {
         Ok(KeyPlacement {
             device: DeviceSpec::parse(&required(device, &format!("--{role}"))?)?,
             location: required(loc, &format!("--location-{role}"))?,
@@ -123,7 +128,8 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
     };
     let primary = placement(a.primary, a.location_primary, a.bag_primary, "primary")?;
     let backup = placement(a.backup, a.location_backup, a.bag_backup, "backup")?;
-    let (trust, policy) = super::attest::trust_and_policy(a.roots.as_deref(), a.policy.as_deref(), global)?;
+    let (trust, policy) =
+        super::attest::trust_and_policy(a.roots.as_deref(), a.policy.as_deref(), global)?;
     let mut console = StderrConsole::new();
     // What AWS shows before: counts toward the limit of 8 devices on root.
     let before = read_view(&a.source, &account, Duration::ZERO, &mut console, |_| true)?;
@@ -136,7 +142,12 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
         root_mfa_devices: before.devices.len(),
     };
     let mut ledger = Ledger::open(&global.ledger_path()?, None)?;
-    let enrolled = enroll::enroll(&mut ledger, &mut console, &req, &Eligibility { trust, policy })?;
+    let enrolled = enroll::enroll(
+        &mut ledger,
+        &mut console,
+        &req,
+        &Eligibility { trust, policy },
+    )?;
     print_enrolled(&enrolled, global.json && a.source.evidence_in.is_some())?;
     for (i, step) in enrolled.console_steps.iter().enumerate() {
         console.step(&format!("AWS console step {}: {step}", i + 1))?;
@@ -152,9 +163,16 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
         return Ok(Outcome::Ok);
     }
     let keys = enroll::pending_keys(&ledger, &account)?;
-    let view = read_view(&a.source, &account, a.source.wait, &mut console, |devices| {
-        keys.iter().all(|k| enroll::device_for(k, devices).is_some())
-    })?;
+    let view = read_view(
+        &a.source,
+        &account,
+        a.source.wait,
+        &mut console,
+        |devices| {
+            keys.iter()
+                .all(|k| enroll::device_for(k, devices).is_some())
+        },
+    )?;
     let confirmed = enroll::confirm(
         &mut ledger,
         &mut console,
@@ -165,7 +183,9 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
         },
         &view,
     )
-    .map_err(|e| format!("{e}\nthe keys are recorded as enrolled; finish later with:\n  {resume}"))?;
+    .map_err(|e| {
+        format!("{e}\nthe keys are recorded as enrolled; finish later with:\n  {resume}")
+    })?;
     if global.json {
         print_json(&serde_json::json!({"enrolled": enrolled, "confirmed": confirmed}))?;
     } else {
@@ -178,9 +198,16 @@ fn confirm(c: ConfirmArgs, global: &GlobalArgs) -> CmdResult {
     let mut console = StderrConsole::new();
     let mut ledger = Ledger::open(&global.ledger_path()?, None)?;
     let keys = enroll::pending_keys(&ledger, &c.account)?;
-    let view = read_view(&c.source, &c.account, c.source.wait, &mut console, |devices| {
-        keys.iter().all(|k| enroll::device_for(k, devices).is_some())
-    })?;
+    let view = read_view(
+        &c.source,
+        &c.account,
+        c.source.wait,
+        &mut console,
+        |devices| {
+            keys.iter()
+                .all(|k| enroll::device_for(k, devices).is_some())
+        },
+    )?;
     let o = enroll::confirm(
         &mut ledger,
         &mut console,
