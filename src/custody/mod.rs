@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod audit_flow;
+pub mod demo;
 pub mod events;
 pub mod flows;
 pub mod rules;

@@ -16,9 +16,8 @@
 //! only when a PIN is set and was given correctly. With a PIN set, every make-credential and
 //! get-assertion needs it (the soft key behaves like an `alwaysUv` key).
 
-use std::io::Write;
 use std::num::NonZeroU32;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use ring::rand::{SecureRandom, SystemRandom};
@@ -519,67 +518,22 @@ fn read_private(path: &Path) -> Result<Vec<u8>, DeviceError> {
     std::fs::read(path).map_err(unreadable)
 }
 
-fn temp_path(path: &Path) -> Result<PathBuf, DeviceError> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| DeviceError::StateWrite {
-            path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
-        })?
-        .to_string_lossy()
-        .into_owned();
-    let tag = hex::encode(random_bytes::<6>()?);
-    Ok(path.with_file_name(format!(".{name}.{}.{tag}.tmp", std::process::id())))
-}
-
-fn write_temp(path: &Path, bytes: &[u8], mode: u32) -> Result<PathBuf, DeviceError> {
-    let tmp = temp_path(path)?;
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    })();
-    match result {
-        Ok(()) => Ok(tmp),
-        Err(source) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(DeviceError::StateWrite {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    }
-}
-
-/// Replaces `path` atomically: readers see the old file or the new one, never half of either.
+/// Replaces `path` atomically at `mode`: readers see the old file or the new one.
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DeviceError> {
-    let tmp = write_temp(path, bytes, mode)?;
-    std::fs::rename(&tmp, path).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        DeviceError::StateWrite {
-            path: path.to_path_buf(),
-            source,
-        }
+    crate::fsutil::write_atomic_mode(path, bytes, mode).map_err(|source| DeviceError::StateWrite {
+        path: path.to_path_buf(),
+        source,
     })
 }
 
 /// Creates `path` with `bytes` unless it already exists (then leaves the existing file alone).
 fn create_once(path: &Path, bytes: &[u8]) -> Result<(), DeviceError> {
-    let tmp = write_temp(path, bytes, 0o600)?;
-    let linked = std::fs::hard_link(&tmp, path);
-    let _ = std::fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(source) => Err(DeviceError::StateWrite {
+    crate::fsutil::create_once(path, bytes, 0o600)
+        .map(|_| ())
+        .map_err(|source| DeviceError::StateWrite {
             path: path.to_path_buf(),
             source,
-        }),
-    }
+        })
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], DeviceError> {
