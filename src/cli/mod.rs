@@ -9,6 +9,7 @@ pub mod aws;
 mod checkin;
 mod checkout;
 mod custodian;
+mod demo;
 mod enroll;
 mod keys;
 mod ledger;
@@ -108,6 +109,8 @@ pub enum Command {
     Checkin(checkin::CheckinArgs),
     /// Quarterly audit: prove the ledger intact, compare it with AWS, write the report, record it
     Audit(Box<audit::AuditArgs>),
+    /// The whole custody story with software keys and bundled AWS evidence, in seconds
+    Demo(demo::DemoArgs),
 }
 
 /// Parses the process arguments, runs the command and maps the result to an exit code.
@@ -142,6 +145,7 @@ fn run(cli: Cli) -> CmdResult {
         Command::Checkout(args) => checkout::run(args, global),
         Command::Checkin(args) => checkin::run(args, global),
         Command::Audit(args) => audit::run(*args, global),
+        Command::Demo(args) => demo::run(args, global),
     }
 }
 

@@ -1,0 +1,537 @@
+//! `rootkey demo`: the whole custody story, run as a person would run it.
+//!
+//! Every step is the real `rootkey` binary with real arguments, shown before it runs, against
+//! software keys (real CTAP2 authenticators with real attestation) and a ledger in one folder.
+//! Only AWS is stood in for, by an evidence file the demo keeps up to date
+//! (`custody::demo`): the console registration and the root sign-ins are what it simulates.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::{CliError, CmdResult, GlobalArgs, Outcome};
+use crate::aws;
+use crate::custody::{self, events::KeyRole};
+
+/// `rootkey demo` flags.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Run in this folder (created if missing; must not hold a ledger yet)
+    /// [default: a new folder under the system temp directory, kept so you can read the report]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// What a step's exit code must be for the story to go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Success,
+    /// The command ran and reported findings (exit 1): the point of that step.
+    Findings,
+}
+
+/// Runs the real binary for each step of the story.
+struct Runner {
+    exe: PathBuf,
+    dir: PathBuf,
+    ledger: PathBuf,
+    step: usize,
+}
+
+impl Runner {
+    fn heading(&mut self, title: &str, why: &str) {
+        self.step += 1;
+        eprintln!();
+        eprintln!("── {}. {title}", self.step);
+        if !why.is_empty() {
+            eprintln!("   {why}");
+        }
+    }
+
+    /// Runs `rootkey ARGS` (with the demo ledger), showing the command and its output.
+    fn run(&self, args: &[&str], stdin: Option<&str>, expect: Expect) -> Result<String, CliError> {
+        let shown: Vec<String> = args.iter().map(|a| shell_word(a, &self.dir)).collect();
+        eprintln!("   $ rootkey {}", shown.join(" "));
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg("--ledger")
+            .arg(&self.ledger)
+            .args(args)
+            .current_dir(&self.dir)
+            // The demo must not pick up the operator's own ledger, config or keys.
+            .env_remove("ROOTKEY_LEDGER")
+            .env_remove("ROOTKEY_CONFIG")
+            .env_remove("ROOTKEY_DEVICE")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", self.exe.display()))?;
+        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(text.as_bytes())?;
+        }
+        let out = child.wait_with_output()?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        for line in String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .chain(stdout.lines())
+        {
+            eprintln!("   │ {line}");
+        }
+        let code = out.status.code();
+        let ok = match expect {
+            Expect::Success => code == Some(0),
+            Expect::Findings => code == Some(1),
+        };
+        if !ok {
+            return Err(format!(
+                "demo step `rootkey {}` exited with {:?}, expected {}: the story stops here \
+                 (the folder {} holds everything so far)",
+                shown.join(" "),
+                code,
+                match expect {
+                    Expect::Success => "0",
+                    Expect::Findings => "1 (findings)",
+                },
+                self.dir.display()
+            )
+            .into());
+        }
+        Ok(stdout)
+    }
+}
+
+/// Shows paths inside the demo folder relative to it, so commands read like a person's.
+fn shell_word(arg: &str, dir: &Path) -> String {
+    let rel = match Path::new(arg).strip_prefix(dir) {
+        Ok(r) => r.display().to_string(),
+        Err(_) => match arg.split_once(":") {
+            Some((scheme, rest)) if Path::new(rest).starts_with(dir) => format!(
+                "{scheme}:{}",
+                Path::new(rest)
+                    .strip_prefix(dir)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
+            _ => arg.to_string(),
+        },
+    };
+    if rel.is_empty() || rel.contains(|c: char| c.is_whitespace() || "'\"$&;|<>()".contains(c)) {
+        format!("'{}'", rel.replace('\'', "'\\''"))
+    } else {
+        rel
+    }
+}
+
+fn demo_dir(arg: Option<PathBuf>) -> Result<PathBuf, CliError> {
+    let dir = match arg {
+        Some(d) => {
+            std::fs::create_dir_all(&d)
+                .map_err(|e| format!("cannot create demo folder {}: {e}", d.display()))?;
+            d
+        }
+        None => tempfile::Builder::new()
+            .prefix("rootkey-demo-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary folder: {e}"))?
+            .keep(),
+    };
+    let dir = std::fs::canonicalize(&dir)?;
+    if dir.join("ledger.db").exists() {
+        return Err(format!(
+            "{} already holds a demo ledger; pass another --dir or remove it",
+            dir.display()
+        )
+        .into());
+    }
+    Ok(dir)
+}
+
+/// Runs the demo.
+pub fn run(args: DemoArgs, _global: &GlobalArgs) -> CmdResult {
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot find the rootkey binary to run the demo steps: {e}"))?;
+    let dir = demo_dir(args.dir)?;
+    let r = Runner {
+        exe,
+        ledger: dir.join("ledger.db"),
+        dir: dir.clone(),
+        step: 0,
+    };
+    story(r)
+}
+
+/// Paths of everything the demo makes, all inside its folder.
+struct Files {
+    keys: PathBuf,
+    config: PathBuf,
+    evidence: PathBuf,
+    checkpoint: PathBuf,
+    report_html: PathBuf,
+    report_md: PathBuf,
+    report_json: PathBuf,
+}
+
+impl Files {
+    fn new(dir: &Path) -> Self {
+        Files {
+            keys: dir.join("keys"),
+            config: dir.join("rootkey.toml"),
+            evidence: dir.join("aws-evidence.json"),
+            checkpoint: dir.join("auditor-checkpoint.txt"),
+            report_html: dir.join("audit-report.html"),
+            report_md: dir.join("audit-report.md"),
+            report_json: dir.join("audit-report.json"),
+        }
+    }
+
+    fn soft(&self, name: &str) -> String {
+        format!("soft:{}", self.keys.join(format!("{name}.json")).display())
+    }
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn story(mut r: Runner) -> CmdResult {
+    let f = Files::new(&r.dir);
+    std::fs::create_dir_all(&f.keys)?;
+    // The one departure from a production policy, said out loud: software keys are trusted
+    // through their CA (`--roots`), and they carry no PIN because the demo has no one to type it.
+    std::fs::write(
+        &f.config,
+        "# rootkey demo configuration\n[policy]\nrequire_pin = false\n\n[aws]\ncompany_domains = [\"example.com\"]\n",
+    )?;
+    let config = s(&f.config);
+    let (alice, bob) = (f.soft("alice"), f.soft("bob"));
+    let (primary, backup) = (f.soft("root-primary"), f.soft("root-backup"));
+    let alice_dev = format!("alice={alice}");
+    let bob_dev = format!("bob={bob}");
+    let custodian_devices = [
+        "--custodian-device",
+        &alice_dev,
+        "--custodian-device",
+        &bob_dev,
+    ];
+    let now = time::OffsetDateTime::now_utc();
+    eprintln!("rootkey demo in {}", r.dir.display());
+    eprintln!(
+        "Four software keys stand in for hardware (two custodians' keys, a primary and a backup \
+         root key); a bundled AWS evidence file stands in for AWS. Everything else is real."
+    );
+
+    r.heading(
+        "Create the custody ledger",
+        "A SQLite ledger and its Ed25519 signing key (mode 0600).",
+    );
+    r.run(
+        &["ledger", "init", "--origin", "demo.rootkey.example/custody"],
+        None,
+        Expect::Success,
+    )?;
+
+    r.heading(
+        "Enroll the first two custodians, together",
+        "Each makes a credential on their own key; both approve the bootstrap entry.",
+    );
+    let mut args = vec![
+        "custodian",
+        "bootstrap",
+        "--first",
+        "alice",
+        "--first-name",
+        "Alice Martin",
+        "--second",
+        "bob",
+        "--second-name",
+        "Bob Okafor",
+    ];
+    args.extend(custodian_devices);
+    r.run(&args, None, Expect::Success)?;
+
+    r.heading(
+        "Look at a new root key",
+        "What the key says about itself (not trusted until attested).",
+    );
+    r.run(
+        &["--device", &primary, "keys", "info"],
+        None,
+        Expect::Success,
+    )?;
+
+    r.heading(
+        "Onboard AWS account 123456789012: attest both keys and record them",
+        "Attestation is verified against the software CA, trusted explicitly with --roots.",
+    );
+    // AWS as it is before the ceremony: root has a password and no MFA device yet.
+    let mut evidence = custody::demo::bundled_evidence(now)?;
+    aws::save_evidence(&evidence, &f.evidence)?;
+    let evidence_path = s(&f.evidence);
+    let keys_dir = s(&f.keys);
+    let mut args = vec![
+        "--config",
+        &config,
+        "enroll",
+        "--account",
+        custody::demo::ACCOUNT,
+        "--primary",
+        &primary,
+        "--backup",
+        &backup,
+        "--location-primary",
+        "Safe A, Frankfurt office, drawer 2",
+        "--location-backup",
+        "Safe B, Dublin office, drawer 1",
+        "--bag-primary",
+        "TB-100231",
+        "--bag-backup",
+        "TB-100232",
+        "--custodians",
+        "alice,bob",
+        "--roots",
+        &keys_dir,
+        "--evidence-in",
+        &evidence_path,
+    ];
+    args.extend(custodian_devices);
+    r.run(&args, None, Expect::Success)?;
+    let (primary_id, backup_id) = enrolled_keys(&r.ledger)?;
+
+    r.heading(
+        "AWS console: register both keys on the root user (simulated)",
+        "The operator names each key as proposed; the demo's evidence file now shows what AWS would.",
+    );
+    custody::demo::register_security_key(
+        &mut evidence,
+        &custody::aws_device_name(&primary_id),
+        "7Q2X4MZP",
+        now,
+    );
+    custody::demo::register_security_key(
+        &mut evidence,
+        &custody::aws_device_name(&backup_id),
+        "K3V9B6TR",
+        now,
+    );
+    aws::save_evidence(&evidence, &f.evidence)?;
+    eprintln!("   {} now shows both keys on root", f.evidence.display());
+
+    r.heading(
+        "Confirm through the AWS API that exactly these keys are on root",
+        "",
+    );
+    let mut args = vec![
+        "enroll",
+        "confirm",
+        "--account",
+        custody::demo::ACCOUNT,
+        "--custodians",
+        "alice,bob",
+        "--evidence-in",
+        &evidence_path,
+    ];
+    args.extend(custodian_devices);
+    r.run(&args, None, Expect::Success)?;
+
+    r.heading(
+        "The auditor saves today's checkpoint",
+        "Next quarter, the audit proves the ledger only grew since this one.",
+    );
+    let checkpoint = s(&f.checkpoint);
+    r.run(
+        &["ledger", "checkpoint", "--out", &checkpoint],
+        None,
+        Expect::Success,
+    )?;
+
+    r.heading(
+        "Break-glass: check the primary key out",
+        "Alice needs root for an incident; Bob approves. Each touches their own key.",
+    );
+    let mut args = vec![
+        "checkout",
+        "--key",
+        &primary_id,
+        "--reason",
+        "Restore S3 bucket policy locked by a bad deploy",
+        "--ticket",
+        "INC-4711",
+        "--window",
+        "4h",
+        "--requester",
+        "alice",
+        "--approver",
+        "bob",
+        "--bag-broken",
+        "TB-100231",
+    ];
+    args.extend(custodian_devices);
+    r.run(&args, None, Expect::Success)?;
+
+    r.heading(
+        "Alice signs in to the console as root, inside the window (simulated)",
+        "CloudTrail records a ConsoleLogin by the root user.",
+    );
+    let inside = time::OffsetDateTime::now_utc().replace_nanosecond(0)?;
+    custody::demo::root_sign_in(&mut evidence, inside, "203.0.113.24", "demo-login-inside");
+    aws::save_evidence(&evidence, &f.evidence)?;
+    eprintln!(
+        "   root sign-in at {} from 203.0.113.24 added to the evidence",
+        rfc3339(inside)
+    );
+
+    r.heading(
+        "Check the primary key back in",
+        "The key proves it is the enrolled key; a new bag is sealed; two custodians approve.",
+    );
+    let mut args = vec![
+        "--device",
+        &primary,
+        "checkin",
+        "--key",
+        &primary_id,
+        "--bag",
+        "TB-100377",
+        "--custodians",
+        "alice,bob",
+    ];
+    args.extend(custodian_devices);
+    r.run(&args, None, Expect::Success)?;
+
+    r.heading(
+        "Meanwhile: a root sign-in nobody checked a key out for (simulated)",
+        "Three days ago, before rootkey took custody, from an address nobody recognises.",
+    );
+    let outside =
+        (now - time::Duration::days(3) - time::Duration::hours(5)).replace_nanosecond(0)?;
+    custody::demo::root_sign_in(&mut evidence, outside, "192.0.2.66", "demo-login-outside");
+    aws::save_evidence(&evidence, &f.evidence)?;
+    eprintln!(
+        "   root sign-in at {} from 192.0.2.66 added to the evidence",
+        rfc3339(outside)
+    );
+
+    r.heading(
+        "Quarterly touch test of the backup key",
+        "The key proves it is still in the safe.",
+    );
+    let mut args = vec![
+        "--device",
+        &backup,
+        "keys",
+        "verify",
+        "--key",
+        &backup_id,
+        "--custodians",
+        "bob",
+    ];
+    args.extend(custodian_devices);
+    r.run(&args, None, Expect::Success)?;
+
+    r.heading(
+        "The quarterly audit",
+        "Ledger intact and extending the saved checkpoint; keys; AWS compared; every root login \
+         matched against checkouts. The unexplained sign-in must be caught (exit 1).",
+    );
+    let base = [
+        "--config",
+        config.as_str(),
+        "audit",
+        "--evidence-in",
+        evidence_path.as_str(),
+        "--since",
+        "90d",
+        "--since-checkpoint",
+        checkpoint.as_str(),
+    ];
+    for (format, out, record) in [
+        ("json", &f.report_json, false),
+        ("md", &f.report_md, false),
+        ("html", &f.report_html, true),
+    ] {
+        let out = s(out);
+        let mut args = base.to_vec();
+        args.extend(["--format", format, "--out", &out]);
+        if !record {
+            args.push("--no-record");
+        }
+        r.run(&args, None, Expect::Findings)?;
+    }
+    check_report(&f.report_json)?;
+
+    r.heading(
+        "Anyone can re-verify the ledger",
+        "Every entry, approval and the signed checkpoint.",
+    );
+    r.run(
+        &["ledger", "verify", "--since-checkpoint", &checkpoint],
+        None,
+        Expect::Success,
+    )?;
+
+    eprintln!();
+    eprintln!(
+        "The story ran as it should: the audit caught the root sign-in outside any checkout."
+    );
+    eprintln!("  report (HTML):     {}", f.report_html.display());
+    eprintln!("  report (Markdown): {}", f.report_md.display());
+    eprintln!("  report (JSON):     {}", f.report_json.display());
+    eprintln!("  ledger:            {}", r.ledger.display());
+    eprintln!(
+        "  try:  rootkey --ledger {} ledger show",
+        r.ledger.display()
+    );
+    Ok(Outcome::Ok)
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// The story's point, checked rather than assumed: exactly one critical finding, the sign-in
+/// outside any checkout, and the sign-in during the checkout explained by it.
+fn check_report(path: &Path) -> Result<(), CliError> {
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f["code"].as_str()).collect())
+        .unwrap_or_default();
+    let explained = report["logins"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|l| l["explanation"]["status"] == "in_window")
+                .count()
+        })
+        .unwrap_or(0);
+    if codes != ["ROOT-LOGIN-UNEXPLAINED"] || explained != 1 {
+        return Err(format!(
+            "the demo audit should find exactly the unexplained root sign-in and explain the \
+             other; it found {codes:?} with {explained} explained sign-in(s) (see {})",
+            path.display()
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The ids of the primary and backup keys the enrollment recorded.
+fn enrolled_keys(ledger: &Path) -> Result<(String, String), CliError> {
+    let ledger = crate::ledger::Ledger::open_readonly(ledger)?;
+    let state = custody::fold_ledger(&ledger)?;
+    let find = |role: KeyRole| {
+        state
+            .keys
+            .values()
+            .find(|k| k.account_id == custody::demo::ACCOUNT && k.role == role)
+            .map(|k| k.key_id.clone())
+            .ok_or_else(|| format!("the enrollment recorded no {} key", role.as_str()))
+    };
+    Ok((find(KeyRole::Primary)?, find(KeyRole::Backup)?))
+}
