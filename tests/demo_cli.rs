@@ -34,7 +34,10 @@ fn demo_runs_the_whole_story_and_its_ledger_verifies() {
         "keys verify --key",
         "audit --evidence-in",
     ] {
-        assert!(stderr.contains(step), "demo did not show `{step}`:\n{stderr}");
+        assert!(
+            stderr.contains(step),
+            "demo did not show `{step}`:\n{stderr}"
+        );
     }
     assert!(stderr.contains("audit-report.html"), "{stderr}");
 
@@ -74,7 +77,10 @@ fn demo_runs_the_whole_story_and_its_ledger_verifies() {
     let shown = String::from_utf8_lossy(&show.stdout);
     assert!(shown.contains("audit.completed"), "{shown}");
     let digest = hex::encode(ring::digest::digest(&ring::digest::SHA256, html.as_bytes()));
-    assert!(shown.contains(&digest), "report digest {digest} not in the ledger");
+    assert!(
+        shown.contains(&digest),
+        "report digest {digest} not in the ledger"
+    );
 }
 
 #[test]
@@ -84,5 +90,8 @@ fn demo_refuses_a_folder_that_already_holds_a_ledger() {
     let out = rootkey(&["demo", "--dir", path(tmp.path())]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already holds a demo ledger"));
-    assert_eq!(std::fs::read(tmp.path().join("ledger.db")).unwrap(), b"not yours");
+    assert_eq!(
+        std::fs::read(tmp.path().join("ledger.db")).unwrap(),
+        b"not yours"
+    );
 }
