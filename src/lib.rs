@@ -1,9 +1,10 @@
 //! rootkey: custody of the FIDO2 hardware keys that guard AWS root users.
 //!
 //! Layers (dependencies point down only):
-//! `cli` → `custody` → (`device`, `attest`, `aws`, `ledger`, `report`) → `webauthn`, `config`.
-//! `attest`, `ledger` and `webauthn` are pure; `device` and `aws` are the only modules that touch
-//! the outside world.
+//! `cli` → `custody` → (`device`, `attest`, `aws`, `ledger`, `report`) → `webauthn`, `config`,
+//! `fsutil`. `attest`, `ledger` and `webauthn` are pure (bytes and values in, verdicts out);
+//! `device` and `aws` are the only modules that touch the outside world; `custody` owns the rules
+//! (dual control, two keys per root, distinct locations) and the flows people run.
 
 pub mod attest;
 pub mod aws;

@@ -29,6 +29,7 @@ fn demo_runs_the_whole_story_and_its_ledger_verifies() {
         "custodian bootstrap",
         "enroll --account 123456789012",
         "enroll confirm",
+        "keys enrolled",
         "checkout --key",
         "checkin --key",
         "keys verify --key",
@@ -54,6 +55,24 @@ fn demo_runs_the_whole_story_and_its_ledger_verifies() {
         path(&checkpoint),
     ]);
     assert_eq!(verify.status.code(), Some(0), "{verify:?}");
+
+    // Both keys are in their safes, in new or original bags, registered on root.
+    let keys = rootkey(&["--ledger", path(&ledger), "--json", "keys", "enrolled"]);
+    let keys: serde_json::Value = serde_json::from_slice(&keys.stdout).unwrap();
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0]["role"], "primary");
+    assert_eq!(
+        keys[0]["bag_serial"], "TB-100377",
+        "primary resealed at check-in"
+    );
+    for k in keys {
+        assert_eq!(k["status"], "in_safe");
+        assert!(k["serial_arn"]
+            .as_str()
+            .unwrap()
+            .contains(":u2f/root/rootkey-"));
+    }
 
     // The reports carry the story's one critical finding; the HTML page is self-contained.
     let json: serde_json::Value =

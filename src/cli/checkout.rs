@@ -9,7 +9,7 @@ use crate::ledger::Ledger;
 /// `rootkey checkout` flags.
 #[derive(Debug, clap::Args)]
 pub struct CheckoutArgs {
-    /// Key id (`rootkey keys list`)
+    /// Key id (`rootkey keys enrolled`)
     #[arg(long, value_name = "KEY")]
     pub key: String,
     /// Why root access is needed

@@ -339,6 +339,12 @@ fn story(mut r: Runner) -> CmdResult {
     r.run(&args, None, Expect::Success)?;
 
     r.heading(
+        "Where the keys are now",
+        "The custody inventory, from the ledger.",
+    );
+    r.run(&["keys", "enrolled"], None, Expect::Success)?;
+
+    r.heading(
         "The auditor saves today's checkpoint",
         "Next quarter, the audit proves the ledger only grew since this one.",
     );

@@ -31,6 +31,12 @@ pub enum KeysCmd {
         #[arg(long)]
         pin_stdin: bool,
     },
+    /// List the keys in custody, from the ledger: location, bag, whether out, last proof
+    Enrolled {
+        /// Only the keys guarding this AWS account
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+    },
     /// Prove a key in custody is present (the key in --device signs a fresh challenge with its
     /// custody credential) and record it in the ledger as key.verified
     Verify(VerifyArgs),
@@ -60,8 +66,67 @@ pub fn run(cmd: KeysCmd, global: &GlobalArgs) -> CmdResult {
         KeysCmd::Info => info(&spec, global.json),
         KeysCmd::SetPin { pin_stdin } => set_pin(&spec, pin_stdin),
         KeysCmd::Attest { out, pin_stdin } => attest(&spec, out.as_deref(), pin_stdin, global.json),
+        KeysCmd::Enrolled { account } => enrolled(account.as_deref(), global),
         KeysCmd::Verify(args) => verify(args, spec, global),
     }
+}
+
+fn enrolled(account: Option<&str>, global: &GlobalArgs) -> CmdResult {
+    let ledger = crate::ledger::Ledger::open_readonly(&global.ledger_path()?)?;
+    let now = time::OffsetDateTime::now_utc();
+    let keys = crate::custody::flows::inventory::inventory(&ledger, account, now)?;
+    if global.json {
+        print_json(&keys)?;
+        return Ok(Outcome::Ok);
+    }
+    if keys.is_empty() {
+        eprintln!(
+            "no keys in custody{}: onboard an account with `rootkey enroll`",
+            account
+                .map(|a| format!(" for account {a}"))
+                .unwrap_or_default()
+        );
+        return Ok(Outcome::Ok);
+    }
+    let mut t = Table::new([
+        "key",
+        "account",
+        "role",
+        "location",
+        "bag",
+        "status",
+        "last proof",
+        "AWS device",
+    ]);
+    for k in &keys {
+        let status = match k.due {
+            Some(due) => format!(
+                "{} (due {})",
+                k.status.replace('_', " "),
+                crate::report::fmt_time(due)
+            ),
+            None => k.status.replace('_', " "),
+        };
+        let proof = format!(
+            "{}{}",
+            crate::report::fmt_time(k.last_possession),
+            if k.possession_stale { " (stale)" } else { "" }
+        );
+        t.row([
+            k.key_id.clone(),
+            k.account_id.clone(),
+            k.role.to_string(),
+            k.location.clone(),
+            k.bag_serial.clone(),
+            status,
+            proof,
+            k.serial_arn
+                .clone()
+                .unwrap_or_else(|| "not confirmed".into()),
+        ]);
+    }
+    println!("{t}");
+    Ok(Outcome::Ok)
 }
 
 fn verify(a: VerifyArgs, spec: DeviceSpec, global: &GlobalArgs) -> CmdResult {

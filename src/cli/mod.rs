@@ -89,7 +89,7 @@ pub enum Command {
     /// The custody ledger: create, append notes, show, checkpoint, verify, export
     #[command(subcommand)]
     Ledger(ledger::LedgerCmd),
-    /// FIDO2 security keys: list, inspect, set a PIN, produce attestation evidence
+    /// Security keys: list, inspect, set a PIN, attest; keys in custody and their possession checks
     #[command(subcommand)]
     Keys(keys::KeysCmd),
     /// Attestation: verify what a key is, against pinned roots, FIDO metadata and policy
@@ -115,6 +115,12 @@ pub enum Command {
 
 /// Parses the process arguments, runs the command and maps the result to an exit code.
 pub fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when the reader of stdout goes away (`| head`), instead
+    // of panicking in println!. Nothing half-written follows: ledger writes are transactions.
+    // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

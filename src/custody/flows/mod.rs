@@ -19,6 +19,7 @@ pub mod checkout;
 mod console;
 pub mod custodians;
 pub mod enroll;
+pub mod inventory;
 
 pub mod verify;
 
