@@ -187,12 +187,38 @@ impl Registry {
             _ => self.active().collect(),
         };
         let challenge = super::tree::sha256(event_bytes);
+        let people =
+            self.resolve_approvers(&pool, approvals.iter().map(|a| a.custodian_id.as_str()))?;
+        for (who, a) in people.iter().zip(approvals) {
+            verify_assertion(who, a, &challenge).map_err(|why| RuleError::BadApproval {
+                name: who.name.clone(),
+                why,
+            })?;
+        }
+        if people.len() < need {
+            return Err(RuleError::TooFewApprovals {
+                need,
+                got: people.len(),
+            });
+        }
+        Ok(change)
+    }
+
+    /// Who approves, in order: each id must name someone in `pool` (the active custodians, or
+    /// for a bootstrap the two people it enrols) with role custodian, and nobody twice. The
+    /// registry itself names removed people in the error. Flows call this before touching a key.
+    pub fn resolve_approvers<'a, 'i>(
+        &self,
+        pool: &[&'a Custodian],
+        ids: impl IntoIterator<Item = &'i str>,
+    ) -> Result<Vec<&'a Custodian>, RuleError> {
         let mut seen = HashSet::new();
-        for a in approvals {
-            let who = match pool.iter().find(|c| c.id == a.custodian_id) {
+        let mut people = Vec::new();
+        for id in ids {
+            let who = match pool.iter().find(|c| c.id == id) {
                 Some(c) => *c,
                 None => {
-                    return Err(match self.get(&a.custodian_id) {
+                    return Err(match self.get(id) {
                         Some(Custodian {
                             name,
                             removed_seq: Some(r),
@@ -201,7 +227,7 @@ impl Registry {
                             name: name.clone(),
                             removed_seq: *r,
                         },
-                        _ => RuleError::UnknownApprover(a.custodian_id.clone()),
+                        _ => RuleError::UnknownApprover(id.to_string()),
                     })
                 }
             };
@@ -211,18 +237,9 @@ impl Registry {
             if who.role != Role::Custodian {
                 return Err(RuleError::AuditorApprover(who.name.clone()));
             }
-            verify_assertion(who, a, &challenge).map_err(|why| RuleError::BadApproval {
-                name: who.name.clone(),
-                why,
-            })?;
+            people.push(who);
         }
-        if seen.len() < need {
-            return Err(RuleError::TooFewApprovals {
-                need,
-                got: seen.len(),
-            });
-        }
-        Ok(change)
+        Ok(people)
     }
 
     fn change_for(&self, seq: u64, event: &Event) -> Result<Change, RuleError> {

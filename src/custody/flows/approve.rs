@@ -1,13 +1,9 @@
 //! Custodians approve an event with their own keys: one WebAuthn assertion each, whose challenge
 //! is the event's [`UnsignedEvent::approval_challenge`].
 
-use std::collections::HashSet;
-
 use super::{with_key, Console, FlowError};
 use crate::device::{DeviceSpec, GetAssertion};
-use crate::ledger::{
-    Approval, Custodian, Registry, Role, RuleError, UnsignedEvent, CUSTODIAN_RP_ID,
-};
+use crate::ledger::{Approval, Custodian, Registry, UnsignedEvent, CUSTODIAN_RP_ID};
 use crate::webauthn::{client_data::TYPE_GET, ClientData};
 
 /// Origin written into approval client data.
@@ -73,31 +69,9 @@ pub(crate) fn gather_from(
     approvers: &[Approver],
     console: &mut dyn Console,
 ) -> Result<Vec<Approval>, FlowError> {
-    let mut seen = HashSet::new();
-    let mut people = Vec::with_capacity(approvers.len());
-    for a in approvers {
-        let who = pool
-            .iter()
-            .find(|c| c.id == a.id)
-            .ok_or_else(|| match registry.get(&a.id) {
-                Some(Custodian {
-                    name,
-                    removed_seq: Some(r),
-                    ..
-                }) => RuleError::RemovedApprover {
-                    name: name.clone(),
-                    removed_seq: *r,
-                },
-                _ => RuleError::UnknownApprover(a.id.clone()),
-            })?;
-        if !seen.insert(who.id.as_str()) {
-            return Err(RuleError::DuplicateApprover(who.name.clone()).into());
-        }
-        if who.role != Role::Custodian {
-            return Err(RuleError::AuditorApprover(who.name.clone()).into());
-        }
-        people.push((who, a));
-    }
+    let pool: Vec<&Custodian> = pool.iter().collect();
+    let who = registry.resolve_approvers(&pool, approvers.iter().map(|a| a.id.as_str()))?;
+    let people = who.into_iter().zip(approvers);
     let client_data = ClientData::json(TYPE_GET, &event.approval_challenge(), APPROVAL_ORIGIN);
     let mut out = Vec::with_capacity(people.len());
     for (who, a) in people {
