@@ -230,3 +230,26 @@ fn a_newer_schema_is_refused_and_not_touched() {
     let e = Ledger::open(&db, None).unwrap_err();
     assert!(matches!(e, LedgerError::NewerSchema { .. }));
 }
+
+#[test]
+fn a_compare_and_append_refuses_a_ledger_that_moved() {
+    let mut f = fixture();
+    let len = f.ledger.len().unwrap();
+    // Someone else records something while our custodians are touching their keys.
+    f.ledger.append(&note("meanwhile"), vec![]).unwrap();
+    let ours = note("ours");
+    match f.ledger.append_at(Some(len), &ours, vec![]) {
+        Err(LedgerError::Moved { expected, found }) => {
+            assert_eq!((expected, found), (len, len + 1));
+        }
+        other => panic!("expected Moved, got {other:?}"),
+    }
+    assert_eq!(f.ledger.len().unwrap(), len + 1, "nothing written");
+    match f.ledger.append_batch_at(len, vec![(ours.clone(), vec![])]) {
+        Err(LedgerError::Moved { .. }) => {}
+        other => panic!("expected Moved, got {other:?}"),
+    }
+    // Against the current length it goes through.
+    let r = f.ledger.append_at(Some(len + 1), &ours, vec![]).unwrap();
+    assert_eq!(r.seq, len + 1);
+}

@@ -61,6 +61,12 @@ pub enum LedgerError {
          pass the right file with --signing-key"
     )]
     WrongKey { path: PathBuf, expected: String },
+    #[error(
+        "the ledger changed while this command was running (it expected {expected} entries and \
+         found {found}: someone else recorded something meanwhile); nothing was written, and the \
+         custody checks must see the new state: run the command again"
+    )]
+    Moved { expected: u64, found: u64 },
     #[error("the ledger was opened read-only (no signing key); open it with its key to append")]
     ReadOnly,
     #[error("event rejected, nothing written: {0}")]

@@ -288,11 +288,26 @@ impl Ledger {
         event: &UnsignedEvent,
         approvals: Vec<Approval>,
     ) -> Result<Receipt, LedgerError> {
+        self.append_at(None, event, approvals)
+    }
+
+    /// [`Ledger::append`], but only if the ledger still holds `expected_len` entries when the
+    /// write lock is taken: flows check their custody rules against a snapshot, then wait for
+    /// people to touch keys; if someone else appended meanwhile, those checks are stale and
+    /// nothing is written ([`LedgerError::Moved`]). `None` appends unconditionally.
+    pub fn append_at(
+        &mut self,
+        expected_len: Option<u64>,
+        event: &UnsignedEvent,
+        approvals: Vec<Approval>,
+    ) -> Result<Receipt, LedgerError> {
         let leaf = std::cell::Cell::new([0u8; 32]);
         let b = self
-            .append_inner(std::iter::once((event.clone(), approvals)), &|h| {
-                leaf.set(*h)
-            })?
+            .append_inner(
+                expected_len,
+                std::iter::once((event.clone(), approvals)),
+                &|h| leaf.set(*h),
+            )?
             .ok_or_else(|| LedgerError::Corrupt("append produced no checkpoint".into()))?;
         Ok(Receipt {
             seq: b.first_seq,
@@ -308,11 +323,24 @@ impl Ledger {
     where
         I: IntoIterator<Item = (UnsignedEvent, Vec<Approval>)>,
     {
-        self.append_inner(events, &|_| {})
+        self.append_inner(None, events, &|_| {})
+    }
+
+    /// [`Ledger::append_batch`] with the precondition of [`Ledger::append_at`].
+    pub fn append_batch_at<I>(
+        &mut self,
+        expected_len: u64,
+        events: I,
+    ) -> Result<Option<BatchReceipt>, LedgerError>
+    where
+        I: IntoIterator<Item = (UnsignedEvent, Vec<Approval>)>,
+    {
+        self.append_inner(Some(expected_len), events, &|_| {})
     }
 
     fn append_inner<I>(
         &mut self,
+        expected_len: Option<u64>,
         events: I,
         on_leaf: &dyn Fn(&Hash),
     ) -> Result<Option<BatchReceipt>, LedgerError>
@@ -329,8 +357,14 @@ impl Ledger {
             tx.query_row("SELECT frontier FROM tree WHERE id = 1", [], |r| r.get(0))?;
         let mut cr =
             CompactRange::from_bytes(&frontier).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
-        let mut registry = load_registry(&tx)?;
         let first_seq = cr.size();
+        if let Some(expected) = expected_len.filter(|&e| e != first_seq) {
+            return Err(LedgerError::Moved {
+                expected,
+                found: first_seq,
+            });
+        }
+        let mut registry = load_registry(&tx)?;
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO entries (seq, event_id, kind, leaf_hash, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",

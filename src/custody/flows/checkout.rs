@@ -99,7 +99,7 @@ pub fn checkout(
         &[req.requester.clone(), req.approver.clone()],
         console,
     )?;
-    let receipt = ledger.append(&event, approvals)?;
+    let receipt = ledger.append_at(Some(snap.len), &event, approvals)?;
     let key = snap
         .state
         .keys

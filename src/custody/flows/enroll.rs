@@ -400,7 +400,7 @@ pub fn enroll(
         batch.push((ev, approvals));
     }
     let receipt = ledger
-        .append_batch(batch)?
+        .append_batch_at(snap.len, batch)?
         .ok_or_else(|| FlowError::Usage("nothing to record".into()))?;
     for (i, k) in keys.iter_mut().enumerate() {
         k.seq = receipt.first_seq + i as u64;
@@ -557,7 +557,7 @@ pub fn confirm(
         batch.push((ev, approvals));
     }
     let receipt = ledger
-        .append_batch(batch)?
+        .append_batch_at(snap.len, batch)?
         .ok_or_else(|| FlowError::Usage("nothing to record".into()))?;
     Ok(ConfirmOutcome {
         account_id: req.account_id.clone(),

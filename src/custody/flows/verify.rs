@@ -143,7 +143,7 @@ pub fn verify(
     let event = UnsignedEvent::new(custody.kind(), &req.actor, custody.to_body()?)?;
     super::precheck_fold(&snap.state, snap.len, &[&event])?;
     let approvals = gather_approvals(&snap.registry, snap.len, &event, &req.custodians, console)?;
-    let receipt = ledger.append(&event, approvals)?;
+    let receipt = ledger.append_at(Some(snap.len), &event, approvals)?;
     Ok(VerifyOutcome {
         seq: receipt.seq,
         key_id: req.key_id.clone(),
