@@ -35,11 +35,36 @@ fn json(out: &Output) -> Vec<Value> {
     })
 }
 
+/// A config whose policy does not require a PIN: the third-party fixtures carry no device
+/// facts, so under the default policy every one of them is `pin-unknown` (see
+/// `default_policy_refuses_a_key_whose_pin_state_is_unknown`).
 fn config_dir() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
-    // `--config` pointing at a missing file is an error, so write an empty one.
-    std::fs::write(d.path().join("absent-config.toml"), "").unwrap();
+    std::fs::write(
+        d.path().join("absent-config.toml"),
+        "[policy]\nrequire_pin = false\n",
+    )
+    .unwrap();
     d
+}
+
+#[test]
+fn default_policy_refuses_a_key_whose_pin_state_is_unknown() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("absent-config.toml"), "").unwrap();
+    let file = real("yubico-yubikey_5_nfc-packed.json");
+    let out = rootkey(&["--json", "attest", "verify", "--at", AT, &file], d.path());
+    assert_eq!(out.status.code(), Some(1));
+    let r = json(&out);
+    assert_eq!(r[0]["attestation"], "valid");
+    assert_eq!(r[0]["eligible"], false);
+    let findings = r[0]["policy_findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["id"] == "pin-unknown" && f["severity"] == "deny"),
+        "{findings:?}"
+    );
 }
 
 #[test]

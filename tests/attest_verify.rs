@@ -153,13 +153,21 @@ fn platform_and_none_are_never_eligible() {
 fn valid_yubikey_is_eligible_and_firmware_drives_the_advisory_finding() {
     let r = run("yubico-yubikey_5_nfc-packed.json");
     let base = Policy::default();
+    // Without device facts the PIN state is unknown, which the default policy refuses.
     let e = evaluate(&r, None, &base);
+    assert!(!e.eligible(), "{:?}", e.findings);
+    assert!(e.findings.iter().any(|f| f.id == "pin-unknown"));
+    let pin_only = DeviceFacts {
+        pin_set: Some(true),
+        ..DeviceFacts::default()
+    };
+    let e = evaluate(&r, Some(&pin_only), &base);
     assert!(e.eligible(), "{:?}", e.findings);
     assert!(e
         .findings
         .iter()
         .any(|f| f.id == "firmware-unknown" && f.severity == Severity::Warn));
-    assert!(e.findings.iter().any(|f| f.id == "pin-unknown"));
+    assert!(!e.findings.iter().any(|f| f.id == "pin-unknown"));
     assert!(e.findings.iter().any(|f| f.id == "challenge-not-checked"));
 
     let dev = |fw: &str, pin: bool| DeviceFacts {
@@ -205,6 +213,10 @@ fn valid_yubikey_is_eligible_and_firmware_drives_the_advisory_finding() {
 fn policy_allow_lists_and_certification() {
     let r = run("yubico-yubikey_5_nfc-packed.json");
     let p = |c: PolicyConfig| Policy::from_config(&c).unwrap();
+    let pin_set = DeviceFacts {
+        pin_set: Some(true),
+        ..DeviceFacts::default()
+    };
     let only_other = p(PolicyConfig {
         allowed_aaguids: vec!["ee882879-721c-4913-9775-3dfcce97072a".into()],
         ..PolicyConfig::default()
@@ -215,7 +227,7 @@ fn policy_allow_lists_and_certification() {
         allowed_models: vec!["yubikey 5".into()],
         ..PolicyConfig::default()
     });
-    assert!(evaluate(&r, None, &this_one).eligible());
+    assert!(evaluate(&r, Some(&pin_set), &this_one).eligible());
     let no_u2f = p(PolicyConfig {
         allowed_formats: vec!["packed".into()],
         ..PolicyConfig::default()

@@ -328,7 +328,8 @@ pub fn evaluate(
         }
         Verdict::Valid(v) => Some(v),
     };
-    if !fmt.is_empty() && !policy.allowed_formats.contains(&fmt) {
+    // A missing format is not a loophole: only listed formats pass.
+    if !policy.allowed_formats.contains(&fmt) {
         add(
             "format-not-allowed",
             Severity::Deny,
@@ -494,11 +495,14 @@ fn check_device(
                 Severity::Deny,
                 "the key has no PIN; set one (rootkey keys set-pin) before enrolling it".into(),
             ),
+            // The policy asks for a PIN; "cannot tell" is not "yes" (fail closed).
             None => add(
                 "pin-unknown",
-                Severity::Warn,
-                "whether the key has a PIN is unknown (the evidence does not say); check it on \
-                 the key before enrolling"
+                Severity::Deny,
+                "cannot tell whether the key has a PIN (the evidence does not say): produce the \
+                 evidence with `rootkey keys attest`, which records it, after `rootkey keys \
+                 set-pin`; or set require_pin = false in the policy for evidence that cannot \
+                 carry it"
                     .into(),
             ),
         }
