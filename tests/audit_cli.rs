@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use rootkey::custody::key_id_for;
+use rootkey::device::CUSTODY_RP_ID;
 use rootkey::ledger::{Ledger, UnsignedEvent};
 use rootkey::report::fmt_time;
-use rootkey::webauthn::{b64url, sha256, CoseKey};
+use rootkey::webauthn::{b64url, sha256, AuthData, Flags};
 use serde_json::{json, Value};
 use support::{bootstrap_event, note, TestCustodian};
 use time::{Duration, OffsetDateTime};
@@ -48,14 +49,16 @@ fn world() -> World {
     let two = [&alice, &bob];
     let now = OffsetDateTime::now_utc();
     let mut keys = Vec::new();
+    // Each security key's custody credential is a real key pair, so that the check-in below
+    // carries a possession proof the audit's fold can verify.
+    let mut custody = Vec::new();
     for (i, (acct, role)) in [(A, "primary"), (A, "backup"), (B, "primary"), (B, "backup")]
         .into_iter()
         .enumerate()
     {
-        let cose = CoseKey::EdDsa {
-            x: sha256(format!("custody key {i}").as_bytes()),
-        }
-        .to_cbor();
+        let holder = TestCustodian::new(&format!("custody key {i}"), i % 2 == 0);
+        let cose = holder.key.to_cbor();
+        custody.push(holder);
         let id = key_id_for(&cose);
         append(
             &mut l,
@@ -95,12 +98,19 @@ fn world() -> World {
                "approver": bob.id, "bag_broken": "BAG-0"}),
         &two,
     );
+    let challenge = b"check-in of the primary of account A";
+    let assertion = custody[0].assert_raw(challenge, CUSTODY_RP_ID, Flags::UP);
+    let counter = AuthData::parse(&assertion.authenticator_data)
+        .unwrap()
+        .sign_count;
     append(
         &mut l,
         "key.checked_in",
         json!({"key_id": keys[0], "account_id": A, "bag_serial": "BAG-0b", "late": false,
-               "proof": {"challenge": "AA", "authenticator_data": "AA", "client_data_json": "AA",
-                         "signature": "AA", "counter": 1}}),
+               "proof": {"challenge": b64url(challenge),
+                         "authenticator_data": b64url(&assertion.authenticator_data),
+                         "client_data_json": b64url(&assertion.client_data_json),
+                         "signature": b64url(&assertion.signature), "counter": counter}}),
         &two,
     );
     World { dir, db, keys, now }

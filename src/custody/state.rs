@@ -5,6 +5,12 @@
 //! enrolling the same key twice), is an error naming the entry's sequence number, because the
 //! ledger only ever receives events that passed the rules: a contradiction means tampering or a
 //! bug, and an audit must not paper over either.
+//!
+//! Nothing in a body is taken on trust: possession proofs are re-verified against the key's
+//! enrolled custody credential, the approvals the ledger verified must be the people the body
+//! names (and as many as the kind needs), and the state rules the flows check before appending
+//! (one key of an account always in the safe, keys stored apart) are enforced again here, so two
+//! racing appends cannot build a history the rules forbid.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,6 +19,7 @@ use time::OffsetDateTime;
 use super::events::{
     AttestationSummary, ConfirmationSource, CustodyEvent, EventError, KeyRole, PossessionProof,
 };
+use super::rules::{self, RuleError};
 
 /// One ledger entry as the custody fold needs it; the ledger layer builds these from its rows.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +69,38 @@ pub enum StateError {
         kind: String,
         /// What it contradicts.
         detail: String,
+    },
+    /// A possession proof does not verify against the key's enrolled custody credential.
+    #[error("ledger entry {seq} ({kind}): the possession proof for key {key_id} does not verify: {reason}; the proof was forged, copied or replayed: run `rootkey ledger verify` and investigate")]
+    ProofRefused {
+        /// Sequence number of the entry.
+        seq: u64,
+        /// The entry's kind.
+        kind: String,
+        /// The key the proof claims to be from.
+        key_id: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The approvals stored with an entry are not the people (or not as many) the event needs.
+    #[error("ledger entry {seq} ({kind}) has the wrong approvals: {detail}; run `rootkey ledger verify` and investigate")]
+    Approvals {
+        /// Sequence number of the entry.
+        seq: u64,
+        /// The entry's kind.
+        kind: String,
+        /// What is wrong with them.
+        detail: String,
+    },
+    /// A checkout while the account's other key was already out: one key must stay in the safe.
+    #[error("ledger entry {seq} (key.checked_out) takes out key {key_id} while key {other} of the same account is checked out; one key must always stay in the safe")]
+    OtherKeyOut {
+        /// Sequence number of the entry.
+        seq: u64,
+        /// The key taken out.
+        key_id: String,
+        /// The account's other key that was already out.
+        other: String,
     },
 }
 
@@ -251,8 +290,19 @@ impl CustodyState {
     }
 
     /// Applies one ledger entry; other layers' kinds are ignored. A refused entry leaves the
-    /// state as it was.
+    /// state as it was. `ev.approvers` must be the people the event needs.
     pub fn apply(&mut self, ev: LedgerEvent<'_>) -> Result<(), StateError> {
+        self.apply_with(ev, true)
+    }
+
+    /// Applies an event that has not been approved yet: every check of [`Self::apply`] except
+    /// the approvals, which do not exist before the custodians touch their keys. Flows use this
+    /// to refuse an event before asking anyone to approve it; a ledger is never folded this way.
+    pub fn apply_before_approval(&mut self, ev: LedgerEvent<'_>) -> Result<(), StateError> {
+        self.apply_with(ev, false)
+    }
+
+    fn apply_with(&mut self, ev: LedgerEvent<'_>, approved: bool) -> Result<(), StateError> {
         let decoded =
             CustodyEvent::decode(ev.kind, ev.body).map_err(|source| StateError::Malformed {
                 seq: ev.seq,
@@ -263,6 +313,9 @@ impl CustodyState {
         };
         let seq = ev.seq;
         let kind = ev.kind;
+        if approved {
+            check_approvers(seq, kind, &decoded, ev.approvers)?;
+        }
         let inconsistent = |detail: String| StateError::Inconsistent {
             seq,
             kind: kind.to_string(),
@@ -283,6 +336,17 @@ impl CustodyState {
                     return Err(inconsistent(format!(
                         "its custody credential is already key {}'s",
                         other.key_id
+                    )));
+                }
+                let here = rules::normalise_location(&b.location);
+                if let Some(other) = self
+                    .active_keys_of(&b.account_id)
+                    .into_iter()
+                    .find(|k| rules::normalise_location(&k.location) == here)
+                {
+                    return Err(inconsistent(format!(
+                        "key {} would be stored at the same location as key {} of the same account",
+                        b.key_id, other.key_id
                     )));
                 }
                 if !self.used_bags.insert(b.bag_serial.clone()) {
@@ -365,6 +429,16 @@ impl CustodyState {
                         b.bag_broken, b.key_id, key.bag_serial
                     )));
                 }
+                if let Some(other) = self.active_keys_of(&b.account_id).into_iter().find(|k| {
+                    k.key_id != b.key_id && matches!(k.status, KeyStatus::CheckedOut { .. })
+                }) {
+                    return Err(StateError::OtherKeyOut {
+                        seq,
+                        key_id: b.key_id.clone(),
+                        other: other.key_id.clone(),
+                    });
+                }
+                let key = self.key_mut(seq, kind, &b.key_id, &b.account_id)?;
                 key.status = KeyStatus::CheckedOut { checkout: index };
                 self.checkouts.push(CheckoutRecord {
                     seq,
@@ -392,6 +466,7 @@ impl CustodyState {
                 let KeyStatus::CheckedOut { checkout } = key.status else {
                     return Err(inconsistent(format!("key {} is not checked out", b.key_id)));
                 };
+                check_proof(seq, kind, key, &b.proof)?;
                 if checkout >= self.checkouts.len() {
                     return Err(inconsistent("open checkout not found".into()));
                 }
@@ -418,6 +493,7 @@ impl CustodyState {
                 if !key.is_active() {
                     return Err(inconsistent(format!("key {} is retired", b.key_id)));
                 }
+                check_proof(seq, kind, key, &b.proof)?;
                 if let Some(bag) = &b.bag_serial {
                     key.bag_serial = bag.clone();
                 }
@@ -434,6 +510,24 @@ impl CustodyState {
                 if key.status != KeyStatus::InSafe {
                     return Err(inconsistent(format!("key {} is not in the safe", b.key_id)));
                 }
+                let to = rules::normalise_location(&b.to_location);
+                if to == rules::normalise_location(&key.location) {
+                    return Err(inconsistent(format!(
+                        "key {} is already at {}",
+                        b.key_id, key.location
+                    )));
+                }
+                if let Some(other) = self
+                    .active_keys_of(&b.account_id)
+                    .into_iter()
+                    .find(|k| k.key_id != b.key_id && rules::normalise_location(&k.location) == to)
+                {
+                    return Err(inconsistent(format!(
+                        "key {} would be stored at the same location as key {} of the same account",
+                        b.key_id, other.key_id
+                    )));
+                }
+                let key = self.key_mut(seq, kind, &b.key_id, &b.account_id)?;
                 key.location = b.to_location;
                 if let Some(bag) = &b.bag_serial {
                     key.bag_serial = bag.clone();
@@ -628,6 +722,85 @@ pub fn fold_ledger(ledger: &crate::ledger::Ledger) -> Result<CustodyState, FoldE
     }
 }
 
+/// Checks that the approvals the ledger verified for an entry are the people its body names, as
+/// many distinct people as the kind needs, and two for a possession check that reseals a bag
+/// (opening a bag is a change of custody, so it needs dual control like a check-in).
+fn check_approvers(
+    seq: u64,
+    kind: &str,
+    event: &CustodyEvent,
+    approvers: &[String],
+) -> Result<(), StateError> {
+    let wrong = |detail: String| StateError::Approvals {
+        seq,
+        kind: kind.to_string(),
+        detail,
+    };
+    let people: BTreeSet<&str> = approvers.iter().map(String::as_str).collect();
+    if people.len() != approvers.len() {
+        return Err(wrong(format!(
+            "the same custodian approved twice ({})",
+            approvers.join(", ")
+        )));
+    }
+    let mut needed = crate::ledger::rules::required_approvals(kind)
+        .ok_or_else(|| wrong("the ledger has no approval rule for this kind".into()))?;
+    match event {
+        CustodyEvent::KeyCheckedOut(b) => {
+            let named = BTreeSet::from([b.requester.as_str(), b.approver.as_str()]);
+            if people != named {
+                return Err(wrong(format!(
+                    "the body names requester {} and approver {}, but the approvals are from {}",
+                    b.requester,
+                    b.approver,
+                    listed(&people)
+                )));
+            }
+        }
+        CustodyEvent::KeyVerified(b) if b.bag_serial.is_some() => needed = needed.max(2),
+        _ => {}
+    }
+    if people.len() < needed {
+        return Err(wrong(format!(
+            "it needs {needed} distinct custodians, but the approvals are from {}",
+            listed(&people)
+        )));
+    }
+    Ok(())
+}
+
+fn listed(people: &BTreeSet<&str>) -> String {
+    if people.is_empty() {
+        "nobody".into()
+    } else {
+        people.iter().copied().collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Verifies a recorded possession proof exactly as the flows did before appending it, against
+/// the challenge the proof itself records: the key's signature binds the client data, so a
+/// proof copied from another entry or made by another key fails, and one replayed on the same
+/// key fails the counter check.
+fn check_proof(
+    seq: u64,
+    kind: &str,
+    key: &KeyState,
+    proof: &PossessionProof,
+) -> Result<(), StateError> {
+    rules::verify_possession(key, proof, proof.challenge.as_bytes()).map_err(|e| {
+        let reason = match e {
+            RuleError::PossessionRefused { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        StateError::ProofRefused {
+            seq,
+            kind: kind.to_string(),
+            key_id: key.key_id.clone(),
+            reason,
+        }
+    })
+}
+
 fn record_proof(key: &mut KeyState, at: OffsetDateTime, proof: &PossessionProof) {
     key.last_possession = at;
     key.last_counter = key.last_counter.max(proof.counter);
@@ -637,7 +810,9 @@ fn record_proof(key: &mut KeyState, at: OffsetDateTime, proof: &PossessionProof)
 pub(crate) mod tests {
     use super::*;
     use crate::custody::events::tests::{enrolled_body, sample_cose};
-    use crate::webauthn::b64url;
+    use crate::webauthn::client_data::TYPE_GET;
+    use crate::webauthn::{b64url, sha256, AuthData, ClientData, Flags};
+    use ring::signature::{Ed25519KeyPair, KeyPair};
     use serde_json::{json, Value};
     use time::macros::datetime;
 
@@ -685,10 +860,37 @@ pub(crate) mod tests {
         b
     }
 
-    /// A distinct valid COSE key per key id (an Ed25519 key whose bytes derive from the id).
-    pub(crate) fn cose_for(key_id: &str) -> Vec<u8> {
+    /// The custody key pair of `key_id` in tests: Ed25519 seeded from the id, so a test can sign
+    /// possession proofs for a key it enrolled with [`enrolled`].
+    pub(crate) fn pair_for(key_id: &str) -> Ed25519KeyPair {
         let seed = crate::webauthn::sha256(key_id.as_bytes());
-        crate::webauthn::CoseKey::EdDsa { x: seed }.to_cbor()
+        Ed25519KeyPair::from_seed_unchecked(&seed).unwrap()
+    }
+
+    /// The COSE public key of [`pair_for`]`(key_id)`.
+    pub(crate) fn cose_for(key_id: &str) -> Vec<u8> {
+        let pair = pair_for(key_id);
+        crate::webauthn::CoseKey::EdDsa {
+            x: pair.public_key().as_ref().try_into().unwrap(),
+        }
+        .to_cbor()
+    }
+
+    /// A possession proof signed by `pair` with the given RP, client data type and counter.
+    pub(crate) fn signed_proof(
+        pair: &Ed25519KeyPair,
+        rp_id: &str,
+        kind: &'static str,
+        counter: u32,
+        challenge: &[u8],
+    ) -> Value {
+        let auth = AuthData::encode(&sha256(rp_id.as_bytes()), Flags(Flags::UP), counter, None);
+        let cd = ClientData::json(kind, challenge, "rootkey:custody");
+        let mut msg = auth.clone();
+        msg.extend_from_slice(&sha256(&cd));
+        json!({"challenge": b64url(challenge), "authenticator_data": b64url(&auth),
+               "client_data_json": b64url(&cd),
+               "signature": b64url(pair.sign(&msg).as_ref()), "counter": counter})
     }
 
     pub(crate) fn confirmed(key_id: &str, account: &str) -> Value {
@@ -699,9 +901,16 @@ pub(crate) mod tests {
         })
     }
 
-    pub(crate) fn proof(counter: u32) -> Value {
-        json!({"challenge": "AA", "authenticator_data": "AA", "client_data_json": "AA",
-               "signature": "AA", "counter": counter})
+    /// A valid possession proof by `key_id`'s custody key at `counter`.
+    pub(crate) fn proof(key_id: &str, counter: u32) -> Value {
+        let challenge = format!("challenge {key_id} {counter}");
+        signed_proof(
+            &pair_for(key_id),
+            crate::device::CUSTODY_RP_ID,
+            TYPE_GET,
+            counter,
+            challenge.as_bytes(),
+        )
     }
 
     pub(crate) fn checkout(
@@ -724,7 +933,7 @@ pub(crate) mod tests {
         counter: u32,
     ) -> Value {
         json!({"key_id": key_id, "account_id": account, "bag_serial": bag, "late": late,
-               "proof": proof(counter)})
+               "proof": proof(key_id, counter)})
     }
 
     fn basic() -> Vec<Entry> {
@@ -872,7 +1081,7 @@ pub(crate) mod tests {
                     9,
                     t,
                     "key.verified",
-                    json!({"key_id": "zz", "account_id": "111122223333", "proof": proof(1)}),
+                    json!({"key_id": "zz", "account_id": "111122223333", "proof": proof("zz", 1)}),
                 ),
                 |e| matches!(e, StateError::UnknownKey { seq: 9, .. }),
             ),
@@ -975,7 +1184,7 @@ pub(crate) mod tests {
             8,
             t,
             "key.verified",
-            json!({"key_id": "k1", "account_id": "111122223333", "proof": proof(3)}),
+            json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k1", 3)}),
         ));
         e.push(entry(
             9,
@@ -1012,7 +1221,7 @@ pub(crate) mod tests {
             ),
             (
                 "key.verified",
-                json!({"key_id": "k1", "account_id": "444455556666", "proof": proof(1), "bag_serial": "B-new"}),
+                json!({"key_id": "k1", "account_id": "444455556666", "proof": proof("k1", 1), "bag_serial": "B-new"}),
             ),
             (
                 "key.moved",
@@ -1060,5 +1269,344 @@ pub(crate) mod tests {
             fold(&e).unwrap_err(),
             StateError::Inconsistent { seq: 8, .. }
         ));
+    }
+
+    /// `basic()` plus k1 checked out (seq 7) at `t`.
+    fn with_k1_out() -> Vec<Entry> {
+        let mut e = basic();
+        e.push(entry(
+            7,
+            datetime!(2025-02-01 10:00 UTC),
+            "key.checked_out",
+            checkout(
+                "k1",
+                "111122223333",
+                "B1",
+                "2025-02-01T10:00:00Z",
+                "2025-02-02T10:00:00Z",
+            ),
+        ));
+        e
+    }
+
+    fn clone_entries(e: &[Entry]) -> Vec<Entry> {
+        e.iter()
+            .map(|x| Entry {
+                seq: x.seq,
+                time: x.time,
+                kind: x.kind.clone(),
+                body: x.body.clone(),
+                approvers: x.approvers.clone(),
+            })
+            .collect()
+    }
+
+    fn refused_proof(err: &StateError) -> Option<&str> {
+        match err {
+            StateError::ProofRefused {
+                seq: 8,
+                key_id,
+                reason,
+                ..
+            } if key_id == "k1" => Some(reason),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_forged_proof_fails_the_fold() {
+        let t = datetime!(2025-02-01 12:00 UTC);
+        let other = pair_for("somebody else's key");
+        let cases = [
+            // Signed by another key.
+            signed_proof(&other, crate::device::CUSTODY_RP_ID, TYPE_GET, 5, b"c"),
+            // The right key, but for another RP or a registration, not an assertion.
+            signed_proof(&pair_for("k1"), "example.com", TYPE_GET, 5, b"c"),
+            signed_proof(
+                &pair_for("k1"),
+                crate::device::CUSTODY_RP_ID,
+                crate::webauthn::client_data::TYPE_CREATE,
+                5,
+                b"c",
+            ),
+            // The placeholder the fold used to accept.
+            json!({"challenge": "AA", "authenticator_data": "AA", "client_data_json": "AA",
+                   "signature": "AA", "counter": 5}),
+        ];
+        for (i, forged) in cases.into_iter().enumerate() {
+            let mut e = with_k1_out();
+            let mut body = checkin("k1", "111122223333", "B8", false, 5);
+            body["proof"] = forged;
+            e.push(entry(8, t, "key.checked_in", body));
+            let err = fold(&e).unwrap_err();
+            assert!(refused_proof(&err).is_some(), "case {i}: {err}");
+            assert!(err.to_string().contains("ledger entry 8"), "{err}");
+        }
+        // A proof whose challenge was swapped after signing no longer matches its client data.
+        let mut e = basic();
+        let mut p = proof("k1", 5);
+        p["challenge"] = json!(b64url(b"another challenge"));
+        e.push(entry(
+            8,
+            t,
+            "key.verified",
+            json!({"key_id": "k1", "account_id": "111122223333", "proof": p}),
+        ));
+        assert!(refused_proof(&fold(&e).unwrap_err()).is_some());
+        // A proof of k2 presented for k1.
+        let mut e = basic();
+        e.push(entry(
+            8,
+            t,
+            "key.verified",
+            json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k2", 5)}),
+        ));
+        let err = fold(&e).unwrap_err();
+        assert!(
+            refused_proof(&err).is_some_and(|r| r.contains("signature")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_replayed_proof_fails_the_fold() {
+        let t = datetime!(2025-02-01 12:00 UTC);
+        let mut e = basic();
+        let v = json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k1", 5)});
+        e.push(entry(7, t, "key.verified", v.clone()));
+        assert_eq!(fold(&e).unwrap().keys["k1"].last_counter, 5);
+        // The same proof again, and an older one, are both refused for the counter.
+        for counter in [5, 4] {
+            let mut e = clone_entries(&e);
+            e.push(entry(
+                8,
+                t,
+                "key.verified",
+                json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k1", counter)}),
+            ));
+            let err = fold(&e).unwrap_err();
+            assert!(
+                refused_proof(&err).is_some_and(|r| r.contains("did not increase")),
+                "{counter}: {err}"
+            );
+        }
+        // A counter of 0 is fine only while it has always been 0.
+        let mut e = basic();
+        for seq in [7, 8] {
+            e.push(entry(
+                seq,
+                t,
+                "key.verified",
+                json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k1", 0)}),
+            ));
+        }
+        assert_eq!(fold(&e).unwrap().keys["k1"].last_counter, 0);
+    }
+
+    #[test]
+    fn checkout_approvers_must_be_the_named_requester_and_approver() {
+        let t = datetime!(2025-02-01 10:00 UTC);
+        let body = checkout(
+            "k1",
+            "111122223333",
+            "B1",
+            "2025-02-01T10:00:00Z",
+            "2025-02-02T10:00:00Z",
+        );
+        for approvers in [
+            vec!["alice", "carol"],
+            vec!["carol", "dave"],
+            vec!["alice"],
+            vec!["alice", "alice"],
+            vec!["alice", "bob", "carol"],
+            vec![],
+        ] {
+            let mut e = basic();
+            let mut c = entry(7, t, "key.checked_out", body.clone());
+            c.approvers = approvers.iter().map(|a| a.to_string()).collect();
+            e.push(c);
+            let err = fold(&e).unwrap_err();
+            assert!(
+                matches!(err, StateError::Approvals { seq: 7, .. }),
+                "{approvers:?}: {err}"
+            );
+        }
+        // Order does not matter: the set is what counts.
+        let mut e = basic();
+        let mut c = entry(7, t, "key.checked_out", body);
+        c.approvers = vec!["bob".into(), "alice".into()];
+        e.push(c);
+        assert!(fold(&e).is_ok());
+    }
+
+    #[test]
+    fn kinds_naming_nobody_still_need_the_ledgers_count_of_approvers() {
+        let t = datetime!(2025-02-01 12:00 UTC);
+        for (kind, body) in [
+            (
+                "key.checked_in",
+                checkin("k1", "111122223333", "B8", false, 3),
+            ),
+            (
+                "key.retired",
+                json!({"key_id": "k2", "account_id": "111122223333", "reason": "lost"}),
+            ),
+        ] {
+            let mut e = with_k1_out();
+            let mut c = entry(8, t, kind, body);
+            c.approvers = vec!["alice".into()];
+            e.push(c);
+            let err = fold(&e).unwrap_err();
+            assert!(
+                matches!(err, StateError::Approvals { seq: 8, .. }),
+                "{kind}: {err}"
+            );
+        }
+        let mut e = basic();
+        let mut c = entry(
+            7,
+            t,
+            "key.verified",
+            json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k1", 1)}),
+        );
+        c.approvers = vec![];
+        e.push(c);
+        assert!(matches!(
+            fold(&e).unwrap_err(),
+            StateError::Approvals { seq: 7, .. }
+        ));
+    }
+
+    #[test]
+    fn a_reseal_needs_two_approvers() {
+        let t = datetime!(2025-02-01 12:00 UTC);
+        let reseal = json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k1", 2), "bag_serial": "B8"});
+        let mut e = basic();
+        let mut v = entry(7, t, "key.verified", reseal.clone());
+        v.approvers = vec!["alice".into()];
+        e.push(v);
+        let err = fold(&e).unwrap_err();
+        assert!(
+            matches!(err, StateError::Approvals { seq: 7, .. }) && err.to_string().contains("2"),
+            "{err}"
+        );
+        // A plain check needs the one custodian who held the key; a reseal with two is fine.
+        let mut e = basic();
+        let mut v = entry(
+            7,
+            t,
+            "key.verified",
+            json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k1", 1)}),
+        );
+        v.approvers = vec!["alice".into()];
+        e.push(v);
+        e.push(entry(8, t, "key.verified", reseal));
+        let s = fold(&e).unwrap();
+        assert_eq!(s.keys["k1"].bag_serial, "B8");
+    }
+
+    #[test]
+    fn a_second_checkout_while_the_other_key_is_out_fails_the_fold() {
+        let mut e = with_k1_out();
+        e.push(entry(
+            8,
+            datetime!(2025-02-01 11:00 UTC),
+            "key.checked_out",
+            checkout(
+                "k2",
+                "111122223333",
+                "B2",
+                "2025-02-01T11:00:00Z",
+                "2025-02-02T11:00:00Z",
+            ),
+        ));
+        let err = fold(&e).unwrap_err();
+        assert_eq!(
+            err,
+            StateError::OtherKeyOut {
+                seq: 8,
+                key_id: "k2".into(),
+                other: "k1".into()
+            }
+        );
+        // Once k1 is back, k2 may go out.
+        let mut e = with_k1_out();
+        e.push(entry(
+            8,
+            datetime!(2025-02-01 12:00 UTC),
+            "key.checked_in",
+            checkin("k1", "111122223333", "B8", false, 1),
+        ));
+        e.push(entry(
+            9,
+            datetime!(2025-02-01 13:00 UTC),
+            "key.checked_out",
+            checkout(
+                "k2",
+                "111122223333",
+                "B2",
+                "2025-02-01T13:00:00Z",
+                "2025-02-02T13:00:00Z",
+            ),
+        ));
+        assert!(fold(&e).is_ok());
+    }
+
+    #[test]
+    fn keys_of_one_account_are_never_stored_together() {
+        let t = datetime!(2025-03-01 10:00 UTC);
+        for (seq, body) in [
+            // Moved to where the other key is (spelled differently).
+            (
+                7,
+                json!({"key_id": "k2", "account_id": "111122223333", "from_location": "Safe for k2", "to_location": "safe FOR k1", "bag_serial": "B7", "reason": "r"}),
+            ),
+            // Moved to where it already is.
+            (
+                7,
+                json!({"key_id": "k2", "account_id": "111122223333", "from_location": "Safe for k2", "to_location": "Safe for k2", "bag_serial": "B7", "reason": "r"}),
+            ),
+        ] {
+            let mut e = basic();
+            e.push(entry(seq, t, "key.moved", body));
+            assert!(matches!(
+                fold(&e).unwrap_err(),
+                StateError::Inconsistent { seq: 7, .. }
+            ));
+        }
+        let mut e = basic();
+        let mut b = enrolled("k3", "111122223333", "backup", "B9");
+        b["location"] = json!("Safe for k1");
+        e.push(entry(7, t, "key.enrolled", b));
+        assert!(matches!(
+            fold(&e).unwrap_err(),
+            StateError::Inconsistent { seq: 7, .. }
+        ));
+    }
+
+    #[test]
+    fn flows_can_check_an_event_before_it_is_approved() {
+        let mut s = fold(&basic()).unwrap();
+        let body = checkout(
+            "k1",
+            "111122223333",
+            "B1",
+            "2025-02-01T10:00:00Z",
+            "2025-02-02T10:00:00Z",
+        );
+        let ev = LedgerEvent {
+            seq: 7,
+            time: datetime!(2025-02-01 10:00 UTC),
+            kind: "key.checked_out",
+            actor: "t",
+            body: &body,
+            approvers: &[],
+        };
+        assert!(matches!(
+            s.clone().apply(ev).unwrap_err(),
+            StateError::Approvals { seq: 7, .. }
+        ));
+        s.apply_before_approval(ev).unwrap();
+        assert!(matches!(s.keys["k1"].status, KeyStatus::CheckedOut { .. }));
     }
 }

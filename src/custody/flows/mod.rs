@@ -123,7 +123,7 @@ pub(crate) fn precheck_fold(
     for (i, ev) in events.iter().enumerate() {
         let e = ev.event();
         let time = parse_time(&e.time).map_err(FlowError::Usage)?;
-        next.apply(LedgerEvent {
+        next.apply_before_approval(LedgerEvent {
             seq: first_seq + i as u64,
             time,
             kind: &e.kind,
