@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rootkey::aws::{AccountReport, MfaDevice, MfaKind, RootLogin, RootPosture};
 use rootkey::custody::{build_report, AuditInput, CustodyState, LedgerEvent};
-use rootkey::report::{self, Format, LedgerIntegrity, SavedCheckpoint};
+use rootkey::report::{self, Anchor, Format, LedgerIntegrity, SavedCheckpoint};
 use rootkey::webauthn::{b64url, sha256, CoseKey};
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
@@ -168,6 +168,8 @@ fn main() {
         accounts: None,
         integrity: LedgerIntegrity {
             intact: true,
+            anchor: Anchor::Vkey,
+            vkey: "bench+00000000+AA".into(),
             entries: entries.len() as u64,
             checkpoint: "bench\n".into(),
             saved_checkpoint: SavedCheckpoint::NotGiven,

@@ -23,6 +23,8 @@ struct World {
     db: PathBuf,
     keys: Vec<String>,
     now: OffsetDateTime,
+    /// The ledger's verifier key as the auditor recorded it at `ledger init`.
+    vkey: String,
 }
 
 fn serial(acct: &str, key: &str) -> String {
@@ -41,6 +43,7 @@ fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ledger.db");
     let mut l = Ledger::create(&db, &Ledger::default_key_path(&db), "test/ledger").unwrap();
+    let vkey = l.verifier_key().encode();
     let alice = TestCustodian::new("alice", true);
     let bob = TestCustodian::new("bob", false);
     let ev = bootstrap_event(&alice, &bob);
@@ -113,7 +116,13 @@ fn world() -> World {
                          "signature": b64url(&assertion.signature), "counter": counter}}),
         &two,
     );
-    World { dir, db, keys, now }
+    World {
+        dir,
+        db,
+        keys,
+        now,
+        vkey,
+    }
 }
 
 fn device(serial: &str, kind: &str) -> Value {
@@ -197,8 +206,8 @@ fn last_entry(db: &Path) -> rootkey::ledger::Entry {
     l.entries(0).unwrap().pop().unwrap()
 }
 
-fn verify_cli(db: &Path) {
-    let o = rootkey(db, &["ledger", "verify"]);
+fn verify_cli(w: &World) {
+    let o = rootkey(&w.db, &["ledger", "verify", "--vkey", &w.vkey]);
     assert_eq!(o.status.code(), Some(0), "ledger verify: {}", stderr(&o));
 }
 
@@ -214,6 +223,8 @@ fn json_report_findings_kpis_verdict_and_record() {
             "audit",
             "--evidence-in",
             ev.to_str().unwrap(),
+            "--vkey",
+            &w.vkey,
             "--since",
             "7d",
             "--format",
@@ -231,6 +242,8 @@ fn json_report_findings_kpis_verdict_and_record() {
     let r: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(r["verdict"], "fail");
     assert_eq!(r["ledger"]["intact"], true);
+    assert_eq!(r["ledger"]["anchor"], "vkey");
+    assert_eq!(r["ledger"]["vkey"], w.vkey.as_str());
 
     let found: Vec<(String, String, String)> = r["findings"]
         .as_array()
@@ -322,7 +335,7 @@ fn json_report_findings_kpis_verdict_and_record() {
         .unwrap()
         .starts_with(&format!("test/ledger\n{before}\n")));
     assert_eq!(body["accounts"], json!([A, B]));
-    verify_cli(&w.db);
+    verify_cli(&w);
 
     // The next audit sees the virtual device gone: time to remediate comes from the first audit.
     let fixed = evidence(&w, false);
@@ -332,6 +345,8 @@ fn json_report_findings_kpis_verdict_and_record() {
             "audit",
             "--evidence-in",
             fixed.to_str().unwrap(),
+            "--vkey",
+            &w.vkey,
             "--since",
             "7d",
             "--format",
@@ -352,7 +367,7 @@ fn json_report_findings_kpis_verdict_and_record() {
         e.event.body["report_sha256"],
         hex::encode(sha256(&o.stdout))
     );
-    verify_cli(&w.db);
+    verify_cli(&w);
 }
 
 #[test]
@@ -366,6 +381,8 @@ fn html_is_one_self_contained_page_with_the_verdict_first_and_md_has_tables() {
             "audit",
             "--evidence-in",
             ev.to_str().unwrap(),
+            "--vkey",
+            &w.vkey,
             "--since",
             "7d",
             "--format",
@@ -406,6 +423,8 @@ fn html_is_one_self_contained_page_with_the_verdict_first_and_md_has_tables() {
             "audit",
             "--evidence-in",
             ev.to_str().unwrap(),
+            "--vkey",
+            &w.vkey,
             "--since",
             "7d",
             "--no-record",
@@ -422,7 +441,7 @@ fn html_is_one_self_contained_page_with_the_verdict_first_and_md_has_tables() {
         md.contains("CHG-42"),
         "the explained login names its checkout"
     );
-    verify_cli(&w.db);
+    verify_cli(&w);
 }
 
 #[test]
@@ -515,6 +534,8 @@ fn a_tampered_ledger_is_a_fail_verdict_not_a_crash() {
             "audit",
             "--evidence-in",
             ev.to_str().unwrap(),
+            "--vkey",
+            &w.vkey,
             "--format",
             "json",
             "--no-record",
@@ -539,6 +560,8 @@ fn without_the_signing_key_the_audit_runs_and_says_it_was_not_recorded() {
             "audit",
             "--evidence-in",
             ev.to_str().unwrap(),
+            "--vkey",
+            &w.vkey,
             "--format",
             "json",
             "--signing-key",
@@ -604,6 +627,16 @@ fn bad_input_exits_2_and_appends_nothing() {
             ],
             "cannot read saved checkpoint",
         ),
+        (
+            vec![
+                "audit",
+                "--evidence-in",
+                good.to_str().unwrap(),
+                "--vkey",
+                "not-a-verifier-key",
+            ],
+            "--vkey",
+        ),
     ] {
         let o = rootkey(&w.db, &args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
@@ -619,4 +652,125 @@ fn bad_input_exits_2_and_appends_nothing() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+}
+
+/// An empty AWS evidence file: no accounts, so the only findings are the ledger's own.
+fn no_accounts(dir: &Path) -> PathBuf {
+    let now = OffsetDateTime::now_utc();
+    let p = dir.join("no-accounts.json");
+    let ev = json!({
+        "format": "rootkey-aws-evidence/1",
+        "read_at": fmt_time(now),
+        "caller": {"account": A, "arn": format!("arn:aws:iam::{A}:user/auditor"), "user_id": "AIDA"},
+        "period": {"since": fmt_time(now - Duration::days(90)), "until": fmt_time(now)},
+        "organization": null,
+        "accounts": [],
+    });
+    std::fs::write(&p, serde_json::to_vec_pretty(&ev).unwrap()).unwrap();
+    p
+}
+
+#[test]
+fn a_replaced_database_passes_only_its_own_key_so_the_audit_needs_an_anchor() {
+    let w = world();
+    let ev = no_accounts(w.dir.path());
+    // The attack: the whole database replaced by a fabricated one with its own signing key and
+    // a self-approved bootstrap. Internally consistent, so it verifies against its own key.
+    std::fs::remove_file(&w.db).unwrap();
+    std::fs::remove_file(Ledger::default_key_path(&w.db)).unwrap();
+    let mut fake = Ledger::create(&w.db, &Ledger::default_key_path(&w.db), "test/ledger").unwrap();
+    let fake_vkey = fake.verifier_key().encode();
+    assert_ne!(fake_vkey, w.vkey);
+    let mallory = TestCustodian::new("mallory", true);
+    let sock = TestCustodian::new("mallory-sock", false);
+    let boot = bootstrap_event(&mallory, &sock);
+    let ap = vec![mallory.approve(&boot), sock.approve(&boot)];
+    fake.append(&boot, ap).unwrap();
+    drop(fake);
+
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "--evidence-in",
+            ev.to_str().unwrap(),
+            "--format",
+            "json",
+            "--no-record",
+        ];
+        args.extend_from_slice(extra);
+        let o = rootkey(&w.db, &args);
+        let r: Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+        (o.status.code(), r)
+    };
+    let codes = |r: &Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // With the auditor's recorded key: FAIL, the ledger is not intact.
+    let (code, r) = run(&["--vkey", &w.vkey]);
+    assert_eq!(code, Some(1));
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(r["ledger"]["intact"], false);
+    assert_eq!(r["ledger"]["anchor"], "vkey");
+    assert_eq!(r["ledger"]["vkey"], fake_vkey.as_str());
+    let problems = r["ledger"]["problems"].to_string();
+    assert!(problems.contains("not the trusted key"), "{problems}");
+    assert!(codes(&r).contains(&"LEDGER-NOT-INTACT".to_string()));
+    assert!(!codes(&r).contains(&"LEDGER-UNANCHORED".to_string()));
+
+    // With no anchor: the ledger checks out against itself, and the audit says that proves
+    // nothing (FINDINGS, exit 1), naming the key to compare with the auditor's records.
+    let (code, r) = run(&[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(r["verdict"], "findings");
+    assert_eq!(r["ledger"]["intact"], true);
+    assert_eq!(r["ledger"]["anchor"], "none");
+    assert_eq!(codes(&r), ["LEDGER-UNANCHORED"]);
+    let f = &r["findings"][0];
+    assert_eq!(f["severity"], "medium");
+    assert_eq!(f["evidence"]["vkey"], fake_vkey.as_str());
+    let title = f["title"].as_str().unwrap();
+    assert!(
+        title.contains("--vkey") && title.contains("--since-checkpoint"),
+        "{title}"
+    );
+
+    // Anchored by the key it is really signed with, it passes with no ledger finding.
+    let (code, r) = run(&["--vkey", &fake_vkey]);
+    assert_eq!(code, Some(0), "{r}");
+    assert_eq!(r["verdict"], "pass");
+    assert_eq!(r["ledger"]["intact"], true);
+    assert!(codes(&r).is_empty(), "{:?}", codes(&r));
+
+    // Markdown and HTML name the anchor and the verifier key in the integrity section.
+    for (format, anchor) in [("md", "Anchored by: NONE"), ("html", "Anchored by: <span")] {
+        let o = rootkey(
+            &w.db,
+            &[
+                "audit",
+                "--evidence-in",
+                ev.to_str().unwrap(),
+                "--format",
+                format,
+                "--no-record",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let text = String::from_utf8(o.stdout).unwrap();
+        let integrity = text.find("Ledger integrity").expect("integrity section");
+        let at = text
+            .find(anchor)
+            .unwrap_or_else(|| panic!("{format}: {text}"));
+        assert!(at > integrity, "{format}: anchor in the integrity section");
+        assert!(text.contains("LEDGER-UNANCHORED"), "{format}");
+        let key_at = text.find("Verifier key: ").expect("verifier key line");
+        assert!(key_at > integrity, "{format}: key in the integrity section");
+        assert!(text[key_at..].contains(&fake_vkey), "{format}: {text}");
+    }
 }

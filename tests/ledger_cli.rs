@@ -146,6 +146,104 @@ fn an_intact_ledger_verifies_and_extends_its_saved_checkpoint() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["ok"], true);
     assert_eq!(v["entries"], 9);
+    assert_eq!(v["anchored"], false);
+    let vkey = v["vkey"].as_str().unwrap().to_string();
+    assert_eq!(
+        vkey,
+        Ledger::open_readonly(&w.db)
+            .unwrap()
+            .verifier_key()
+            .encode()
+    );
+}
+
+#[test]
+fn verifying_without_an_anchor_warns_and_shows_the_key_to_record() {
+    let w = world();
+    let vkey = Ledger::open_readonly(&w.db)
+        .unwrap()
+        .verifier_key()
+        .encode();
+    let o = rootkey(&w.db, &["ledger", "verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning: ledger verified only against the key stored in its own database"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--vkey") && err.contains("--since-checkpoint"),
+        "{err}"
+    );
+    assert!(err.contains(&vkey), "{err}");
+
+    let saved = w.dir.path().join("cp.txt");
+    let o = rootkey(
+        &w.db,
+        &["ledger", "checkpoint", "--out", saved.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for anchor in [
+        ["--vkey", vkey.as_str()],
+        ["--since-checkpoint", saved.to_str().unwrap()],
+    ] {
+        let mut args = vec!["--json", "ledger", "verify"];
+        args.extend_from_slice(&anchor);
+        let o = rootkey(&w.db, &args);
+        assert_eq!(o.status.code(), Some(0), "{anchor:?}: {}", stderr(&o));
+        assert!(
+            !stderr(&o).contains("warning"),
+            "{anchor:?}: {}",
+            stderr(&o)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["anchored"], true, "{anchor:?}");
+        assert_eq!(v["vkey"], vkey.as_str());
+    }
+
+    // A malformed key is a usage error, not a verification result.
+    let (code, out) = verify(&w.db, &["--vkey", "not-a-key"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("--vkey"), "{out}");
+}
+
+#[test]
+fn an_index_column_that_disagrees_with_its_entry_is_named() {
+    // The append path finds custodian changes by the `kind` column: relabelling carol's
+    // removal as a note would hide it from that path, so verify must catch it.
+    let w = world();
+    let seq = w.carol_removed;
+    open(&w.db)
+        .execute(
+            "UPDATE entries SET kind = 'note' WHERE seq = ?1",
+            [seq as i64],
+        )
+        .unwrap();
+    let (code, out) = verify(&w.db, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "entry {seq}: column kind says 'note' but the entry is 'custodian.removed'"
+        )),
+        "{out}"
+    );
+
+    let w = world();
+    open(&w.db)
+        .execute(
+            "UPDATE entries SET event_id = ?1 WHERE seq = 6",
+            [&"00".repeat(16)],
+        )
+        .unwrap();
+    let (code, out) = verify(&w.db, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "entry 6: column event_id says '{}' but the entry is",
+            "00".repeat(16)
+        )),
+        "{out}"
+    );
 }
 
 #[test]

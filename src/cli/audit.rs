@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 
 use super::aws::{parse_account_id, parse_since, read_with_progress, AwsArgs};
+use super::ledger::parse_vkey;
 use super::{CmdResult, GlobalArgs, Outcome};
 use crate::aws::{self, FindingConfig, Scope};
 use crate::custody::audit_flow::{self, AuditRequest, Recorded};
+use crate::ledger::VerifierKey;
 use crate::report::{self, Format, Verdict};
 
 /// `rootkey audit` flags.
@@ -32,6 +34,11 @@ pub struct AuditArgs {
     /// today's ledger extends it
     #[arg(long, value_name = "FILE")]
     pub since_checkpoint: Option<PathBuf>,
+    /// The ledger's verifier key from your records (`name+keyid+key`, printed by `rootkey
+    /// ledger init`): the audit FAILS unless the ledger is signed by it. Without this or
+    /// --since-checkpoint the audit reports LEDGER-UNANCHORED
+    #[arg(long, value_name = "VKEY", value_parser = parse_vkey)]
+    pub vkey: Option<VerifierKey>,
     /// Report format: md, html or json [default: md, or json with --json]
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub format: Option<Format>,
@@ -107,6 +114,7 @@ pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
         accounts,
         since,
         saved_checkpoint,
+        vkey: args.vkey,
         now,
     })?;
     let rendered = report::render(&report, format);

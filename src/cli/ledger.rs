@@ -48,9 +48,10 @@ pub enum LedgerCmd {
         /// A checkpoint saved earlier: prove the ledger extends it
         #[arg(long, value_name = "FILE")]
         since_checkpoint: Option<PathBuf>,
-        /// The verifier key you trust (`name+keyid+key`) instead of the one in the database
-        #[arg(long, value_name = "VKEY")]
-        vkey: Option<String>,
+        /// The verifier key you trust (`name+keyid+key`, from your records) instead of the one
+        /// stored in the database
+        #[arg(long, value_name = "VKEY", value_parser = parse_vkey)]
+        vkey: Option<VerifierKey>,
     },
     /// Print the inclusion proof of one entry in the latest checkpoint
     Prove {
@@ -70,6 +71,11 @@ pub enum LedgerCmd {
 pub enum ExportFormat {
     /// One JSON object per line, with the exact entry bytes in base64
     Jsonl,
+}
+
+/// Parses a `--vkey` argument (`name+keyid+key`); shared by `ledger verify` and `audit`.
+pub(crate) fn parse_vkey(s: &str) -> Result<VerifierKey, String> {
+    VerifierKey::parse(s).map_err(|e| e.to_string())
 }
 
 /// Runs one `rootkey ledger` subcommand.
@@ -197,11 +203,17 @@ pub fn run(cmd: LedgerCmd, global: &GlobalArgs) -> CmdResult {
                 ),
                 None => None,
             };
-            let vkey = vkey.as_deref().map(VerifierKey::parse).transpose()?;
             let report = l.verify(&VerifyOptions {
                 since_checkpoint,
                 vkey,
             })?;
+            if !report.anchored {
+                eprintln!(
+                    "warning: {}; this database's verifier key, to compare with your records: {}",
+                    ledger::verify::UNANCHORED,
+                    report.vkey
+                );
+            }
             if global.json {
                 print_json(&report)?;
             } else if let Some(f) = &report.failure {
@@ -211,6 +223,7 @@ pub fn run(cmd: LedgerCmd, global: &GlobalArgs) -> CmdResult {
                     "ledger intact: {} entries, {} approvals verified, root {}",
                     report.entries, report.approvals_verified, report.root
                 );
+                println!("verifier key {}", report.vkey);
                 if let Some(s) = report.extends_saved_size {
                     println!("extends the saved checkpoint of size {s} (consistency proof holds)");
                 }

@@ -12,8 +12,8 @@ use super::rules;
 use super::state::{CheckoutRecord, CustodyState, KeyStatus};
 use crate::aws::{self, AccountReport, FindingId};
 use crate::report::{
-    self, AccountSection, AuditReport, DeviceRow, Finding, FindingSource, Format, KeyRow, Kpis,
-    LedgerIntegrity, LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity,
+    self, AccountSection, Anchor, AuditReport, DeviceRow, Finding, FindingSource, Format, KeyRow,
+    Kpis, LedgerIntegrity, LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity,
 };
 
 /// Everything an audit needs.
@@ -65,6 +65,21 @@ fn ledger_findings(integrity: &LedgerIntegrity) -> Vec<Finding> {
             "today's ledger does not extend the auditor's saved checkpoint: rewritten or rolled back",
             detail.clone(),
         ));
+    }
+    // A database replaced wholesale (new key, self-approved custodians) verifies against its
+    // own key, so "intact" means nothing until something the auditor kept anchors it.
+    if integrity.anchor == Anchor::None {
+        out.push(Finding {
+            severity: Severity::Medium,
+            evidence: [("vkey".to_string(), integrity.vkey.clone())]
+                .into_iter()
+                .collect(),
+            ..mk(
+                "LEDGER-UNANCHORED",
+                crate::ledger::verify::UNANCHORED,
+                String::new(),
+            )
+        });
     }
     out
 }
@@ -529,6 +544,8 @@ mod tests {
     fn integrity(intact: bool) -> LedgerIntegrity {
         LedgerIntegrity {
             intact,
+            anchor: Anchor::Vkey,
+            vkey: "rootkey.test/ledger+0a1b2c3d+AQID".into(),
             entries: 10,
             checkpoint: "rootkey.test/ledger\n10\nAAAA\n".into(),
             saved_checkpoint: SavedCheckpoint::NotGiven,

@@ -14,8 +14,8 @@ use super::events::EventError;
 use super::state::{entry_time, fold_ledger, CustodyState};
 use super::CustodyEvent;
 use crate::aws::{self, Evidence, FindingConfig};
-use crate::ledger::{Entry, Ledger, LedgerError, UnsignedEvent, VerifyOptions};
-use crate::report::{AuditReport, Format, LedgerIntegrity, SavedCheckpoint};
+use crate::ledger::{Entry, Ledger, LedgerError, UnsignedEvent, VerifierKey, VerifyOptions};
+use crate::report::{Anchor, AuditReport, Format, LedgerIntegrity, SavedCheckpoint};
 
 /// Why an audit could not run or could not be recorded (a broken ledger is not one of these:
 /// it is a FAIL verdict in the report).
@@ -49,6 +49,9 @@ pub struct AuditRequest<'a> {
     pub since: Option<OffsetDateTime>,
     /// A checkpoint the auditor saved earlier (signed note text): the ledger must extend it.
     pub saved_checkpoint: Option<String>,
+    /// The verifier key the auditor trusts (from their records): the ledger must be signed by
+    /// it. Without it or a saved checkpoint the audit reports `LEDGER-UNANCHORED`.
+    pub vkey: Option<VerifierKey>,
     /// End of the period.
     pub now: OffsetDateTime,
 }
@@ -73,7 +76,8 @@ pub enum Recorded {
 /// Verifies the ledger, folds it, judges the evidence and builds the report. Read-only.
 pub fn prepare(req: &AuditRequest<'_>) -> Result<AuditReport, AuditError> {
     let ledger = Ledger::open_readonly(req.ledger).map_err(AuditError::Open)?;
-    let (mut integrity, state) = examine(&ledger, req.saved_checkpoint.as_deref());
+    let (mut integrity, state) =
+        examine(&ledger, req.saved_checkpoint.as_deref(), req.vkey.as_ref());
     let period_start = match req.since {
         Some(t) => t,
         None => match state.audits.iter().map(|a| a.period_end).max() {
@@ -95,11 +99,18 @@ pub fn prepare(req: &AuditRequest<'_>) -> Result<AuditReport, AuditError> {
     }))
 }
 
-/// Proves the ledger intact (and extending `saved`), and folds its custody history. Any
-/// problem lands in the integrity section; the state is empty when the history cannot be read.
-fn examine(ledger: &Ledger, saved: Option<&str>) -> (LedgerIntegrity, CustodyState) {
+/// Proves the ledger intact (signed by `vkey` when given, and extending `saved`), and folds its
+/// custody history. Any problem lands in the integrity section; the state is empty when the
+/// history cannot be read.
+fn examine(
+    ledger: &Ledger,
+    saved: Option<&str>,
+    vkey: Option<&VerifierKey>,
+) -> (LedgerIntegrity, CustodyState) {
     let mut integrity = LedgerIntegrity {
         intact: false,
+        anchor: Anchor::from_inputs(vkey.is_some(), saved.is_some()),
+        vkey: ledger.verifier_key().encode(),
         entries: 0,
         checkpoint: ledger
             .stored_checkpoint_note()
@@ -107,7 +118,11 @@ fn examine(ledger: &Ledger, saved: Option<&str>) -> (LedgerIntegrity, CustodySta
         saved_checkpoint: SavedCheckpoint::NotGiven,
         problems: vec![],
     };
-    let verified = match ledger.verify(&VerifyOptions::default()) {
+    let opts = VerifyOptions {
+        since_checkpoint: None,
+        vkey: vkey.cloned(),
+    };
+    let verified = match ledger.verify(&opts) {
         Ok(v) => {
             integrity.entries = v.entries;
             integrity.intact = v.ok;
@@ -127,6 +142,8 @@ fn examine(ledger: &Ledger, saved: Option<&str>) -> (LedgerIntegrity, CustodySta
         integrity.saved_checkpoint = match verified.as_ref().filter(|v| v.ok) {
             Some(v) => match root_of(&v.root) {
                 Some(root) => {
+                    // The verification above held, so the database's key is the trusted one
+                    // (when one was given): the saved note must be signed by it.
                     match ledger.check_extends(note, ledger.verifier_key(), v.entries, &root) {
                         Ok(tree_size) => SavedCheckpoint::Extended { tree_size },
                         Err(detail) => SavedCheckpoint::NotExtended { detail },

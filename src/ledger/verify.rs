@@ -12,6 +12,12 @@ use super::store::Ledger;
 use super::tree::{self, CompactRange, Hash};
 use super::LedgerError;
 
+/// What verification without an anchor means, for people: said by `ledger verify` and by the
+/// audit's `LEDGER-UNANCHORED` finding.
+pub const UNANCHORED: &str = "ledger verified only against the key stored in its own database; \
+     pass --vkey (from your records) or --since-checkpoint (your saved checkpoint) so a replaced \
+     database cannot pass";
+
 /// What to check beyond the ledger itself.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
@@ -56,6 +62,9 @@ pub struct VerifyReport {
     pub extends_saved_size: Option<u64>,
     /// The verifier key used.
     pub vkey: String,
+    /// Whether something from outside the database anchored the check (a trusted verifier key
+    /// or a saved checkpoint); without one, a wholly replaced database verifies too.
+    pub anchored: bool,
     /// The first problem, when not ok.
     pub failure: Option<Failure>,
 }
@@ -76,6 +85,7 @@ impl Ledger {
             checkpoint_size: None,
             extends_saved_size: None,
             vkey: key.encode(),
+            anchored: opts.vkey.is_some() || opts.since_checkpoint.is_some(),
             failure: None,
         };
         let fail = |mut r: VerifyReport, seq: Option<u64>, reason: String| {
@@ -104,6 +114,8 @@ impl Ledger {
         let mut approved_ids: HashSet<[u8; 16]> = HashSet::new();
         let mut problem: Option<Failure> = None;
         let mut approvals = 0u64;
+        let columns = IndexColumns::open(self.path())?;
+        let mut column_lookup = columns.lookup()?;
         self.for_each_raw(0, |seq, stored_leaf, bytes| {
             let mut bad = |reason: String| {
                 problem = Some(Failure {
@@ -130,6 +142,11 @@ impl Ledger {
                     "its bytes say it is entry {}: entries were moved or swapped",
                     entry.seq
                 ));
+            }
+            // The append path selects custodian entries by the `kind` column, so a column that
+            // disagrees with the signed bytes could hide a custodian change from it.
+            if let Some(reason) = column_lookup.mismatch(seq, &entry)? {
+                return bad(reason);
             }
             if !entry.approvals.is_empty() && !approved_ids.insert(entry.event.id) {
                 return bad(format!(
@@ -235,4 +252,78 @@ impl Ledger {
         })?;
         Ok(saved.size)
     }
+}
+
+/// A second, read-only connection to the database, for the index columns `for_each_raw` does
+/// not return. Rows are never legitimately rewritten, so reading them separately is sound.
+struct IndexColumns {
+    conn: rusqlite::Connection,
+}
+
+/// A prepared lookup of one entry's index columns.
+struct ColumnLookup<'c> {
+    stmt: rusqlite::Statement<'c>,
+}
+
+impl IndexColumns {
+    fn open(db: &std::path::Path) -> Result<IndexColumns, LedgerError> {
+        let conn = rusqlite::Connection::open_with_flags(
+            db,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // Like the store's own connection: wait out another process's append, do not fail.
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        Ok(IndexColumns { conn })
+    }
+
+    fn lookup(&self) -> Result<ColumnLookup<'_>, LedgerError> {
+        let stmt = self
+            .conn
+            .prepare("SELECT event_id, kind FROM entries WHERE seq = ?1")?;
+        Ok(ColumnLookup { stmt })
+    }
+}
+
+impl ColumnLookup<'_> {
+    /// Why entry `seq`'s `event_id` / `kind` columns disagree with its decoded bytes, if they do.
+    fn mismatch(&mut self, seq: u64, entry: &Entry) -> Result<Option<String>, LedgerError> {
+        let seq_i =
+            i64::try_from(seq).map_err(|_| LedgerError::Corrupt("sequence overflow".into()))?;
+        let mut rows = self.stmt.query([seq_i])?;
+        let Some(row) = rows.next()? else {
+            return Ok(Some(
+                "its row disappeared while it was being verified".into(),
+            ));
+        };
+        let event_id = column_text(row, 0);
+        let kind = column_text(row, 1);
+        Ok(column_mismatch(&event_id, &kind, entry))
+    }
+}
+
+/// A column as text for comparison and display; a non-text value (the table is STRICT, so only
+/// a rebuilt table could hold one) becomes a description that never matches.
+fn column_text(row: &rusqlite::Row<'_>, i: usize) -> String {
+    match row.get_ref(i) {
+        Ok(rusqlite::types::ValueRef::Text(t)) => String::from_utf8_lossy(t).into_owned(),
+        Ok(v) => format!("<{:?} value>", v.data_type()),
+        Err(e) => format!("<unreadable: {e}>"),
+    }
+}
+
+/// The first index column that disagrees with the entry's bytes, described for people.
+fn column_mismatch(event_id: &str, kind: &str, entry: &Entry) -> Option<String> {
+    let id = hex::encode(entry.event.id);
+    if kind != entry.event.kind {
+        return Some(format!(
+            "column kind says '{kind}' but the entry is '{}'",
+            entry.event.kind
+        ));
+    }
+    if event_id != id {
+        return Some(format!(
+            "column event_id says '{event_id}' but the entry is '{id}'"
+        ));
+    }
+    None
 }

@@ -6,7 +6,8 @@ use std::fmt::Write;
 use html_escape::encode_text;
 
 use super::{
-    explanation_text, fmt_duration, fmt_time, opt_bool, saved_checkpoint_text, AuditReport, Verdict,
+    explanation_text, fmt_duration, fmt_time, opt_bool, saved_checkpoint_text, Anchor, AuditReport,
+    Verdict,
 };
 
 const CSS: &str = "
@@ -107,6 +108,16 @@ pub(crate) fn render(r: &AuditReport) -> String {
             "<span class=\"bad\">NOT INTACT</span>".to_string()
         },
         e(&saved_checkpoint_text(&l.saved_checkpoint))
+    );
+    let _ = write!(
+        o,
+        "<li><strong>Anchored by: {}</strong></li><li><strong>Verifier key: <code>{}</code></strong></li>",
+        if l.anchor == Anchor::None {
+            format!("<span class=\"bad\">{}</span>", e(l.anchor.describe()))
+        } else {
+            e(l.anchor.describe())
+        },
+        e(&l.vkey)
     );
     for p in &l.problems {
         let _ = write!(o, "<li class=\"bad\">{}</li>", e(p));

@@ -88,6 +88,8 @@ pub(crate) fn render(r: &AuditReport) -> String {
         l.entries,
         if l.intact { "intact" } else { "NOT INTACT" }
     );
+    let _ = writeln!(o, "- **Anchored by: {}**", esc(l.anchor.describe()));
+    let _ = writeln!(o, "- **Verifier key: {}**", esc(&l.vkey));
     let _ = writeln!(
         o,
         "- Saved checkpoint: {}",

@@ -9,7 +9,7 @@ mod markdown;
 pub mod model;
 
 pub use model::{
-    verdict, AccountSection, AuditReport, DeviceRow, Finding, FindingSource, KeyRow, Kpis,
+    verdict, AccountSection, Anchor, AuditReport, DeviceRow, Finding, FindingSource, KeyRow, Kpis,
     LedgerIntegrity, LoginExplanation, LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity,
     Verdict,
 };
@@ -171,6 +171,8 @@ pub(crate) mod tests {
     pub(crate) fn integrity(intact: bool) -> LedgerIntegrity {
         LedgerIntegrity {
             intact,
+            anchor: Anchor::Vkey,
+            vkey: "rootkey.example/ledger+0a1b2c3d+AQID".into(),
             entries: 12,
             checkpoint: "rootkey.example/ledger\n12\nAAAA\n\n— rootkey sig\n".into(),
             saved_checkpoint: SavedCheckpoint::NotGiven,

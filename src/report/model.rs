@@ -125,11 +125,61 @@ pub enum SavedCheckpoint {
     },
 }
 
+/// What, from outside the database, the ledger was verified against.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Anchor {
+    /// Nothing: only the verifier key stored in the database itself, which a replaced database
+    /// replaces too.
+    #[default]
+    None,
+    /// The verifier key the auditor passed (`--vkey`).
+    Vkey,
+    /// The checkpoint the auditor saved earlier (`--since-checkpoint`).
+    SavedCheckpoint,
+    /// Both the auditor's verifier key and saved checkpoint.
+    VkeyAndSavedCheckpoint,
+}
+
+impl Anchor {
+    /// The anchor given these auditor inputs.
+    pub fn from_inputs(vkey: bool, saved_checkpoint: bool) -> Anchor {
+        match (vkey, saved_checkpoint) {
+            (false, false) => Anchor::None,
+            (true, false) => Anchor::Vkey,
+            (false, true) => Anchor::SavedCheckpoint,
+            (true, true) => Anchor::VkeyAndSavedCheckpoint,
+        }
+    }
+
+    /// How the report names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Anchor::None => {
+                "NONE: verified only against the verifier key stored in the database itself"
+            }
+            Anchor::Vkey => "the auditor's verifier key (--vkey)",
+            Anchor::SavedCheckpoint => "the auditor's saved checkpoint (--since-checkpoint)",
+            Anchor::VkeyAndSavedCheckpoint => {
+                "the auditor's verifier key (--vkey) and saved checkpoint (--since-checkpoint)"
+            }
+        }
+    }
+}
+
 /// The ledger integrity section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerIntegrity {
     /// Every entry, hash, signature and approval verified.
     pub intact: bool,
+    /// What anchored the verification; [`Anchor::None`] proves nothing against a replaced
+    /// database.
+    #[serde(default)]
+    pub anchor: Anchor,
+    /// The ledger's verifier key (`name+keyid+key`) as stored in the database: the auditor
+    /// compares it with their records.
+    #[serde(default)]
+    pub vkey: String,
     /// Entries in the ledger.
     pub entries: u64,
     /// The signed checkpoint the audit verified (text).
