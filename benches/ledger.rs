@@ -191,8 +191,8 @@ fn raw_work(db: &Path, alice: &TestCustodian, bob: &TestCustodian) -> (Duration,
         total_cpu += thread_cpu() - c;
         chunk.clear();
     };
-    l.for_each_raw(0, |_, _, bytes| {
-        chunk.push(Entry::decode(bytes).unwrap());
+    l.for_each_raw(0, |raw| {
+        chunk.push(Entry::decode(raw.bytes).unwrap());
         if chunk.len() == chunk.capacity() {
             run(&mut chunk, &mut cr);
         }

@@ -261,7 +261,8 @@ pub fn run(cmd: LedgerCmd, global: &GlobalArgs) -> CmdResult {
             let l = Ledger::open_readonly(&db)?;
             let mut out = std::io::stdout().lock();
             let mut result = Ok(());
-            l.for_each_raw(0, |seq, _, bytes| {
+            l.for_each_raw(0, |raw| {
+                let (seq, bytes) = (raw.seq, raw.bytes);
                 use base64::Engine;
                 let entry: serde_json::Value =
                     serde_json::from_slice(bytes).unwrap_or(serde_json::Value::Null);

@@ -175,8 +175,10 @@ fn root_of(hex_root: &str) -> Option<crate::ledger::Hash> {
 
 fn first_entry_time(ledger: &Ledger, integrity: &mut LedgerIntegrity) -> Option<OffsetDateTime> {
     let mut first = None;
-    let read = ledger.for_each_raw(0, |_, _, bytes| {
-        first = Entry::decode(bytes).ok().and_then(|e| entry_time(&e).ok());
+    let read = ledger.for_each_raw(0, |raw| {
+        first = Entry::decode(raw.bytes)
+            .ok()
+            .and_then(|e| entry_time(&e).ok());
         Ok(false)
     });
     if let Err(e) = read {

@@ -701,8 +701,9 @@ pub fn apply_entry(
 pub fn fold_ledger(ledger: &crate::ledger::Ledger) -> Result<CustodyState, FoldError> {
     let mut state = CustodyState::default();
     let mut failure = None;
-    ledger.for_each_raw(0, |seq, _, bytes| {
-        let step = crate::ledger::Entry::decode(bytes)
+    ledger.for_each_raw(0, |raw| {
+        let seq = raw.seq;
+        let step = crate::ledger::Entry::decode(raw.bytes)
             .map_err(|e| FoldError::Entry {
                 seq,
                 detail: e.to_string(),

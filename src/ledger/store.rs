@@ -75,6 +75,31 @@ pub struct InclusionProof {
     pub checkpoint: Checkpoint,
 }
 
+/// One stored row as it is on disk: the entry bytes plus the index columns derived from them,
+/// which `verify` checks against the bytes (the append path filters on `kind`).
+#[derive(Debug, Clone)]
+pub struct RawEntry<'a> {
+    /// The row's sequence number.
+    pub seq: u64,
+    /// The stored leaf hash.
+    pub leaf_hash: &'a [u8],
+    /// The canonical entry bytes (what the leaf hash covers).
+    pub bytes: &'a [u8],
+    /// The `event_id` column (hex), or a description of a non-text value.
+    pub event_id: std::borrow::Cow<'a, str>,
+    /// The `kind` column, or a description of a non-text value.
+    pub kind: std::borrow::Cow<'a, str>,
+}
+
+/// A column as text; a non-text value (the table is STRICT, so only a rebuilt table could hold
+/// one) becomes a description that never matches a real value.
+fn column_text(v: rusqlite::types::ValueRef<'_>) -> std::borrow::Cow<'_, str> {
+    match v {
+        rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t),
+        other => format!("<{:?} value>", other.data_type()).into(),
+    }
+}
+
 /// An open ledger. Reads need no key; appends need the signing key.
 #[derive(Debug)]
 pub struct Ledger {
@@ -433,17 +458,22 @@ impl Ledger {
     /// without decoding (verify decodes and reports itself). Memory stays flat.
     pub fn for_each_raw<F>(&self, since: u64, mut f: F) -> Result<(), LedgerError>
     where
-        F: FnMut(u64, &[u8], &[u8]) -> Result<bool, LedgerError>,
+        F: FnMut(RawEntry<'_>) -> Result<bool, LedgerError>,
     {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT seq, leaf_hash, bytes FROM entries WHERE seq >= ?1 ORDER BY seq")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, leaf_hash, bytes, event_id, kind FROM entries WHERE seq >= ?1 ORDER BY seq",
+        )?;
         let mut rows = stmt.query([i64::try_from(since).unwrap_or(i64::MAX)])?;
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
-            let leaf = row.get_ref(1)?.as_blob()?;
-            let bytes = row.get_ref(2)?.as_blob()?;
-            if !f(seq as u64, leaf, bytes)? {
+            let raw = RawEntry {
+                seq: seq as u64,
+                leaf_hash: row.get_ref(1)?.as_blob()?,
+                bytes: row.get_ref(2)?.as_blob()?,
+                event_id: column_text(row.get_ref(3)?),
+                kind: column_text(row.get_ref(4)?),
+            };
+            if !f(raw)? {
                 break;
             }
         }
@@ -453,9 +483,9 @@ impl Ledger {
     /// Decoded entries from `since` on, in order.
     pub fn entries(&self, since: u64) -> Result<Vec<Entry>, LedgerError> {
         let mut out = Vec::new();
-        self.for_each_raw(since, |seq, _, bytes| {
-            let e = Entry::decode(bytes)
-                .map_err(|e| LedgerError::Corrupt(format!("entry {seq}: {e}")))?;
+        self.for_each_raw(since, |raw| {
+            let e = Entry::decode(raw.bytes)
+                .map_err(|e| LedgerError::Corrupt(format!("entry {}: {e}", raw.seq)))?;
             out.push(e);
             Ok(true)
         })?;

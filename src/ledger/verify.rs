@@ -114,9 +114,8 @@ impl Ledger {
         let mut approved_ids: HashSet<[u8; 16]> = HashSet::new();
         let mut problem: Option<Failure> = None;
         let mut approvals = 0u64;
-        let columns = IndexColumns::open(self.path())?;
-        let mut column_lookup = columns.lookup()?;
-        self.for_each_raw(0, |seq, stored_leaf, bytes| {
+        self.for_each_raw(0, |raw| {
+            let (seq, stored_leaf, bytes) = (raw.seq, raw.leaf_hash, raw.bytes);
             let mut bad = |reason: String| {
                 problem = Some(Failure {
                     seq: Some(cr.size().min(seq)),
@@ -145,7 +144,7 @@ impl Ledger {
             }
             // The append path selects custodian entries by the `kind` column, so a column that
             // disagrees with the signed bytes could hide a custodian change from it.
-            if let Some(reason) = column_lookup.mismatch(seq, &entry)? {
+            if let Some(reason) = column_mismatch(&raw.event_id, &raw.kind, &entry) {
                 return bad(reason);
             }
             if !entry.approvals.is_empty() && !approved_ids.insert(entry.event.id) {
@@ -251,63 +250,6 @@ impl Ledger {
             )
         })?;
         Ok(saved.size)
-    }
-}
-
-/// A second, read-only connection to the database, for the index columns `for_each_raw` does
-/// not return. Rows are never legitimately rewritten, so reading them separately is sound.
-struct IndexColumns {
-    conn: rusqlite::Connection,
-}
-
-/// A prepared lookup of one entry's index columns.
-struct ColumnLookup<'c> {
-    stmt: rusqlite::Statement<'c>,
-}
-
-impl IndexColumns {
-    fn open(db: &std::path::Path) -> Result<IndexColumns, LedgerError> {
-        let conn = rusqlite::Connection::open_with_flags(
-            db,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        // Like the store's own connection: wait out another process's append, do not fail.
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        Ok(IndexColumns { conn })
-    }
-
-    fn lookup(&self) -> Result<ColumnLookup<'_>, LedgerError> {
-        let stmt = self
-            .conn
-            .prepare("SELECT event_id, kind FROM entries WHERE seq = ?1")?;
-        Ok(ColumnLookup { stmt })
-    }
-}
-
-impl ColumnLookup<'_> {
-    /// Why entry `seq`'s `event_id` / `kind` columns disagree with its decoded bytes, if they do.
-    fn mismatch(&mut self, seq: u64, entry: &Entry) -> Result<Option<String>, LedgerError> {
-        let seq_i =
-            i64::try_from(seq).map_err(|_| LedgerError::Corrupt("sequence overflow".into()))?;
-        let mut rows = self.stmt.query([seq_i])?;
-        let Some(row) = rows.next()? else {
-            return Ok(Some(
-                "its row disappeared while it was being verified".into(),
-            ));
-        };
-        let event_id = column_text(row, 0);
-        let kind = column_text(row, 1);
-        Ok(column_mismatch(&event_id, &kind, entry))
-    }
-}
-
-/// A column as text for comparison and display; a non-text value (the table is STRICT, so only
-/// a rebuilt table could hold one) becomes a description that never matches.
-fn column_text(row: &rusqlite::Row<'_>, i: usize) -> String {
-    match row.get_ref(i) {
-        Ok(rusqlite::types::ValueRef::Text(t)) => String::from_utf8_lossy(t).into_owned(),
-        Ok(v) => format!("<{:?} value>", v.data_type()),
-        Err(e) => format!("<unreadable: {e}>"),
     }
 }
 
