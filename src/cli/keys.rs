@@ -60,14 +60,17 @@ pub struct VerifyArgs {
 
 /// Runs one `rootkey keys` subcommand.
 pub fn run(cmd: KeysCmd, global: &GlobalArgs) -> CmdResult {
-    let spec = DeviceSpec::from_flag(global.device.as_deref())?;
+    // The custody inventory reads only the ledger: a bad --device must not stop it.
+    let spec = || DeviceSpec::from_flag(global.device.as_deref());
     match cmd {
-        KeysCmd::List => list(&spec, global.json),
-        KeysCmd::Info => info(&spec, global.json),
-        KeysCmd::SetPin { pin_stdin } => set_pin(&spec, pin_stdin),
-        KeysCmd::Attest { out, pin_stdin } => attest(&spec, out.as_deref(), pin_stdin, global.json),
+        KeysCmd::List => list(&spec()?, global.json),
+        KeysCmd::Info => info(&spec()?, global.json),
+        KeysCmd::SetPin { pin_stdin } => set_pin(&spec()?, pin_stdin),
+        KeysCmd::Attest { out, pin_stdin } => {
+            attest(&spec()?, out.as_deref(), pin_stdin, global.json)
+        }
         KeysCmd::Enrolled { account } => enrolled(account.as_deref(), global),
-        KeysCmd::Verify(args) => verify(args, spec, global),
+        KeysCmd::Verify(args) => verify(args, spec()?, global),
     }
 }
 
