@@ -10,6 +10,7 @@ mod checkin;
 mod checkout;
 mod custodian;
 mod demo;
+mod docs;
 mod enroll;
 mod keys;
 mod ledger;
@@ -111,6 +112,13 @@ pub enum Command {
     Audit(Box<audit::AuditArgs>),
     /// The whole custody story with software keys and bundled AWS evidence, in seconds
     Demo(demo::DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the rootkey(1) man page (roff): `rootkey man | man -l -`
+    Man,
 }
 
 /// Parses the process arguments, runs the command and maps the result to an exit code.
@@ -152,6 +160,8 @@ fn run(cli: Cli) -> CmdResult {
         Command::Checkin(args) => checkin::run(args, global),
         Command::Audit(args) => audit::run(*args, global),
         Command::Demo(args) => demo::run(args, global),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man => docs::man(),
     }
 }
 
