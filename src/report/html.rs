@@ -128,7 +128,7 @@ pub(crate) fn render(r: &AuditReport) -> String {
     o.push_str("<h2>KPIs</h2>\n");
     table(
         &mut o,
-        &["KPI", "Value"],
+        super::KPI_COLUMNS,
         &[
             vec![
                 "Accounts with two hardware keys on root and no virtual MFA".into(),
@@ -183,11 +183,7 @@ pub(crate) fn render(r: &AuditReport) -> String {
                 ]
             })
             .collect();
-        table(
-            &mut o,
-            &["Severity", "Code", "Account", "Subject", "Finding"],
-            &rows,
-        );
+        table(&mut o, super::FINDING_COLUMNS, &rows);
         for f in &r.findings {
             let _ = write!(
                 o,
@@ -239,21 +235,7 @@ pub(crate) fn render(r: &AuditReport) -> String {
                 ]
             })
             .collect();
-        table(
-            &mut o,
-            &[
-                "Key",
-                "Account",
-                "Role",
-                "Model",
-                "Location",
-                "Bag",
-                "Status",
-                "Last possession proof",
-                "In AWS",
-            ],
-            &rows,
-        );
+        table(&mut o, super::KEY_COLUMNS, &rows);
     }
 
     o.push_str("<h2>Accounts</h2>\n");
@@ -297,11 +279,7 @@ pub(crate) fn render(r: &AuditReport) -> String {
                     ]
                 })
                 .collect();
-            table(
-                &mut o,
-                &["Device on root", "Type", "Enabled", "Ledger key"],
-                &rows,
-            );
+            table(&mut o, super::DEVICE_COLUMNS, &rows);
         }
         if !a.findings.is_empty() {
             o.push_str("<p>Findings:</p><ul>");
@@ -346,18 +324,7 @@ pub(crate) fn render(r: &AuditReport) -> String {
                 ]
             })
             .collect();
-        table(
-            &mut o,
-            &[
-                "Time",
-                "Account",
-                "Source IP",
-                "MFA",
-                "Result",
-                "Explanation",
-            ],
-            &rows,
-        );
+        table(&mut o, super::LOGIN_COLUMNS, &rows);
     }
     o.push_str("</body></html>\n");
     o

@@ -105,7 +105,7 @@ pub(crate) fn render(r: &AuditReport) -> String {
 
     let k = &r.kpis;
     let _ = writeln!(o, "\n## KPIs\n");
-    header(&mut o, &["KPI", "Value"]);
+    header(&mut o, super::KPI_COLUMNS);
     row(
         &mut o,
         &[
@@ -153,10 +153,7 @@ pub(crate) fn render(r: &AuditReport) -> String {
     if r.findings.is_empty() {
         let _ = writeln!(o, "None.");
     } else {
-        header(
-            &mut o,
-            &["Severity", "Code", "Account", "Subject", "Finding"],
-        );
+        header(&mut o, super::FINDING_COLUMNS);
         for f in &r.findings {
             row(
                 &mut o,
@@ -192,20 +189,7 @@ pub(crate) fn render(r: &AuditReport) -> String {
     if r.keys.is_empty() {
         let _ = writeln!(o, "No keys in custody.");
     } else {
-        header(
-            &mut o,
-            &[
-                "Key",
-                "Account",
-                "Role",
-                "Model",
-                "Location",
-                "Bag",
-                "Status",
-                "Last possession proof",
-                "In AWS",
-            ],
-        );
+        header(&mut o, super::KEY_COLUMNS);
         for key in &r.keys {
             let status = match (key.status.as_str(), key.due_back) {
                 ("checked_out", Some(due)) if key.overdue => {
@@ -265,7 +249,7 @@ pub(crate) fn render(r: &AuditReport) -> String {
         );
         if !a.devices.is_empty() {
             let _ = writeln!(o);
-            header(&mut o, &["Device on root", "Type", "Enabled", "Ledger key"]);
+            header(&mut o, super::DEVICE_COLUMNS);
             for d in &a.devices {
                 row(
                     &mut o,
@@ -305,17 +289,7 @@ pub(crate) fn render(r: &AuditReport) -> String {
     if r.logins.is_empty() {
         let _ = writeln!(o, "None in the period.");
     } else {
-        header(
-            &mut o,
-            &[
-                "Time",
-                "Account",
-                "Source IP",
-                "MFA",
-                "Result",
-                "Explanation",
-            ],
-        );
+        header(&mut o, super::LOGIN_COLUMNS);
         for l in &r.logins {
             row(
                 &mut o,

@@ -16,6 +16,35 @@ pub use model::{
 
 use time::OffsetDateTime;
 
+// Column headings shared by the Markdown and HTML renderings, so the two cannot drift apart.
+/// Headings of the KPI table.
+pub(crate) const KPI_COLUMNS: &[&str] = &["KPI", "Value"];
+/// Headings of the findings table.
+pub(crate) const FINDING_COLUMNS: &[&str] = &["Severity", "Code", "Account", "Subject", "Finding"];
+/// Headings of the keys table.
+pub(crate) const KEY_COLUMNS: &[&str] = &[
+    "Key",
+    "Account",
+    "Role",
+    "Model",
+    "Location",
+    "Bag",
+    "Status",
+    "Last possession proof",
+    "In AWS",
+];
+/// Headings of the devices-on-root table of one account.
+pub(crate) const DEVICE_COLUMNS: &[&str] = &["Device on root", "Type", "Enabled", "Ledger key"];
+/// Headings of the root console logins table.
+pub(crate) const LOGIN_COLUMNS: &[&str] = &[
+    "Time",
+    "Account",
+    "Source IP",
+    "MFA",
+    "Result",
+    "Explanation",
+];
+
 /// Output format of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
