@@ -15,4 +15,5 @@ pub mod device;
 pub mod fsutil;
 pub mod ledger;
 pub mod report;
+pub mod text;
 pub mod webauthn;

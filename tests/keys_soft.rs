@@ -37,6 +37,7 @@ fn get(cred: &[u8], data: &[u8], pin: Option<&str>) -> GetAssertion {
         client_data: data.to_vec(),
         allow_credentials: vec![cred.to_vec()],
         pin: pin.map(str::to_string),
+        user_presence: true,
     }
 }
 

@@ -40,6 +40,55 @@ pub use reason::InvalidReason;
 pub use report::FileReport;
 pub use trust::{Anchor, AnchorSource, TrustError, TrustStore};
 
+/// TEMPORARY STUB (replaced by the attest-policy branch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Assurance {
+    /// Vendor or metadata root.
+    Hardware,
+    /// A root the operator trusted.
+    UserRoot,
+    /// A software authenticator.
+    Software,
+}
+
+impl Assurance {
+    /// Name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Assurance::Hardware => "hardware",
+            Assurance::UserRoot => "user-root",
+            Assurance::Software => "software",
+        }
+    }
+    /// Whether hardware.
+    pub fn is_hardware(self) -> bool {
+        self == Assurance::Hardware
+    }
+}
+
+impl Eligibility {
+    /// TEMPORARY STUB (replaced by the attest-policy branch).
+    pub fn assurance(&self) -> Option<Assurance> {
+        let v = self.approved()?;
+        let soft = self
+            .model
+            .as_deref()
+            .is_some_and(|m| m.contains("NOT HARDWARE"))
+            || v.leaf_subject().is_some_and(|s| s.contains("NOT HARDWARE"));
+        Some(if soft {
+            Assurance::Software
+        } else if v
+            .trust_root()
+            .is_some_and(|r| r.source == AnchorSource::User)
+        {
+            Assurance::UserRoot
+        } else {
+            Assurance::Hardware
+        })
+    }
+}
+
 /// What a format's verification procedure concluded about the statement's signer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Statement {

@@ -10,6 +10,7 @@ use super::ledger::parse_vkey;
 use super::{CmdResult, GlobalArgs, Outcome};
 use crate::aws::{self, FindingConfig, Scope};
 use crate::custody::audit_flow::{self, AuditRequest, Recorded};
+use crate::custody::flows::Approver;
 use crate::ledger::VerifierKey;
 use crate::report::{self, Format, Verdict};
 
@@ -50,8 +51,15 @@ pub struct AuditArgs {
     pub signing_key: Option<PathBuf>,
     /// Do not record `audit.completed` in the ledger (without the signing key it is skipped
     /// anyway, with a notice)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "approvers")]
     pub no_record: bool,
+    /// Who approves recording the audit: your own auditor id (one), or two custodians (A,B).
+    /// An audit is recorded only with this approval, and only a recorded, approved audit moves
+    /// the next audit's default period
+    #[arg(long, value_name = "ID[,ID]", value_delimiter = ',')]
+    pub approvers: Vec<String>,
+    #[command(flatten)]
+    pub keys: super::custodian::CustodianDevices,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -106,6 +114,12 @@ pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
         }
     };
 
+    if since.is_some_and(|t| t > now) {
+        return Err(
+            "--since is in the future: the audited period would be empty; give a date in the past"
+                .into(),
+        );
+    }
     let report = audit_flow::prepare(&AuditRequest {
         ledger: &ledger,
         evidence: &evidence,
@@ -151,7 +165,16 @@ pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
     if args.no_record {
         eprintln!("not recorded in the ledger (--no-record)");
     } else {
-        let actor = std::env::var("USER").unwrap_or_else(|_| "auditor".into());
+        let actor = args
+            .approvers
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "auditor".into());
+        let approvers: Vec<_> = args
+            .approvers
+            .iter()
+            .map(|id| Approver::with_devices(id, &args.keys.devices))
+            .collect();
         match audit_flow::record(
             &ledger,
             args.signing_key.as_deref(),
@@ -159,7 +182,13 @@ pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
             &report,
             format,
             rendered.as_bytes(),
+            &approvers,
+            &mut global.console(),
         )? {
+            Recorded::NotApproved => eprintln!(
+                "not recorded in the ledger: an audit counts only when the auditor's own key \
+                 (or two custodians) approve it; pass --approvers YOUR_ID (or A,B) to record it"
+            ),
             Recorded::Appended { seq } => {
                 eprintln!("recorded as ledger entry {seq} (audit.completed)")
             }

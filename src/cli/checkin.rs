@@ -3,9 +3,8 @@
 use super::custodian::{parse_pair, CustodianDevices};
 use super::{print_json, CmdResult, GlobalArgs, Outcome};
 use crate::custody::flows::checkin::{self, CheckinRequest};
-use crate::custody::flows::StderrConsole;
+use crate::custody::Station;
 use crate::device::DeviceSpec;
-use crate::ledger::Ledger;
 
 /// `rootkey checkin` flags (the returned key itself is `--device`).
 #[derive(Debug, clap::Args)]
@@ -32,8 +31,8 @@ pub fn run(a: CheckinArgs, global: &GlobalArgs) -> CmdResult {
         bag_serial: a.bag.clone(),
         custodians: a.keys.approvers(&a.custodians),
     };
-    let mut ledger = Ledger::open(&global.ledger_path()?, None)?;
-    let o = checkin::checkin(&mut ledger, &mut StderrConsole::new(), &req)?;
+    let mut ledger = Station::open(&global.ledger_path()?, None)?;
+    let o = checkin::checkin(&mut ledger, &mut global.console(), &req)?;
     if global.json {
         print_json(&o)?;
     } else {

@@ -3,8 +3,8 @@
 use super::custodian::CustodianDevices;
 use super::{print_json, CmdResult, GlobalArgs, Outcome};
 use crate::custody::flows::checkout::{self, CheckoutRequest};
-use crate::custody::flows::{Approver, StderrConsole};
-use crate::ledger::Ledger;
+use crate::custody::flows::Approver;
+use crate::custody::Station;
 
 /// `rootkey checkout` flags.
 #[derive(Debug, clap::Args)]
@@ -46,8 +46,8 @@ pub fn run(a: CheckoutArgs, global: &GlobalArgs) -> CmdResult {
         approver: Approver::with_devices(&a.approver, &a.keys.devices),
         bag_broken: a.bag_broken.clone(),
     };
-    let mut ledger = Ledger::open(&global.ledger_path()?, None)?;
-    let o = checkout::checkout(&mut ledger, &mut StderrConsole::new(), &req)?;
+    let mut ledger = Station::open(&global.ledger_path()?, None)?;
+    let o = checkout::checkout(&mut ledger, &mut global.console(), &req)?;
     if global.json {
         print_json(&o)?;
     } else {

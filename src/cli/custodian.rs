@@ -5,9 +5,9 @@ use crate::custody::flows::approve::parse_custodian_device;
 use crate::custody::flows::custodians::{
     self, AddRequest, BootstrapRequest, CustodianOutcome, NewCustodian, RemoveRequest,
 };
-use crate::custody::flows::{Approver, StderrConsole};
+use crate::custody::flows::{Approver, Eligibility};
+use crate::custody::{Role, Station};
 use crate::device::DeviceSpec;
-use crate::ledger::{Ledger, Role};
 
 /// Custodians' keys: `--custodian-device ID=SPEC`, repeatable; flatten into any approving command.
 #[derive(Debug, Clone, clap::Args)]
@@ -65,7 +65,29 @@ pub struct BootstrapArgs {
     #[arg(long, value_name = "NAME")]
     pub second_name: String,
     #[command(flatten)]
+    pub trust: KeyTrust,
+    #[command(flatten)]
     pub keys: CustodianDevices,
+}
+
+/// How a new custodian key's attestation is judged: extra roots and the custodian policy.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeyTrust {
+    /// Also trust every *.pem in DIR as an attestation root (e.g. the software key's CA)
+    #[arg(long, value_name = "DIR")]
+    pub roots: Option<std::path::PathBuf>,
+    /// Policy file (TOML) [default: the config's [policy.custodian]]
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<std::path::PathBuf>,
+}
+
+impl KeyTrust {
+    /// Trust anchors and the custodian-key policy.
+    pub fn eligibility(&self, global: &GlobalArgs) -> Result<Eligibility, super::CliError> {
+        let (trust, policy) =
+            super::attest::trust_and_policy(self.roots.as_deref(), self.policy.as_deref(), global)?;
+        Ok(Eligibility { trust, policy })
+    }
 }
 
 /// `rootkey custodian add` flags.
@@ -82,6 +104,8 @@ pub struct AddArgs {
     /// The two custodians approving, as A,B
     #[arg(long, value_name = "A,B", value_parser = parse_pair)]
     pub approvers: [String; 2],
+    #[command(flatten)]
+    pub trust: KeyTrust,
     #[command(flatten)]
     pub keys: CustodianDevices,
 }
@@ -122,9 +146,9 @@ impl From<RoleArg> for Role {
 /// Runs one `rootkey custodian` subcommand.
 pub fn run(cmd: CustodianCmd, global: &GlobalArgs) -> CmdResult {
     let path = global.ledger_path()?;
-    let mut console = StderrConsole::new();
+    let mut console = global.console();
     let outcome = match cmd {
-        CustodianCmd::List => return list(&Ledger::open_readonly(&path)?, global.json),
+        CustodianCmd::List => return list(&Station::open_readonly(&path)?, global.json),
         CustodianCmd::Bootstrap(a) => {
             let person = |id: &String, name: &String| NewCustodian {
                 id: id.clone(),
@@ -137,7 +161,8 @@ pub fn run(cmd: CustodianCmd, global: &GlobalArgs) -> CmdResult {
                 first: person(&a.first, &a.first_name),
                 second: person(&a.second, &a.second_name),
             };
-            custodians::bootstrap(&mut Ledger::open(&path, None)?, &mut console, &req)?
+            let elig = a.trust.eligibility(global)?;
+            custodians::bootstrap(&mut Station::open(&path, None)?, &mut console, &req, &elig)?
         }
         CustodianCmd::Add(a) => {
             let req = AddRequest {
@@ -150,7 +175,8 @@ pub fn run(cmd: CustodianCmd, global: &GlobalArgs) -> CmdResult {
                 },
                 approvers: a.keys.approvers(&a.approvers),
             };
-            custodians::add(&mut Ledger::open(&path, None)?, &mut console, &req)?
+            let elig = a.trust.eligibility(global)?;
+            custodians::add(&mut Station::open(&path, None)?, &mut console, &req, &elig)?
         }
         CustodianCmd::Remove(a) => {
             let req = RemoveRequest {
@@ -159,7 +185,7 @@ pub fn run(cmd: CustodianCmd, global: &GlobalArgs) -> CmdResult {
                 reason: a.reason.clone(),
                 approvers: a.keys.approvers(&a.approvers),
             };
-            custodians::remove(&mut Ledger::open(&path, None)?, &mut console, &req)?
+            custodians::remove(&mut Station::open(&path, None)?, &mut console, &req)?
         }
     };
     print_outcome(&outcome, global.json)
@@ -187,8 +213,8 @@ fn print_outcome(o: &CustodianOutcome, json: bool) -> CmdResult {
     Ok(Outcome::Ok)
 }
 
-fn list(ledger: &Ledger, json: bool) -> CmdResult {
-    let people = custodians::list(ledger)?;
+fn list(station: &Station, json: bool) -> CmdResult {
+    let people = custodians::list(station);
     if json {
         print_json(&people)?;
         return Ok(Outcome::Ok);
@@ -197,12 +223,25 @@ fn list(ledger: &Ledger, json: bool) -> CmdResult {
         println!("no custodians yet: enroll the first two with `rootkey custodian bootstrap`");
         return Ok(Outcome::Ok);
     }
-    let mut t = Table::new(["id", "name", "role", "status", "added at", "removed at"]);
+    let mut t = Table::new([
+        "id",
+        "name",
+        "role",
+        "key",
+        "status",
+        "added at",
+        "removed at",
+    ]);
     for p in &people {
         t.row([
             p.id.clone(),
             p.name.clone(),
             p.role.as_str().to_string(),
+            if p.software {
+                format!("{} — SOFTWARE, not hardware", p.model)
+            } else {
+                p.model.clone()
+            },
             if p.active { "active" } else { "removed" }.to_string(),
             p.added_seq.to_string(),
             p.removed_seq.map_or("-".to_string(), |s| s.to_string()),

@@ -529,11 +529,11 @@ fn check_report(path: &Path) -> Result<(), CliError> {
 
 /// The ids of the primary and backup keys the enrollment recorded.
 fn enrolled_keys(ledger: &Path) -> Result<(String, String), CliError> {
-    let ledger = crate::ledger::Ledger::open_readonly(ledger)?;
-    let state = custody::fold_ledger(&ledger)?;
+    let station = custody::Station::open_readonly(ledger)?;
     let find = |role: KeyRole| {
-        state
-            .keys
+        station
+            .state()
+            .keys()
             .values()
             .find(|k| k.account_id == custody::demo::ACCOUNT && k.role == role)
             .map(|k| k.key_id.clone())

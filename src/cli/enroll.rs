@@ -15,9 +15,9 @@ use crate::custody::flows::enroll::{
     self, AwsView, ConfirmOutcome, ConfirmRequest, Eligibility, EnrollOutcome, EnrollRequest,
     KeyPlacement,
 };
-use crate::custody::flows::{Console, StderrConsole};
+use crate::custody::flows::Console;
+use crate::custody::Station;
 use crate::device::DeviceSpec;
-use crate::ledger::Ledger;
 
 /// How often the live read asks AWS again.
 const POLL_EVERY: Duration = Duration::from_secs(5);
@@ -130,7 +130,7 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
     let backup = placement(a.backup, a.location_backup, a.bag_backup, "backup")?;
     let (trust, policy) =
         super::attest::trust_and_policy(a.roots.as_deref(), a.policy.as_deref(), global)?;
-    let mut console = StderrConsole::new();
+    let mut console = global.console();
     // What AWS shows before: counts toward the limit of 8 devices on root.
     let before = read_view(&a.source, &account, Duration::ZERO, &mut console, |_| true)?;
     let req = EnrollRequest {
@@ -141,7 +141,7 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
         custodians: a.keys.approvers(&custodians),
         root_mfa_devices: before.devices.len(),
     };
-    let mut ledger = Ledger::open(&global.ledger_path()?, None)?;
+    let mut ledger = Station::open(&global.ledger_path()?, None)?;
     let enrolled = enroll::enroll(
         &mut ledger,
         &mut console,
@@ -195,8 +195,8 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
 }
 
 fn confirm(c: ConfirmArgs, global: &GlobalArgs) -> CmdResult {
-    let mut console = StderrConsole::new();
-    let mut ledger = Ledger::open(&global.ledger_path()?, None)?;
+    let mut console = global.console();
+    let mut ledger = Station::open(&global.ledger_path()?, None)?;
     let keys = enroll::pending_keys(&ledger, &c.account)?;
     let view = read_view(
         &c.source,

@@ -75,9 +75,9 @@ pub fn run(cmd: KeysCmd, global: &GlobalArgs) -> CmdResult {
 }
 
 fn enrolled(account: Option<&str>, global: &GlobalArgs) -> CmdResult {
-    let ledger = crate::ledger::Ledger::open_readonly(&global.ledger_path()?)?;
+    let ledger = crate::custody::Station::open_readonly(&global.ledger_path()?)?;
     let now = time::OffsetDateTime::now_utc();
-    let keys = crate::custody::flows::inventory::inventory(&ledger, account, now)?;
+    let keys = crate::custody::flows::inventory::inventory(ledger.state(), account, now);
     if global.json {
         print_json(&keys)?;
         return Ok(Outcome::Ok);
@@ -133,7 +133,7 @@ fn enrolled(account: Option<&str>, global: &GlobalArgs) -> CmdResult {
 }
 
 fn verify(a: VerifyArgs, spec: DeviceSpec, global: &GlobalArgs) -> CmdResult {
-    use crate::custody::flows::{verify, Approver, StderrConsole};
+    use crate::custody::flows::{verify, Approver};
     let req = verify::VerifyRequest {
         actor: a.custodians.first().cloned().unwrap_or_default(),
         key_id: a.key.clone(),
@@ -145,8 +145,8 @@ fn verify(a: VerifyArgs, spec: DeviceSpec, global: &GlobalArgs) -> CmdResult {
             .collect(),
         new_bag: a.bag.clone(),
     };
-    let mut ledger = crate::ledger::Ledger::open(&global.ledger_path()?, None)?;
-    let o = verify::verify(&mut ledger, &mut StderrConsole::new(), &req)?;
+    let mut ledger = crate::custody::Station::open(&global.ledger_path()?, None)?;
+    let o = verify::verify(&mut ledger, &mut global.console(), &req)?;
     if global.json {
         print_json(&o)?;
     } else {

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::{print_json, CmdResult, GlobalArgs, Outcome, Table};
-use crate::ledger::{self, Ledger, UnsignedEvent, VerifierKey, VerifyOptions};
+use crate::custody::events::{CustodyEvent, Note};
+use crate::custody::{verify_ledger, Station};
+use crate::ledger::{self, Anchor, Ledger, UnsignedEvent, VerifierKey, VerifyOptions};
 
 /// `rootkey ledger` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -114,25 +116,44 @@ pub fn run(cmd: LedgerCmd, global: &GlobalArgs) -> CmdResult {
                 Some(a) if !a.is_empty() => a,
                 _ => return Err("no actor: pass --actor NAME (or set $USER)".into()),
             };
-            let mut l = Ledger::open(&db, signing_key.as_deref())?;
-            let ev = UnsignedEvent::new(ledger::rules::NOTE, &actor, json!({ "text": text }))?;
-            let r = l.append(&ev, Vec::new())?;
+            crate::text::check("--actor", crate::text::TextKind::Id, &actor)?;
+            let note = CustodyEvent::Note(Note { text });
+            note.validate()?;
+            let mut station = Station::open(&db, signing_key.as_deref())?;
+            let ev = UnsignedEvent::new(note.kind(), &actor, note.to_body()?)?;
+            let r = station.append_one(ev, Vec::new())?;
             if global.json {
                 print_json(&json!({
-                    "seq": r.seq,
-                    "leaf_hash": hex::encode(r.leaf_hash),
+                    "seq": r.first_seq,
                     "checkpoint": r.checkpoint.note,
                 }))?;
             } else {
-                println!("appended entry {} (tree size {})", r.seq, r.checkpoint.size);
+                println!(
+                    "appended entry {} (tree size {})",
+                    r.first_seq, r.checkpoint.size
+                );
             }
             Ok(Outcome::Ok)
         }
         LedgerCmd::Show { since } => {
             let l = Ledger::open_readonly(&db)?;
             let entries = l.entries(since)?;
-            let reg = l.custodians()?;
-            let name = |id: &str| reg.get(id).map_or(id.to_string(), |c| c.name.clone());
+            // Names come from the verified registry; a ledger that fails verification is still
+            // shown (this is how people look into it), with ids instead of names and a warning.
+            let verified = verify_ledger(&l, &VerifyOptions::default())?;
+            if let Some(f) = &verified.report.failure {
+                eprintln!("warning: this ledger FAILED verification ({f}); entries are shown as stored, nothing in them is trusted");
+            }
+            let reg = verified.state.registry();
+            let name = |id: &str| {
+                reg.get(id).map_or(id.to_string(), |c| {
+                    if c.software {
+                        format!("{} (SOFTWARE key)", c.name)
+                    } else {
+                        c.name.clone()
+                    }
+                })
+            };
             if global.json {
                 let list: Vec<_> = entries
                     .iter()
@@ -203,32 +224,17 @@ pub fn run(cmd: LedgerCmd, global: &GlobalArgs) -> CmdResult {
                 ),
                 None => None,
             };
-            let report = l.verify(&VerifyOptions {
-                since_checkpoint,
-                vkey,
-            })?;
-            if !report.anchored {
-                eprintln!(
-                    "warning: {}; this database's verifier key, to compare with your records: {}",
-                    ledger::verify::UNANCHORED,
-                    report.vkey
-                );
-            }
-            if global.json {
-                print_json(&report)?;
-            } else if let Some(f) = &report.failure {
-                println!("FAILED: {f}");
-            } else {
-                println!(
-                    "ledger intact: {} entries, {} approvals verified, root {}",
-                    report.entries, report.approvals_verified, report.root
-                );
-                println!("verifier key {}", report.vkey);
-                if let Some(s) = report.extends_saved_size {
-                    println!("extends the saved checkpoint of size {s} (consistency proof holds)");
-                }
-            }
-            Ok(if report.ok {
+            let report = verify_ledger(
+                &l,
+                &VerifyOptions {
+                    since_checkpoint,
+                    vkey,
+                },
+            )?
+            .report;
+            print_verification(&report, global.json)?;
+            // Without an anchor a replaced database passes too: that is not a pass.
+            Ok(if report.ok && report.anchor != Anchor::None {
                 Outcome::Ok
             } else {
                 Outcome::Findings
@@ -282,6 +288,40 @@ pub fn run(cmd: LedgerCmd, global: &GlobalArgs) -> CmdResult {
             Ok(Outcome::Ok)
         }
     }
+}
+
+/// Prints a verification: the verdict, and what its anchor does and does not prove.
+fn print_verification(report: &ledger::VerifyReport, json: bool) -> Result<(), super::CliError> {
+    match (report.ok, report.anchor) {
+        (true, Anchor::None) => eprintln!(
+            "warning: {}; this database's verifier key, to compare with your records: {}",
+            ledger::verify::UNANCHORED,
+            report.vkey
+        ),
+        (true, Anchor::VerifierKey) => eprintln!("note: {}", ledger::verify::KEY_ONLY),
+        _ => {}
+    }
+    if json {
+        return print_json(report);
+    }
+    if let Some(f) = &report.failure {
+        println!("FAILED: {f}");
+        return Ok(());
+    }
+    let verdict = match report.anchor {
+        Anchor::None => "ledger consistent but NOT ANCHORED (not a pass)",
+        Anchor::VerifierKey => "ledger intact (anchored by your verifier key only)",
+        Anchor::SavedCheckpoint => "ledger intact",
+    };
+    println!(
+        "{verdict}: {} entries, {} approvals verified, every custody rule holds, root {}",
+        report.entries, report.approvals_verified, report.root
+    );
+    println!("verifier key {}", report.vkey);
+    if let Some(s) = report.extends_saved_size {
+        println!("extends the saved checkpoint of size {s} (consistency proof holds)");
+    }
+    Ok(())
 }
 
 fn summary(body: &serde_json::Value) -> String {

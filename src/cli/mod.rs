@@ -67,6 +67,10 @@ pub struct GlobalArgs {
     /// (a software authenticator kept in FILE) [default: hid]
     #[arg(long, global = true, env = "ROOTKEY_DEVICE", value_name = "SPEC")]
     pub device: Option<String>,
+    /// Take every PIN a key asks for from this environment variable instead of prompting
+    /// (for scripts; the variable holds the PIN, not a file name)
+    #[arg(long, global = true, value_name = "VAR")]
+    pub pin_env: Option<String>,
 }
 
 impl GlobalArgs {
@@ -76,6 +80,11 @@ impl GlobalArgs {
             Some(p) => Ok(p.clone()),
             None => Ok(crate::config::data_dir()?.join("ledger.db")),
         }
+    }
+
+    /// The console people are guided through (stderr; PINs prompted, or from `--pin-env`).
+    pub fn console(&self) -> crate::custody::flows::StderrConsole {
+        crate::custody::flows::StderrConsole::with_pin_env(self.pin_env.clone())
     }
 
     /// The configuration: from `--config` (which must exist) or the default path (optional).

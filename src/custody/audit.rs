@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
 use super::events::{AuditCompleted, SeverityCounts};
-use super::rules;
+use super::findings as rules;
 use super::state::{CheckoutRecord, CustodyState, KeyStatus};
 use crate::aws::{self, AccountReport, FindingId};
 use crate::report::{
@@ -68,6 +68,19 @@ fn ledger_findings(integrity: &LedgerIntegrity) -> Vec<Finding> {
     }
     // A database replaced wholesale (new key, self-approved custodians) verifies against its
     // own key, so "intact" means nothing until something the auditor kept anchors it.
+    if integrity.anchor == Anchor::Vkey {
+        out.push(Finding {
+            severity: Severity::Info,
+            evidence: [("vkey".to_string(), integrity.vkey.clone())]
+                .into_iter()
+                .collect(),
+            ..mk(
+                "LEDGER-ANCHOR-KEY-ONLY",
+                crate::ledger::verify::KEY_ONLY,
+                String::new(),
+            )
+        });
+    }
     if integrity.anchor == Anchor::None {
         out.push(Finding {
             severity: Severity::Medium,
@@ -95,7 +108,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
     };
 
     let mut account_ids: BTreeSet<String> = state
-        .accounts
+        .accounts()
         .keys()
         .chain(input.aws.iter().map(|f| &f.account_id))
         .filter(|a| in_scope(a))
@@ -112,7 +125,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         .map(|f| (f.account_id.as_str(), f))
         .collect();
     let mut checkouts_by_account: BTreeMap<&str, Vec<&CheckoutRecord>> = BTreeMap::new();
-    for c in &state.checkouts {
+    for c in state.checkouts() {
         checkouts_by_account
             .entry(c.account_id.as_str())
             .or_default()
@@ -121,6 +134,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
     let no_checkouts = Vec::new();
 
     let mut findings = ledger_findings(&input.integrity);
+    findings.extend(custodian_findings(state));
     let mut keys = Vec::new();
     let mut accounts = Vec::new();
     let mut logins = Vec::new();
@@ -136,9 +150,9 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
 
     for acct in &account_ids {
         let all_keys: Vec<_> = state
-            .accounts
+            .accounts()
             .get(acct)
-            .map(|a| a.keys.iter().filter_map(|id| state.keys.get(id)).collect())
+            .map(|a| a.keys.iter().filter_map(|id| state.key(id)).collect())
             .unwrap_or_default();
         let active: Vec<_> = all_keys.iter().copied().filter(|k| k.is_active()).collect();
         let facts = facts_by_account.get(acct.as_str()).copied();
@@ -164,7 +178,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
                 acct_findings.extend(f.findings.iter().filter_map(aws_finding));
                 if !rules::keyless_by_design(f) {
                     two_hw.denominator += 1;
-                    if rules::two_hardware_keys_no_virtual(f) {
+                    if rules::two_hardware_keys_no_virtual(&agreement.keys_seen, &all_keys, f) {
                         two_hw.numerator += 1;
                     }
                 }
@@ -210,6 +224,9 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         }
 
         for k in &active {
+            if let Some(f) = assurance_finding(k) {
+                acct_findings.push(f);
+            }
             let open = state.open_checkout(k);
             let is_overdue = open.is_some_and(|c| c.is_overdue(now));
             if let Some(c) = open {
@@ -275,7 +292,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         }
         for (i, a) in active.iter().enumerate() {
             for b in &active[i + 1..] {
-                if rules::normalise_location(&a.location) == rules::normalise_location(&b.location)
+                if crate::text::location_key(&a.location) == crate::text::location_key(&b.location)
                 {
                     acct_findings.push(key_finding(
                         "KEYS-SAME-LOCATION",
@@ -320,7 +337,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
             account_id: acct.clone(),
             name: facts.and_then(|f| f.name.clone()),
             enrolled: state
-                .accounts
+                .accounts()
                 .get(acct)
                 .is_some_and(|a| a.enrolled_at.is_some()),
             observed: facts.is_some(),
@@ -343,7 +360,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         .map(Finding::identity)
         .collect();
     let mut history: Vec<_> = state
-        .audits
+        .audits()
         .iter()
         .map(|a| (a.time, &a.findings, &a.accounts))
         .collect();
@@ -377,6 +394,70 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         accounts,
         logins,
     )
+}
+
+/// A finding for an active key whose attestation does not prove genuine hardware.
+fn assurance_finding(k: &super::state::KeyState) -> Option<Finding> {
+    use crate::attest::Assurance;
+    let (code, severity, title) = match k.attestation.assurance {
+        Assurance::Hardware => return None,
+        Assurance::Software => (
+            "KEY-SOFTWARE",
+            Severity::High,
+            format!(
+                "key {} is a SOFTWARE authenticator (copyable, not hardware): replace it with an attested hardware key",
+                k.key_id
+            ),
+        ),
+        Assurance::UserRoot => (
+            "KEY-ATTESTATION-USER-ROOT",
+            Severity::Medium,
+            format!(
+                "key {}'s attestation ends in a root the operator trusted explicitly, not a vendor or FIDO metadata root: rootkey cannot vouch that it is hardware",
+                k.key_id
+            ),
+        ),
+    };
+    Some(key_finding(
+        code,
+        severity,
+        k,
+        title,
+        vec![
+            ("model", k.model.clone()),
+            ("trust root", k.attestation.trust_root.clone()),
+        ],
+    ))
+}
+
+/// Findings about the people who approve: a custodian or auditor approving with a software
+/// key is one person who could copy their key.
+fn custodian_findings(state: &CustodyState) -> Vec<Finding> {
+    state
+        .registry()
+        .active()
+        .filter(|c| c.software)
+        .map(|c| Finding {
+            code: "CUSTODIAN-KEY-SOFTWARE".into(),
+            severity: Severity::High,
+            source: FindingSource::Custody,
+            account_id: None,
+            key_id: None,
+            subject: c.id.clone(),
+            title: format!(
+                "{} {} approves with a SOFTWARE key (copyable, so two approvals may not be two people): enroll an attested hardware key for them",
+                c.role.as_str(),
+                c.id
+            ),
+            evidence: [
+                ("model".to_string(), c.model.clone()),
+                ("enrolled at entry".to_string(), c.added_seq.to_string()),
+            ]
+            .into_iter()
+            .collect(),
+            controls: vec![],
+        })
+        .collect()
 }
 
 /// The one adapter from an AWS posture finding to a report finding.
@@ -467,8 +548,8 @@ pub fn completed_event(report: &AuditReport, format: Format, rendered: &[u8]) ->
 mod tests {
     use super::*;
     use crate::aws::{Finding as AwsFinding, FindingId, MfaDevice};
-    use crate::custody::rules::tests::{aws_account, device as aws_device, root_login};
-    use crate::custody::state::tests::{checkin, checkout, confirmed, enrolled, entry, fold};
+    use crate::custody::findings::tests::{aws_account, device as aws_device, root_login};
+    use crate::custody::state::tests::{checkin, checkout, confirmed, enrolled, entry, fold, k};
     use crate::custody::CustodyEvent;
     use crate::report::{render, LoginExplanation, Verdict};
     use serde_json::json;
@@ -489,16 +570,16 @@ mod tests {
             entry(2, t0, "key.enrolled", enrolled("k2", A, "backup", "B2")),
             entry(3, t0, "key.registration_confirmed", confirmed("k1", A)),
             entry(4, t0, "key.registration_confirmed", confirmed("k2", A)),
-            entry(5, t0, "account.enrolled", json!({"account_id": A, "primary_key_id": "k1", "backup_key_id": "k2"})),
+            entry(5, t0, "account.enrolled", json!({"account_id": A, "primary_key_id": k("k1"), "backup_key_id": k("k2")})),
             entry(6, t0, "key.enrolled", enrolled("k3", B, "primary", "B3")),
             entry(7, datetime!(2025-01-15 00:00 UTC), "audit.completed", json!({
                 "report_sha256": "0".repeat(64), "format": "json", "checkpoint": "c",
                 "period_start": "2025-01-01T00:00:00Z", "period_end": "2025-01-15T00:00:00Z",
                 "verdict": "findings", "counts": {"critical": 0, "high": 2, "medium": 0, "low": 0, "info": 0},
-                "findings": [format!("LEDGER-KEY-NOT-IN-AWS|{A}|k2"), format!("ROOT-FEWER-THAN-TWO-KEYS|{B}|{B}")],
+                "findings": [format!("LEDGER-KEY-NOT-IN-AWS|{A}|{}", k("k2")), format!("ROOT-FEWER-THAN-TWO-KEYS|{B}|{B}")],
                 "accounts": [A, B]})),
             entry(8, datetime!(2025-02-01 10:00 UTC), "key.checked_out", checkout("k1", A, "B1", "2025-02-01T10:00:00Z", "2025-02-01T14:00:00Z")),
-            entry(9, datetime!(2025-02-01 12:00 UTC), "key.checked_in", checkin("k1", A, "N1", false, 3)),
+            entry(9, datetime!(2025-02-01 12:00 UTC), "key.checked_in", checkin("k1", A, "N1", 3)),
             entry(10, datetime!(2025-03-20 09:00 UTC), "key.checked_out", checkout("k3", B, "B3", "2025-03-20T09:00:00Z", "2025-03-21T09:00:00Z")),
         ])
         .unwrap()
@@ -515,7 +596,7 @@ mod tests {
     }
 
     fn aws() -> Vec<AccountReport> {
-        let mut a = aws_account(A, vec![device(arn(A, "k1")), device(arn(A, "k2"))]);
+        let mut a = aws_account(A, vec![device(arn(A, &k("k1"))), device(arn(A, &k("k2")))]);
         a.name = Some("prod".into());
         a.management = true;
         a.posture.logins = Some(vec![
@@ -544,11 +625,11 @@ mod tests {
     fn integrity(intact: bool) -> LedgerIntegrity {
         LedgerIntegrity {
             intact,
-            anchor: Anchor::Vkey,
+            anchor: Anchor::SavedCheckpoint,
             vkey: "rootkey.test/ledger+0a1b2c3d+AQID".into(),
             entries: 10,
             checkpoint: "rootkey.test/ledger\n10\nAAAA\n".into(),
-            saved_checkpoint: SavedCheckpoint::NotGiven,
+            saved_checkpoint: SavedCheckpoint::Extended { tree_size: 8 },
             problems: if intact {
                 vec![]
             } else {
@@ -579,6 +660,7 @@ mod tests {
 
     #[test]
     fn full_audit_findings_kpis_and_tables() {
+        let (k1, k2, k3) = (k("k1"), k("k2"), k("k3"));
         let s = ledger();
         let aws = aws();
         let r = build_report(input(&s, &aws, NOW));
@@ -591,9 +673,9 @@ mod tests {
         for want in [
             ("ROOT-LOGIN-UNEXPLAINED", "2025-03-05T22:00:00Z 203.0.113.9"),
             ("ROOT-ACCESS-KEY", "root access key AKIA... active"),
-            ("KEY-POSSESSION-STALE", "k2"),
-            ("KEY-CHECKIN-OVERDUE", "k3"),
-            ("KEY-NOT-REGISTERED", "k3"),
+            ("KEY-POSSESSION-STALE", k2.as_str()),
+            ("KEY-CHECKIN-OVERDUE", k3.as_str()),
+            ("KEY-NOT-REGISTERED", k3.as_str()),
             (
                 "AWS-DEVICE-UNKNOWN",
                 "arn:aws:iam::444455556666:mfa/root-account-mfa-device",
@@ -605,7 +687,7 @@ mod tests {
         assert!(
             !codes
                 .iter()
-                .any(|(c, s)| *c == "KEY-POSSESSION-STALE" && *s == "k1"),
+                .any(|(c, s)| *c == "KEY-POSSESSION-STALE" && *s == k1),
             "k1 proved possession at check-in"
         );
         assert!(
@@ -645,11 +727,14 @@ mod tests {
         );
 
         let order: Vec<_> = r.keys.iter().map(|k| k.key_id.as_str()).collect();
-        assert_eq!(order, ["k1", "k2", "k3"], "by account, primary first");
-        let k3 = r.keys.iter().find(|k| k.key_id == "k3").unwrap();
-        assert!(k3.overdue && k3.status == "checked_out" && k3.seen_in_aws == Some(false));
-        let k1 = r.keys.iter().find(|k| k.key_id == "k1").unwrap();
-        assert_eq!((k1.bag_serial.as_str(), k1.seen_in_aws), ("N1", Some(true)));
+        assert_eq!(order, [&k1, &k2, &k3], "by account, primary first");
+        let row3 = r.keys.iter().find(|k| k.key_id == k3).unwrap();
+        assert!(row3.overdue && row3.status == "checked_out" && row3.seen_in_aws == Some(false));
+        let row1 = r.keys.iter().find(|k| k.key_id == k1).unwrap();
+        assert_eq!(
+            (row1.bag_serial.as_str(), row1.seen_in_aws),
+            ("N1", Some(true))
+        );
 
         assert_eq!(r.logins.len(), 2, "the 2024 login is outside the period");
         assert!(matches!(
@@ -738,6 +823,62 @@ mod tests {
             .findings
             .iter()
             .any(|f| f.code == "LEDGER-CHECKPOINT-NOT-EXTENDED"));
+    }
+
+    #[test]
+    fn an_anchor_weaker_than_a_saved_checkpoint_is_said_plainly() {
+        let s = ledger();
+        let aws = aws();
+        let only: Vec<String> = vec![];
+        for (anchor, code, severity) in [
+            (Anchor::Vkey, "LEDGER-ANCHOR-KEY-ONLY", Severity::Info),
+            (Anchor::None, "LEDGER-UNANCHORED", Severity::Medium),
+        ] {
+            let mut i = input(&s, &aws, datetime!(2025-02-15 00:00 UTC));
+            i.accounts = Some(&only);
+            i.integrity.anchor = anchor;
+            i.integrity.saved_checkpoint = SavedCheckpoint::NotGiven;
+            let r = build_report(i);
+            let f = r.findings.iter().find(|f| f.code == code).unwrap();
+            assert_eq!(f.severity, severity);
+            assert_eq!(
+                r.verdict == Verdict::Pass,
+                anchor == Anchor::Vkey,
+                "no anchor is never a pass"
+            );
+        }
+    }
+
+    #[test]
+    fn software_and_user_rooted_keys_are_findings_not_hardware() {
+        use crate::attest::Assurance;
+        let t0 = datetime!(2025-01-02 09:00 UTC);
+        let mut soft = enrolled("k1", A, "primary", "B1");
+        soft["attestation"]["assurance"] = json!(Assurance::Software.as_str());
+        let mut user = enrolled("k2", A, "backup", "B2");
+        user["attestation"]["assurance"] = json!(Assurance::UserRoot.as_str());
+        let s = fold(&[
+            entry(1, t0, "key.enrolled", soft),
+            entry(2, t0, "key.enrolled", user),
+            entry(3, t0, "key.registration_confirmed", confirmed("k1", A)),
+            entry(4, t0, "key.registration_confirmed", confirmed("k2", A)),
+        ])
+        .unwrap();
+        let mut a = aws();
+        a.truncate(1);
+        a[0].findings.clear();
+        a[0].posture.logins = None;
+        let only = vec![A.to_string()];
+        let mut i = input(&s, &a, datetime!(2025-02-15 00:00 UTC));
+        i.accounts = Some(&only);
+        let r = build_report(i);
+        let codes: BTreeSet<_> = r.findings.iter().map(|f| f.code.as_str()).collect();
+        assert!(
+            codes.contains("KEY-SOFTWARE") && codes.contains("KEY-ATTESTATION-USER-ROOT"),
+            "{codes:?}"
+        );
+        assert_eq!(r.kpis.accounts_two_hardware_keys_no_virtual.numerator, 0);
+        assert_eq!(r.kpis.accounts_two_hardware_keys_no_virtual.denominator, 1);
     }
 
     #[test]

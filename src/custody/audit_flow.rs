@@ -7,29 +7,39 @@
 
 use std::path::{Path, PathBuf};
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use super::audit::{build_report, completed_event, AuditInput};
 use super::events::EventError;
-use super::state::{entry_time, fold_ledger, CustodyState};
+use super::flows::{gather_approvals, Approver, Console, FlowError};
+use super::state::CustodyState;
+use super::station::{verify_ledger, Station};
 use super::CustodyEvent;
 use crate::aws::{self, Evidence, FindingConfig};
-use crate::ledger::{Entry, Ledger, LedgerError, UnsignedEvent, VerifierKey, VerifyOptions};
+use crate::ledger::{Ledger, LedgerError, UnsignedEvent, VerifierKey, VerifyOptions};
 use crate::report::{Anchor, AuditReport, Format, LedgerIntegrity, SavedCheckpoint};
+
+/// How far back CloudTrail's event history reaches: the default audit period when no anchored
+/// audit says where the last one ended.
+pub const CLOUDTRAIL_DAYS: i64 = 90;
 
 /// Why an audit could not run or could not be recorded (a broken ledger is not one of these:
 /// it is a FAIL verdict in the report).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuditError {
     /// The ledger could not be opened at all.
     #[error("cannot open the custody ledger: {0}")]
     Open(#[source] LedgerError),
     /// The report was written but appending `audit.completed` failed.
     #[error("the report was written but could not be recorded in the ledger: {0}; fix this and re-run the audit, or pass --no-record")]
-    Record(#[source] LedgerError),
+    Record(#[source] FlowError),
     /// The `audit.completed` body did not validate.
     #[error("the audit.completed event is invalid: {0}")]
     Event(#[from] EventError),
+    /// The period asked for is not one that can be audited.
+    #[error("{0}")]
+    Period(String),
 }
 
 /// What to audit.
@@ -45,7 +55,8 @@ pub struct AuditRequest<'a> {
     pub scope: String,
     /// Restrict to these accounts; `None`: every account in the ledger or the evidence.
     pub accounts: Option<Vec<String>>,
-    /// Start of the period; `None`: the end of the previous audit, else the ledger's start.
+    /// Start of the period; `None`: the end of the last audit recorded before the auditor's
+    /// saved checkpoint, else 90 days back (what CloudTrail keeps).
     pub since: Option<OffsetDateTime>,
     /// A checkpoint the auditor saved earlier (signed note text): the ledger must extend it.
     pub saved_checkpoint: Option<String>,
@@ -71,20 +82,16 @@ pub enum Recorded {
         /// Why it could not be used.
         why: String,
     },
+    /// Nobody was named to approve it: an audit counts only when the auditor's own key (or two
+    /// custodians) approve it, so it was not recorded.
+    NotApproved,
 }
 
 /// Verifies the ledger, folds it, judges the evidence and builds the report. Read-only.
 pub fn prepare(req: &AuditRequest<'_>) -> Result<AuditReport, AuditError> {
     let ledger = Ledger::open_readonly(req.ledger).map_err(AuditError::Open)?;
-    let (mut integrity, state) =
-        examine(&ledger, req.saved_checkpoint.as_deref(), req.vkey.as_ref());
-    let period_start = match req.since {
-        Some(t) => t,
-        None => match state.audits.iter().map(|a| a.period_end).max() {
-            Some(t) => t,
-            None => first_entry_time(&ledger, &mut integrity).unwrap_or(req.now),
-        },
-    };
+    let (integrity, state) = examine(&ledger, req.saved_checkpoint.as_deref(), req.vkey.as_ref());
+    let period_start = period_start(req, &integrity, &state)?;
     let judged = aws::evaluate(req.evidence, req.finding_config);
     Ok(build_report(AuditInput {
         state: &state,
@@ -92,16 +99,44 @@ pub fn prepare(req: &AuditRequest<'_>) -> Result<AuditReport, AuditError> {
         accounts: req.accounts.as_deref(),
         integrity,
         generated_at: req.now,
-        period_start: period_start.min(req.now),
+        period_start,
         ledger_origin: ledger.origin().to_string(),
         scope: req.scope.clone(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     }))
 }
 
-/// Proves the ledger intact (signed by `vkey` when given, and extending `saved`), and folds its
-/// custody history. Any problem lands in the integrity section; the state is empty when the
-/// history cannot be read.
+/// Where the audited period starts: `--since` when given (never in the future); else the end
+/// of the last audit recorded *before the auditor's saved checkpoint* (an audit recorded after
+/// it, by anyone who could write the ledger, cannot move the period); else 90 days back.
+fn period_start(
+    req: &AuditRequest<'_>,
+    integrity: &LedgerIntegrity,
+    state: &CustodyState,
+) -> Result<OffsetDateTime, AuditError> {
+    if let Some(t) = req.since {
+        if t > req.now {
+            return Err(AuditError::Period(format!(
+                "the period would start {}, in the future: give a --since in the past",
+                crate::report::fmt_time(t)
+            )));
+        }
+        return Ok(t);
+    }
+    let fallback = req.now - Duration::days(CLOUDTRAIL_DAYS);
+    let anchored = match integrity.saved_checkpoint {
+        SavedCheckpoint::Extended { tree_size } if integrity.intact => Some(tree_size),
+        _ => None,
+    };
+    Ok(anchored
+        .and_then(|size| state.last_audit_before(size))
+        .map(|a| a.period_end.min(req.now))
+        .unwrap_or(fallback))
+}
+
+/// Proves the ledger intact through the custody fold (signed by `vkey` when given, and
+/// extending `saved`). Any problem lands in the integrity section; the state is folded up to
+/// the first failure.
 fn examine(
     ledger: &Ledger,
     saved: Option<&str>,
@@ -122,77 +157,49 @@ fn examine(
         since_checkpoint: None,
         vkey: vkey.cloned(),
     };
-    let verified = match ledger.verify(&opts) {
-        Ok(v) => {
-            integrity.entries = v.entries;
-            integrity.intact = v.ok;
-            if let Some(f) = &v.failure {
-                integrity.problems.push(f.to_string());
-            }
-            Some(v)
-        }
+    let v = match verify_ledger(ledger, &opts) {
+        Ok(v) => v,
         Err(e) => {
             integrity
                 .problems
                 .push(format!("verification could not run: {e}"));
-            None
+            return (integrity, CustodyState::default());
         }
     };
+    integrity.entries = v.report.entries;
+    match &v.report.failure {
+        None => integrity.intact = true,
+        Some(f) => integrity.problems.push(f.to_string()),
+    }
     if let Some(note) = saved {
-        integrity.saved_checkpoint = match verified.as_ref().filter(|v| v.ok) {
-            Some(v) => match root_of(&v.root) {
-                Some(root) => {
-                    // The verification above held, so the database's key is the trusted one
-                    // (when one was given): the saved note must be signed by it.
-                    match ledger.check_extends(note, ledger.verifier_key(), v.entries, &root) {
-                        Ok(tree_size) => SavedCheckpoint::Extended { tree_size },
-                        Err(detail) => SavedCheckpoint::NotExtended { detail },
-                    }
+        integrity.saved_checkpoint = match root_of(&v.report.root).filter(|_| integrity.intact) {
+            // The verification above held, so the database's key is the trusted one (when one
+            // was given): the saved note must be signed by it.
+            Some(root) => {
+                match ledger.check_extends(note, ledger.verifier_key(), v.report.entries, &root) {
+                    Ok(tree_size) => SavedCheckpoint::Extended { tree_size },
+                    Err(detail) => SavedCheckpoint::NotExtended { detail },
                 }
-                None => SavedCheckpoint::NotExtended {
-                    detail: "the recomputed root is not a hash".into(),
-                },
-            },
+            }
             None => SavedCheckpoint::NotExtended {
                 detail: "not checked: the ledger itself failed verification".into(),
             },
         };
     }
-    let state = match fold_ledger(ledger) {
-        Ok(s) => s,
-        Err(e) => {
-            integrity.intact = false;
-            integrity.problems.push(format!("custody history: {e}"));
-            CustodyState::default()
-        }
-    };
-    (integrity, state)
+    (integrity, v.state)
 }
 
 fn root_of(hex_root: &str) -> Option<crate::ledger::Hash> {
     hex::decode(hex_root).ok()?.try_into().ok()
 }
 
-fn first_entry_time(ledger: &Ledger, integrity: &mut LedgerIntegrity) -> Option<OffsetDateTime> {
-    let mut first = None;
-    let read = ledger.for_each_raw(0, |raw| {
-        first = Entry::decode(raw.bytes)
-            .ok()
-            .and_then(|e| entry_time(&e).ok());
-        Ok(false)
-    });
-    if let Err(e) = read {
-        integrity.intact = false;
-        integrity.problems.push(format!("cannot read entry 0: {e}"));
-    }
-    first
-}
-
 /// Appends `audit.completed` for `report` rendered as `rendered` (exactly the bytes written)
-/// in `format`, signed with the ledger key (`signing_key`, default beside the database).
+/// in `format`, signed with the ledger key (`signing_key`, default beside the database) and
+/// approved by `approvers` (the auditor, or two custodians).
 ///
 /// A key that is missing or unreadable means read-only access: [`Recorded::NoSigningKey`], not
 /// an error. A key that exists but is wrong or too widely readable is an error.
+#[allow(clippy::too_many_arguments)]
 pub fn record(
     ledger_path: &Path,
     signing_key: Option<&Path>,
@@ -200,11 +207,16 @@ pub fn record(
     report: &AuditReport,
     format: Format,
     rendered: &[u8],
+    approvers: &[Approver],
+    console: &mut dyn Console,
 ) -> Result<Recorded, AuditError> {
+    if approvers.is_empty() {
+        return Ok(Recorded::NotApproved);
+    }
     let body = CustodyEvent::AuditCompleted(completed_event(report, format, rendered)).to_body()?;
-    let mut ledger = match Ledger::open(ledger_path, signing_key) {
-        Ok(l) => l,
-        Err(LedgerError::Io { path, source })
+    let mut station = match Station::open(ledger_path, signing_key) {
+        Ok(s) => s,
+        Err(super::StationError::Ledger(LedgerError::Io { path, source }))
             if path != ledger_path
                 && matches!(
                     source.kind(),
@@ -216,10 +228,20 @@ pub fn record(
                 why: source.to_string(),
             })
         }
-        Err(e) => return Err(AuditError::Record(e)),
+        Err(e) => return Err(AuditError::Record(e.into())),
     };
     let event = UnsignedEvent::new(super::events::AUDIT_COMPLETED, actor, body)
-        .map_err(|e| AuditError::Record(LedgerError::Encoding(e)))?;
-    let receipt = ledger.append(&event, vec![]).map_err(AuditError::Record)?;
-    Ok(Recorded::Appended { seq: receipt.seq })
+        .map_err(|e| AuditError::Record(e.into()))?;
+    let requirement = station
+        .check(&[&event])
+        .map_err(|e| AuditError::Record(e.into()))?
+        .remove(0);
+    let approvals = gather_approvals(&station, &event, &requirement, approvers, console)
+        .map_err(AuditError::Record)?;
+    let receipt = station
+        .append_one(event, approvals)
+        .map_err(|e| AuditError::Record(e.into()))?;
+    Ok(Recorded::Appended {
+        seq: receipt.first_seq,
+    })
 }

@@ -1,20 +1,66 @@
-//! Typed bodies of the custody event kinds that the flows append to the ledger.
+//! The one table of event kinds the ledger accepts, and their typed bodies.
 //!
-//! The ledger stores `{id, time, kind, actor, body}`; this module owns `body` for the custody
-//! kinds. Bodies hold no floats (the ledger's canonical JSON forbids them), binary values are
-//! base64url without padding, times are RFC 3339 in UTC. Unknown fields are rejected: a body that
-//! does not match its kind exactly is an integrity problem, not something to guess around.
+//! The ledger stores `{id, time, kind, actor, body}`; this module owns `kind` and `body`. Bodies
+//! hold no floats (the ledger's canonical JSON forbids them), binary values are base64url without
+//! padding, times are RFC 3339 in UTC. Unknown kinds and unknown fields are rejected: a body that
+//! does not match its kind exactly is an integrity problem, not something to guess around. Every
+//! text a person typed is checked by [`crate::text::check`] here, so a control character or a
+//! bidi override cannot enter the ledger through rootkey, and one written into the database by
+//! hand fails verification.
+//!
+//! Who must approve each kind is decided by the custody fold ([`super::dual_control`]).
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::dual_control::Role;
+use crate::attest::Assurance;
+use crate::text::{self, TextKind};
 use crate::webauthn::{b64url, b64url_decode};
 
-// The kind names and how many approvals each needs live in the ledger's one table.
-pub use crate::ledger::rules::{
-    ACCOUNT_ENROLLED, AUDIT_COMPLETED, KEY_CHECKED_IN, KEY_CHECKED_OUT, KEY_ENROLLED, KEY_MOVED,
-    KEY_REGISTRATION_CONFIRMED, KEY_RETIRED, KEY_VERIFIED,
-};
+/// Free-text note by an operator.
+pub const NOTE: &str = "note";
+/// The first two custodians, enrolled together while there are none.
+pub const CUSTODIAN_BOOTSTRAP: &str = "custodian.bootstrap";
+/// One more custodian or auditor.
+pub const CUSTODIAN_ADDED: &str = "custodian.added";
+/// A custodian or auditor leaves; their later approvals are invalid.
+pub const CUSTODIAN_REMOVED: &str = "custodian.removed";
+/// One key taken into custody for an account.
+pub const KEY_ENROLLED: &str = "key.enrolled";
+/// AWS shows an enrolled key on the account's root user.
+pub const KEY_REGISTRATION_CONFIRMED: &str = "key.registration_confirmed";
+/// An account's onboarding is complete (primary and backup both confirmed).
+pub const ACCOUNT_ENROLLED: &str = "account.enrolled";
+/// A dual-control break-glass checkout.
+pub const KEY_CHECKED_OUT: &str = "key.checked_out";
+/// A key returned to the safe, with its possession proof.
+pub const KEY_CHECKED_IN: &str = "key.checked_in";
+/// A possession check of a key in the safe.
+pub const KEY_VERIFIED: &str = "key.verified";
+/// A key moved to another storage location or bag.
+pub const KEY_MOVED: &str = "key.moved";
+/// A key taken out of custody for good (lost, replaced, destroyed).
+pub const KEY_RETIRED: &str = "key.retired";
+/// A finished audit and the digest of its report.
+pub const AUDIT_COMPLETED: &str = "audit.completed";
+
+/// Every kind the ledger accepts, for help texts and documentation.
+pub const KINDS: &[&str] = &[
+    NOTE,
+    CUSTODIAN_BOOTSTRAP,
+    CUSTODIAN_ADDED,
+    CUSTODIAN_REMOVED,
+    KEY_ENROLLED,
+    KEY_REGISTRATION_CONFIRMED,
+    ACCOUNT_ENROLLED,
+    KEY_CHECKED_OUT,
+    KEY_CHECKED_IN,
+    KEY_VERIFIED,
+    KEY_MOVED,
+    KEY_RETIRED,
+    AUDIT_COMPLETED,
+];
 
 /// Bytes carried in a body as base64url without padding.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -68,7 +114,8 @@ impl KeyRole {
     }
 }
 
-/// What the attestation verifier concluded about a key at enrollment.
+/// What the attestation verifier concluded about a key (root key or custodian key) when it
+/// entered the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttestationSummary {
@@ -76,9 +123,68 @@ pub struct AttestationSummary {
     pub fmt: String,
     /// Subject of the trusted root the chain ended at.
     pub trust_root: String,
+    /// What the attestation proves: genuine hardware, a root the operator trusted, or software.
+    pub assurance: Assurance,
     /// FIDO certification level or FIPS status, when metadata states one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certification: Option<String>,
+}
+
+/// A person as written in a `custodian.bootstrap` / `custodian.added` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodianSpec {
+    /// Stable id (ASCII, unique case-insensitively for the life of the ledger).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Credential id of their custodian credential (RP ID `rootkey.custodian`).
+    pub credential_id: B64,
+    /// COSE public key of that credential; their approvals verify against it.
+    pub public_key: B64,
+    /// Their key's AAGUID, hyphenated lowercase.
+    pub aaguid: String,
+    /// Their key's model, as attested.
+    pub model: String,
+    /// The attestation verdict on their key.
+    pub attestation: AttestationSummary,
+}
+
+/// Body of `custodian.bootstrap`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodianBootstrap {
+    /// The first two custodians.
+    pub custodians: Vec<CustodianSpec>,
+}
+
+/// Body of `custodian.added`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodianAdded {
+    /// The new person.
+    pub custodian: CustodianSpec,
+}
+
+/// Body of `custodian.removed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodianRemoved {
+    /// The person leaving.
+    pub id: String,
+    /// Why, for the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Body of `note`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    /// The note.
+    pub text: String,
 }
 
 /// Body of `key.enrolled`.
@@ -203,8 +309,6 @@ pub struct KeyCheckedIn {
     pub account_id: String,
     /// Serial of the new tamper-evident bag it was sealed in.
     pub bag_serial: String,
-    /// Whether it came back after the window ended.
-    pub late: bool,
     /// The key's proof that it is the key that was checked out.
     pub proof: PossessionProof,
 }
@@ -300,6 +404,14 @@ pub struct AuditCompleted {
 /// A custody event decoded from a ledger entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CustodyEvent {
+    /// `note`.
+    Note(Note),
+    /// `custodian.bootstrap`.
+    CustodianBootstrap(CustodianBootstrap),
+    /// `custodian.added`.
+    CustodianAdded(CustodianAdded),
+    /// `custodian.removed`.
+    CustodianRemoved(CustodianRemoved),
     /// `key.enrolled`.
     KeyEnrolled(KeyEnrolled),
     /// `key.registration_confirmed`.
@@ -365,12 +477,17 @@ fn non_empty(kind: &str, field: &'static str, v: &str) -> Result<(), EventError>
 }
 
 impl CustodyEvent {
-    /// Decodes `body` as `kind`; `Ok(None)` for kinds that are not custody kinds.
+    /// Decodes `body` as `kind`. `Ok(None)` only for a kind this binary does not know, which
+    /// the fold refuses (fail closed).
     pub fn decode(
         kind: &str,
         body: &serde_json::Value,
     ) -> Result<Option<CustodyEvent>, EventError> {
         let ev = match kind {
+            NOTE => CustodyEvent::Note(parse(kind, body)?),
+            CUSTODIAN_BOOTSTRAP => CustodyEvent::CustodianBootstrap(parse(kind, body)?),
+            CUSTODIAN_ADDED => CustodyEvent::CustodianAdded(parse(kind, body)?),
+            CUSTODIAN_REMOVED => CustodyEvent::CustodianRemoved(parse(kind, body)?),
             KEY_ENROLLED => CustodyEvent::KeyEnrolled(parse(kind, body)?),
             KEY_REGISTRATION_CONFIRMED => {
                 CustodyEvent::KeyRegistrationConfirmed(parse(kind, body)?)
@@ -391,6 +508,10 @@ impl CustodyEvent {
     /// The ledger kind of this event.
     pub fn kind(&self) -> &'static str {
         match self {
+            CustodyEvent::Note(_) => NOTE,
+            CustodyEvent::CustodianBootstrap(_) => CUSTODIAN_BOOTSTRAP,
+            CustodyEvent::CustodianAdded(_) => CUSTODIAN_ADDED,
+            CustodyEvent::CustodianRemoved(_) => CUSTODIAN_REMOVED,
             CustodyEvent::KeyEnrolled(_) => KEY_ENROLLED,
             CustodyEvent::KeyRegistrationConfirmed(_) => KEY_REGISTRATION_CONFIRMED,
             CustodyEvent::AccountEnrolled(_) => ACCOUNT_ENROLLED,
@@ -407,6 +528,10 @@ impl CustodyEvent {
     pub fn to_body(&self) -> Result<serde_json::Value, EventError> {
         self.validate()?;
         let v = match self {
+            CustodyEvent::Note(b) => serde_json::to_value(b),
+            CustodyEvent::CustodianBootstrap(b) => serde_json::to_value(b),
+            CustodyEvent::CustodianAdded(b) => serde_json::to_value(b),
+            CustodyEvent::CustodianRemoved(b) => serde_json::to_value(b),
             CustodyEvent::KeyEnrolled(b) => serde_json::to_value(b),
             CustodyEvent::KeyRegistrationConfirmed(b) => serde_json::to_value(b),
             CustodyEvent::AccountEnrolled(b) => serde_json::to_value(b),
@@ -423,7 +548,8 @@ impl CustodyEvent {
         })
     }
 
-    /// Checks what the schema alone cannot: required text present, windows ordered, digests hex.
+    /// Checks what the schema alone cannot: every text a person typed is clean, windows are
+    /// ordered, digests are hex.
     pub fn validate(&self) -> Result<(), EventError> {
         let kind = self.kind();
         let invalid = |field: &'static str, detail: &str| EventError::Invalid {
@@ -431,12 +557,37 @@ impl CustodyEvent {
             field,
             detail: detail.to_string(),
         };
+        let t = |field: &'static str, k: TextKind, v: &str| {
+            text::check(field, k, v).map_err(|e| invalid(field, &e.to_string()))
+        };
+        let ids = |v: &[(&'static str, &str)]| -> Result<(), EventError> {
+            v.iter().try_for_each(|(f, x)| t(f, TextKind::Id, x))
+        };
         match self {
+            CustodyEvent::Note(b) => t("text", TextKind::Reason, &b.text)?,
+            CustodyEvent::CustodianBootstrap(b) => {
+                if b.custodians.len() != 2 {
+                    return Err(invalid(
+                        "custodians",
+                        "a bootstrap lists exactly two people",
+                    ));
+                }
+                b.custodians
+                    .iter()
+                    .try_for_each(|c| validate_person(kind, c))?;
+            }
+            CustodyEvent::CustodianAdded(b) => validate_person(kind, &b.custodian)?,
+            CustodyEvent::CustodianRemoved(b) => {
+                t("id", TextKind::Id, &b.id)?;
+                if let Some(r) = &b.reason {
+                    t("reason", TextKind::Reason, r)?;
+                }
+            }
             CustodyEvent::KeyEnrolled(b) => {
-                non_empty(kind, "key_id", &b.key_id)?;
-                non_empty(kind, "account_id", &b.account_id)?;
-                non_empty(kind, "location", &b.location)?;
-                non_empty(kind, "bag_serial", &b.bag_serial)?;
+                ids(&[("key_id", &b.key_id), ("account_id", &b.account_id)])?;
+                t("location", TextKind::Location, &b.location)?;
+                t("bag_serial", TextKind::Serial, &b.bag_serial)?;
+                t("model", TextKind::Name, &b.model)?;
                 non_empty(kind, "aws_device_name", &b.aws_device_name)?;
                 if uuid::Uuid::parse_str(&b.aaguid).is_err() {
                     return Err(invalid("aaguid", "not a UUID"));
@@ -448,58 +599,58 @@ impl CustodyEvent {
                     .map_err(|e| invalid("custody_public_key", &e.to_string()))?;
             }
             CustodyEvent::KeyRegistrationConfirmed(b) => {
-                non_empty(kind, "key_id", &b.key_id)?;
-                non_empty(kind, "account_id", &b.account_id)?;
+                ids(&[("key_id", &b.key_id), ("account_id", &b.account_id)])?;
                 non_empty(kind, "serial_arn", &b.serial_arn)?;
             }
             CustodyEvent::AccountEnrolled(b) => {
-                non_empty(kind, "account_id", &b.account_id)?;
-                non_empty(kind, "primary_key_id", &b.primary_key_id)?;
-                non_empty(kind, "backup_key_id", &b.backup_key_id)?;
+                ids(&[
+                    ("account_id", &b.account_id),
+                    ("primary_key_id", &b.primary_key_id),
+                    ("backup_key_id", &b.backup_key_id),
+                ])?;
                 if b.primary_key_id == b.backup_key_id {
                     return Err(invalid("backup_key_id", "same key as the primary"));
                 }
             }
             CustodyEvent::KeyCheckedOut(b) => {
-                non_empty(kind, "key_id", &b.key_id)?;
-                non_empty(kind, "account_id", &b.account_id)?;
-                non_empty(kind, "reason", &b.reason)?;
-                non_empty(kind, "ticket", &b.ticket)?;
-                non_empty(kind, "requester", &b.requester)?;
-                non_empty(kind, "approver", &b.approver)?;
-                non_empty(kind, "bag_broken", &b.bag_broken)?;
+                ids(&[
+                    ("key_id", &b.key_id),
+                    ("account_id", &b.account_id),
+                    ("requester", &b.requester),
+                    ("approver", &b.approver),
+                ])?;
+                t("reason", TextKind::Reason, &b.reason)?;
+                t("ticket", TextKind::Ticket, &b.ticket)?;
+                t("bag_broken", TextKind::Serial, &b.bag_broken)?;
                 if b.window_end <= b.window_start {
                     return Err(invalid("window_end", "not after window_start"));
                 }
-                if b.requester == b.approver {
+                if text::id_key(&b.requester) == text::id_key(&b.approver) {
                     return Err(invalid("approver", "same person as the requester"));
                 }
             }
             CustodyEvent::KeyCheckedIn(b) => {
-                non_empty(kind, "key_id", &b.key_id)?;
-                non_empty(kind, "account_id", &b.account_id)?;
-                non_empty(kind, "bag_serial", &b.bag_serial)?;
+                ids(&[("key_id", &b.key_id), ("account_id", &b.account_id)])?;
+                t("bag_serial", TextKind::Serial, &b.bag_serial)?;
             }
             CustodyEvent::KeyVerified(b) => {
-                non_empty(kind, "key_id", &b.key_id)?;
-                non_empty(kind, "account_id", &b.account_id)?;
+                ids(&[("key_id", &b.key_id), ("account_id", &b.account_id)])?;
                 if let Some(bag) = &b.bag_serial {
-                    non_empty(kind, "bag_serial", bag)?;
+                    t("bag_serial", TextKind::Serial, bag)?;
                 }
             }
             CustodyEvent::KeyMoved(b) => {
-                non_empty(kind, "key_id", &b.key_id)?;
-                non_empty(kind, "account_id", &b.account_id)?;
-                non_empty(kind, "to_location", &b.to_location)?;
-                non_empty(kind, "reason", &b.reason)?;
+                ids(&[("key_id", &b.key_id), ("account_id", &b.account_id)])?;
+                t("from_location", TextKind::Location, &b.from_location)?;
+                t("to_location", TextKind::Location, &b.to_location)?;
+                t("reason", TextKind::Reason, &b.reason)?;
                 if let Some(bag) = &b.bag_serial {
-                    non_empty(kind, "bag_serial", bag)?;
+                    t("bag_serial", TextKind::Serial, bag)?;
                 }
             }
             CustodyEvent::KeyRetired(b) => {
-                non_empty(kind, "key_id", &b.key_id)?;
-                non_empty(kind, "account_id", &b.account_id)?;
-                non_empty(kind, "reason", &b.reason)?;
+                ids(&[("key_id", &b.key_id), ("account_id", &b.account_id)])?;
+                t("reason", TextKind::Reason, &b.reason)?;
             }
             CustodyEvent::AuditCompleted(b) => {
                 let d = &b.report_sha256;
@@ -520,6 +671,27 @@ impl CustodyEvent {
         }
         Ok(())
     }
+}
+
+/// Checks a person's spec: clean id and name, a readable public key, a UUID AAGUID.
+fn validate_person(kind: &str, c: &CustodianSpec) -> Result<(), EventError> {
+    let invalid = |field: &'static str, detail: String| EventError::Invalid {
+        kind: kind.to_string(),
+        field,
+        detail,
+    };
+    text::check("id", TextKind::Id, &c.id).map_err(|e| invalid("id", e.to_string()))?;
+    text::check("name", TextKind::Name, &c.name).map_err(|e| invalid("name", e.to_string()))?;
+    text::check("model", TextKind::Name, &c.model).map_err(|e| invalid("model", e.to_string()))?;
+    if uuid::Uuid::parse_str(&c.aaguid).is_err() {
+        return Err(invalid("aaguid", "not a UUID".into()));
+    }
+    if c.credential_id.0.is_empty() {
+        return Err(invalid("credential_id", "empty".into()));
+    }
+    crate::webauthn::CoseKey::parse(&c.public_key.0)
+        .map_err(|e| invalid("public_key", e.to_string()))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -550,7 +722,7 @@ pub(crate) mod tests {
             "aaguid": "ee882879-721c-4913-9775-3dfcce97072a",
             "model": "YubiKey 5 NFC",
             "firmware": "5.7.1",
-            "attestation": {"fmt": "packed", "trust_root": "Yubico FIDO Root CA Serial 450203556", "certification": "FIDO_CERTIFIED_L1"},
+            "attestation": {"fmt": "packed", "trust_root": "Yubico FIDO Root CA Serial 450203556", "assurance": "hardware", "certification": "FIDO_CERTIFIED_L1"},
             "custody_credential_id": b64url(b"cred-1"),
             "custody_public_key": b64url(&sample_cose()),
             "location": "Safe A, Dublin",
@@ -570,9 +742,34 @@ pub(crate) mod tests {
     #[test]
     fn unknown_kinds_are_not_custody_events() {
         assert_eq!(
-            CustodyEvent::decode("custodian.added", &json!({"x": 1})).unwrap(),
+            CustodyEvent::decode("key.checked_out.typo", &json!({"x": 1})).unwrap(),
             None
         );
+        // Every known kind has a body shape: a wrong one is an error, not an unknown kind.
+        for kind in KINDS {
+            assert!(
+                CustodyEvent::decode(kind, &json!({"x": 1})).is_err(),
+                "{kind}"
+            );
+        }
+    }
+
+    #[test]
+    fn user_text_with_control_or_bidi_characters_is_invalid() {
+        for (field, bad) in [
+            ("location", "Safe A\u{1b}[31m"),
+            ("location", "Safe\nFake prompt> "),
+            ("location", "Safe \u{202e}A"),
+            ("bag_serial", "BAG\u{200b}1"),
+            ("model", "Yubi\u{7}Key"),
+        ] {
+            let mut b = enrolled_body();
+            b[field] = json!(bad);
+            assert!(
+                CustodyEvent::decode(KEY_ENROLLED, &b).is_err(),
+                "{field} {bad:?}"
+            );
+        }
     }
 
     #[test]
@@ -690,10 +887,7 @@ pub(crate) mod tests {
             KEY_RETIRED,
             AUDIT_COMPLETED,
         ] {
-            assert!(
-                crate::ledger::rules::required_approvals(kind).is_some(),
-                "{kind}"
-            );
+            assert!(KINDS.contains(&kind), "{kind}");
         }
     }
 }

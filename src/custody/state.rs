@@ -1,47 +1,33 @@
-//! The custody state: a fold over ledger entries into where every key is and what happened to it.
+//! The custody state: the one fold over verified ledger entries, and so the one authority on
+//! what may happen next.
 //!
-//! The fold is strict. Unknown kinds belong to other layers and are skipped; a custody kind whose
-//! body is malformed, or that contradicts what came before (checking in a key that is not out,
-//! enrolling the same key twice), is an error naming the entry's sequence number, because the
-//! ledger only ever receives events that passed the rules: a contradiction means tampering or a
-//! bug, and an audit must not paper over either.
+//! Every custody rule is written once, in the `apply_*` functions of this module's siblings
+//! ([`super::dual_control`] for people and approvals, [`super::enrollment`] for keys entering
+//! custody, [`super::break_glass`] for keys going out and coming back). Three callers ask them:
+//! the flows ([`CustodyState::check`], before anyone touches a key), every append
+//! (`custody::Station`, which folds the event with its verified approvals before writing it),
+//! and verification (`custody::verify_ledger`, used by `ledger verify` and the audit). So
+//! `ledger verify` fails on exactly what the commands refuse.
 //!
-//! Nothing in a body is taken on trust: possession proofs are re-verified against the key's
-//! enrolled custody credential, the approvals the ledger verified must be the people the body
-//! names (and as many as the kind needs), and the state rules the flows check before appending
-//! (one key of an account always in the safe, keys stored apart) are enforced again here, so two
-//! racing appends cannot build a history the rules forbid.
+//! Nothing in a body is taken on trust: approvals are verified against the registry, possession
+//! proofs against the key's enrolled credential, derived values (key ids, lateness) recomputed.
+//! The fields are private: a state can only be built by folding.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use time::OffsetDateTime;
 
+use super::dual_control::{Approved, Registry, Requirement, Role};
 use super::events::{
     AttestationSummary, ConfirmationSource, CustodyEvent, EventError, KeyRole, PossessionProof,
 };
-use super::rules::{self, RuleError};
+use crate::ledger::{Entry, Event, UnsignedEvent};
 
-/// One ledger entry as the custody fold needs it; the ledger layer builds these from its rows.
-#[derive(Debug, Clone, Copy)]
-pub struct LedgerEvent<'a> {
-    /// Position in the ledger (0-based or 1-based, as the ledger numbers them; only order matters).
-    pub seq: u64,
-    /// When the entry was appended.
-    pub time: OffsetDateTime,
-    /// Event kind, e.g. `key.checked_out`.
-    pub kind: &'a str,
-    /// Who appended it.
-    pub actor: &'a str,
-    /// The event body.
-    pub body: &'a serde_json::Value,
-    /// Custodian ids whose approvals the ledger verified for this entry.
-    pub approvers: &'a [String],
-}
-
-/// Why the ledger's custody history cannot be folded.
+/// Why an entry cannot be folded: it breaks a custody rule (naming the entry and the rule).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum StateError {
-    /// A custody body does not decode.
+    /// A body does not decode.
     #[error("ledger entry {seq}: {source}; the ledger holds an event rootkey would never write: run `rootkey ledger verify` and investigate")]
     Malformed {
         /// Sequence number of the entry.
@@ -50,8 +36,16 @@ pub enum StateError {
         #[source]
         source: EventError,
     },
+    /// A kind this binary does not know (refused: fail closed).
+    #[error("ledger entry {seq}: event kind {kind:?} is not one rootkey knows (unknown kinds are refused)")]
+    UnknownKind {
+        /// Sequence number of the entry.
+        seq: u64,
+        /// The kind.
+        kind: String,
+    },
     /// An event refers to a key the ledger never enrolled.
-    #[error("ledger entry {seq} ({kind}) refers to key {key_id}, which was never enrolled")]
+    #[error("ledger entry {seq} ({kind}) refers to key {key_id}, which was never enrolled: check `rootkey keys enrolled`")]
     UnknownKey {
         /// Sequence number of the entry.
         seq: u64,
@@ -61,17 +55,17 @@ pub enum StateError {
         key_id: String,
     },
     /// An event contradicts the history before it.
-    #[error("ledger entry {seq} ({kind}) contradicts the custody history: {detail}")]
+    #[error("ledger entry {seq} ({kind}) breaks the custody rules: {detail}")]
     Inconsistent {
         /// Sequence number of the entry.
         seq: u64,
         /// The entry's kind.
         kind: String,
-        /// What it contradicts.
+        /// Which rule, and what to do.
         detail: String,
     },
     /// A possession proof does not verify against the key's enrolled custody credential.
-    #[error("ledger entry {seq} ({kind}): the possession proof for key {key_id} does not verify: {reason}; the proof was forged, copied or replayed: run `rootkey ledger verify` and investigate")]
+    #[error("ledger entry {seq} ({kind}): the possession proof for key {key_id} does not verify: {reason}; is this the right key? A different key cannot answer for it")]
     ProofRefused {
         /// Sequence number of the entry.
         seq: u64,
@@ -82,8 +76,8 @@ pub enum StateError {
         /// What failed.
         reason: String,
     },
-    /// The approvals stored with an entry are not the people (or not as many) the event needs.
-    #[error("ledger entry {seq} ({kind}) has the wrong approvals: {detail}; run `rootkey ledger verify` and investigate")]
+    /// The approvals are not the people (or not as many) the event needs, or do not verify.
+    #[error("ledger entry {seq} ({kind}) has the wrong approvals: {detail}")]
     Approvals {
         /// Sequence number of the entry.
         seq: u64,
@@ -93,7 +87,7 @@ pub enum StateError {
         detail: String,
     },
     /// A checkout while the account's other key was already out: one key must stay in the safe.
-    #[error("ledger entry {seq} (key.checked_out) takes out key {key_id} while key {other} of the same account is checked out; one key must always stay in the safe")]
+    #[error("ledger entry {seq} (key.checked_out) takes out key {key_id} while key {other} of the same account is checked out; one key must always stay in the safe: check {other} in first")]
     OtherKeyOut {
         /// Sequence number of the entry.
         seq: u64,
@@ -187,7 +181,7 @@ pub struct CheckinRecord {
     pub seq: u64,
     /// When the key came back.
     pub time: OffsetDateTime,
-    /// Whether that was after the window.
+    /// Whether that was after the window (computed from the window and the time).
     pub late: bool,
     /// The new bag serial.
     pub bag_serial: String,
@@ -238,7 +232,7 @@ pub struct AccountState {
     pub enrolled_at: Option<OffsetDateTime>,
 }
 
-/// A finished audit as recorded by `audit.completed`.
+/// A finished audit as recorded by an approved `audit.completed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
     /// Ledger sequence number.
@@ -257,311 +251,215 @@ pub struct AuditRecord {
     pub findings: BTreeSet<String>,
     /// Accounts in scope.
     pub accounts: BTreeSet<String>,
+    /// Who approved it.
+    pub approved_by: Vec<String>,
 }
 
-/// The custody state after folding a ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// The custody state after folding a ledger. Built only by folding verified entries.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CustodyState {
-    /// Every key ever enrolled, by key id.
-    pub keys: BTreeMap<String, KeyState>,
-    /// Accounts with at least one enrolled key, by account id.
-    pub accounts: BTreeMap<String, AccountState>,
-    /// Every checkout in ledger order.
-    pub checkouts: Vec<CheckoutRecord>,
-    /// Every audit in ledger order.
-    pub audits: Vec<AuditRecord>,
-    /// Every bag serial the ledger has seen: bags are single-use, so none may come back.
-    pub used_bags: BTreeSet<String>,
-    /// Sequence number of the last custody event folded.
-    pub last_seq: Option<u64>,
+    pub(super) registry: Registry,
+    pub(super) keys: BTreeMap<String, KeyState>,
+    pub(super) accounts: BTreeMap<String, AccountState>,
+    pub(super) checkouts: Vec<CheckoutRecord>,
+    pub(super) audits: Vec<AuditRecord>,
+    /// Comparison keys ([`crate::text::serial_key`]) of every bag the ledger has seen: bags are
+    /// single use, so none may come back, however it is spelled.
+    pub(super) used_bags: BTreeSet<String>,
+    pub(super) last_seq: Option<u64>,
 }
 
 impl CustodyState {
-    /// Folds `events` (in ledger order) into a state.
-    pub fn fold<'a, I>(events: I) -> Result<CustodyState, StateError>
-    where
-        I: IntoIterator<Item = LedgerEvent<'a>>,
-    {
-        let mut state = CustodyState::default();
-        for ev in events {
-            state.apply(ev)?;
-        }
-        Ok(state)
+    /// Custodians and auditors.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+    /// Every key ever enrolled, by key id.
+    pub fn keys(&self) -> &BTreeMap<String, KeyState> {
+        &self.keys
+    }
+    /// The key with this id.
+    pub fn key(&self, key_id: &str) -> Option<&KeyState> {
+        self.keys.get(key_id)
+    }
+    /// Accounts with at least one enrolled key, by account id.
+    pub fn accounts(&self) -> &BTreeMap<String, AccountState> {
+        &self.accounts
+    }
+    /// Every checkout in ledger order.
+    pub fn checkouts(&self) -> &[CheckoutRecord] {
+        &self.checkouts
+    }
+    /// Every approved audit in ledger order.
+    pub fn audits(&self) -> &[AuditRecord] {
+        &self.audits
+    }
+    /// Whether a bag with this serial (however spelled) was used before.
+    pub fn bag_used(&self, serial: &str) -> bool {
+        self.used_bags.contains(&crate::text::serial_key(serial))
+    }
+    /// Sequence number of the last entry folded.
+    pub fn last_seq(&self) -> Option<u64> {
+        self.last_seq
     }
 
-    /// Applies one ledger entry; other layers' kinds are ignored. A refused entry leaves the
-    /// state as it was. `ev.approvers` must be the people the event needs.
-    pub fn apply(&mut self, ev: LedgerEvent<'_>) -> Result<(), StateError> {
-        self.apply_with(ev, true)
-    }
-
-    /// Applies an event that has not been approved yet: every check of [`Self::apply`] except
-    /// the approvals, which do not exist before the custodians touch their keys. Flows use this
-    /// to refuse an event before asking anyone to approve it; a ledger is never folded this way.
-    pub fn apply_before_approval(&mut self, ev: LedgerEvent<'_>) -> Result<(), StateError> {
-        self.apply_with(ev, false)
-    }
-
-    fn apply_with(&mut self, ev: LedgerEvent<'_>, approved: bool) -> Result<(), StateError> {
-        let decoded =
-            CustodyEvent::decode(ev.kind, ev.body).map_err(|source| StateError::Malformed {
-                seq: ev.seq,
-                source,
-            })?;
-        let Some(decoded) = decoded else {
-            return Ok(());
-        };
-        let seq = ev.seq;
-        let kind = ev.kind;
-        if approved {
-            check_approvers(seq, kind, &decoded, ev.approvers)?;
+    /// Applies one entry whose approvals were verified ([`CustodyState::approve`]). A refused
+    /// entry leaves the state as it was.
+    pub fn apply(&mut self, approved: Approved<'_>) -> Result<(), StateError> {
+        let who: Vec<(&str, Role)> = approved
+            .approvers()
+            .iter()
+            .map(|a| (a.id.as_str(), a.role))
+            .collect();
+        self.apply_event(
+            approved.seq(),
+            approved.time(),
+            approved.event(),
+            Some(&who),
+        )?;
+        for a in approved.approvers() {
+            self.registry.record_counter(&a.id, a.counter);
         }
-        let inconsistent = |detail: String| StateError::Inconsistent {
-            seq,
-            kind: kind.to_string(),
-            detail,
-        };
-        match decoded {
-            CustodyEvent::KeyEnrolled(b) => {
-                if self.keys.contains_key(&b.key_id) {
-                    return Err(inconsistent(format!(
-                        "key {} is already enrolled",
-                        b.key_id
-                    )));
-                }
-                if let Some(other) = self.keys.values().find(|k| {
-                    k.custody_credential_id == b.custody_credential_id.0
-                        || k.custody_public_key == b.custody_public_key.0
-                }) {
-                    return Err(inconsistent(format!(
-                        "its custody credential is already key {}'s",
-                        other.key_id
-                    )));
-                }
-                let here = rules::normalise_location(&b.location);
-                if let Some(other) = self
-                    .active_keys_of(&b.account_id)
-                    .into_iter()
-                    .find(|k| rules::normalise_location(&k.location) == here)
-                {
-                    return Err(inconsistent(format!(
-                        "key {} would be stored at the same location as key {} of the same account",
-                        b.key_id, other.key_id
-                    )));
-                }
-                if !self.used_bags.insert(b.bag_serial.clone()) {
-                    return Err(inconsistent(format!(
-                        "bag {} was already used",
-                        b.bag_serial
-                    )));
-                }
-                self.accounts
-                    .entry(b.account_id.clone())
-                    .or_default()
-                    .keys
-                    .insert(b.key_id.clone());
-                self.keys.insert(
-                    b.key_id.clone(),
-                    KeyState {
-                        key_id: b.key_id,
-                        account_id: b.account_id,
-                        role: b.role,
-                        aaguid: b.aaguid,
-                        model: b.model,
-                        firmware: b.firmware,
-                        attestation: b.attestation,
-                        custody_credential_id: b.custody_credential_id.0,
-                        custody_public_key: b.custody_public_key.0,
-                        location: b.location,
-                        bag_serial: b.bag_serial,
-                        aws_device_name: b.aws_device_name,
-                        registration: None,
-                        status: KeyStatus::InSafe,
-                        enrolled_at: ev.time,
-                        // Making the custody credential needed the key in hand.
-                        last_possession: ev.time,
-                        last_counter: 0,
-                    },
-                );
-            }
-            CustodyEvent::KeyRegistrationConfirmed(b) => {
-                let key = self.key_mut(seq, kind, &b.key_id, &b.account_id)?;
-                if !key.is_active() {
-                    return Err(inconsistent(format!("key {} is retired", b.key_id)));
-                }
-                key.registration = Some(Registration {
-                    serial_arn: b.serial_arn,
-                    enable_date: b.enable_date,
-                    confirmed_at: ev.time,
-                    source: b.source,
-                });
-            }
-            CustodyEvent::AccountEnrolled(b) => {
-                for (id, role) in [
-                    (&b.primary_key_id, KeyRole::Primary),
-                    (&b.backup_key_id, KeyRole::Backup),
-                ] {
-                    let key = self.key_mut(seq, kind, id, &b.account_id)?;
-                    if key.role != role {
-                        return Err(inconsistent(format!(
-                            "key {id} was enrolled as {}, not {}",
-                            key.role.as_str(),
-                            role.as_str()
-                        )));
-                    }
-                    if key.registration.is_none() {
-                        return Err(inconsistent(format!(
-                            "key {id} was never confirmed registered in AWS"
-                        )));
-                    }
-                }
-                self.accounts.entry(b.account_id).or_default().enrolled_at = Some(ev.time);
-            }
-            CustodyEvent::KeyCheckedOut(b) => {
-                let index = self.checkouts.len();
-                let key = self.key_mut(seq, kind, &b.key_id, &b.account_id)?;
-                if key.status != KeyStatus::InSafe {
-                    return Err(inconsistent(format!("key {} is not in the safe", b.key_id)));
-                }
-                if key.bag_serial != b.bag_broken {
-                    return Err(inconsistent(format!(
-                        "bag broken is {} but key {} was sealed in {}",
-                        b.bag_broken, b.key_id, key.bag_serial
-                    )));
-                }
-                if let Some(other) = self.active_keys_of(&b.account_id).into_iter().find(|k| {
-                    k.key_id != b.key_id && matches!(k.status, KeyStatus::CheckedOut { .. })
-                }) {
-                    return Err(StateError::OtherKeyOut {
-                        seq,
-                        key_id: b.key_id.clone(),
-                        other: other.key_id.clone(),
-                    });
-                }
-                let key = self.key_mut(seq, kind, &b.key_id, &b.account_id)?;
-                key.status = KeyStatus::CheckedOut { checkout: index };
-                self.checkouts.push(CheckoutRecord {
-                    seq,
-                    time: ev.time,
-                    key_id: b.key_id,
-                    account_id: b.account_id,
-                    reason: b.reason,
-                    ticket: b.ticket,
-                    window_start: b.window_start,
-                    window_end: b.window_end,
-                    requester: b.requester,
-                    approver: b.approver,
-                    bag_broken: b.bag_broken,
-                    checkin: None,
-                });
-            }
-            CustodyEvent::KeyCheckedIn(b) => {
-                if self.used_bags.contains(&b.bag_serial) {
-                    return Err(inconsistent(format!(
-                        "bag {} was already used",
-                        b.bag_serial
-                    )));
-                }
-                let key = self.key_mut(seq, kind, &b.key_id, &b.account_id)?;
-                let KeyStatus::CheckedOut { checkout } = key.status else {
-                    return Err(inconsistent(format!("key {} is not checked out", b.key_id)));
-                };
-                check_proof(seq, kind, key, &b.proof)?;
-                if checkout >= self.checkouts.len() {
-                    return Err(inconsistent("open checkout not found".into()));
-                }
-                let key = self.key_mut(seq, kind, &b.key_id, &b.account_id)?;
-                key.status = KeyStatus::InSafe;
-                key.bag_serial = b.bag_serial.clone();
-                record_proof(key, ev.time, &b.proof);
-                self.used_bags.insert(b.bag_serial.clone());
-                let record = &mut self.checkouts[checkout];
-                record.checkin = Some(CheckinRecord {
-                    seq,
-                    time: ev.time,
-                    late: b.late,
-                    bag_serial: b.bag_serial,
-                });
-            }
-            CustodyEvent::KeyVerified(b) => {
-                if let Some(bag) = &b.bag_serial {
-                    if self.used_bags.contains(bag) {
-                        return Err(inconsistent(format!("bag {bag} was already used")));
-                    }
-                }
-                let key = self.key_mut(seq, kind, &b.key_id, &b.account_id)?;
-                if !key.is_active() {
-                    return Err(inconsistent(format!("key {} is retired", b.key_id)));
-                }
-                check_proof(seq, kind, key, &b.proof)?;
-                if let Some(bag) = &b.bag_serial {
-                    key.bag_serial = bag.clone();
-                }
-                record_proof(key, ev.time, &b.proof);
-                self.used_bags.extend(b.bag_serial);
-            }
-            CustodyEvent::KeyMoved(b) => {
-                if let Some(bag) = &b.bag_serial {
-                    if self.used_bags.contains(bag) {
-                        return Err(inconsistent(format!("bag {bag} was already used")));
-                    }
-                }
-                let key = self.key_mut(seq, kind, &b.key_id, &b.account_id)?;
-                if key.status != KeyStatus::InSafe {
-                    return Err(inconsistent(format!("key {} is not in the safe", b.key_id)));
-                }
-                let to = rules::normalise_location(&b.to_location);
-                if to == rules::normalise_location(&key.location) {
-                    return Err(inconsistent(format!(
-                        "key {} is already at {}",
-                        b.key_id, key.location
-                    )));
-                }
-                if let Some(other) = self
-                    .active_keys_of(&b.account_id)
-                    .into_iter()
-                    .find(|k| k.key_id != b.key_id && rules::normalise_location(&k.location) == to)
-                {
-                    return Err(inconsistent(format!(
-                        "key {} would be stored at the same location as key {} of the same account",
-                        b.key_id, other.key_id
-                    )));
-                }
-                let key = self.key_mut(seq, kind, &b.key_id, &b.account_id)?;
-                key.location = b.to_location;
-                if let Some(bag) = &b.bag_serial {
-                    key.bag_serial = bag.clone();
-                }
-                self.used_bags.extend(b.bag_serial);
-            }
-            CustodyEvent::KeyRetired(b) => {
-                let key = self.key_mut(seq, kind, &b.key_id, &b.account_id)?;
-                if !key.is_active() {
-                    return Err(inconsistent(format!("key {} is already retired", b.key_id)));
-                }
-                key.status = KeyStatus::Retired { at: ev.time };
-            }
-            CustodyEvent::AuditCompleted(b) => {
-                self.audits.push(AuditRecord {
-                    seq,
-                    time: ev.time,
-                    report_sha256: b.report_sha256,
-                    verdict: b.verdict,
-                    period_start: b.period_start,
-                    period_end: b.period_end,
-                    findings: b.findings.into_iter().collect(),
-                    accounts: b.accounts.into_iter().collect(),
-                });
-            }
-        }
-        self.last_seq = Some(seq);
         Ok(())
     }
 
-    fn key_mut(
+    /// Verifies one ledger entry's approvals and applies it: the fold step.
+    pub fn apply_entry(&mut self, entry: &Entry, time: OffsetDateTime) -> Result<(), StateError> {
+        let approved = self.approve(entry, time)?;
+        self.apply(approved)
+    }
+
+    /// Checks proposed events (in order, from `first_seq`) against every rule except their
+    /// approvals, which do not exist before people touch their keys; returns who must approve
+    /// each. Flows ask this before anyone touches a key; nothing changes.
+    pub fn check(
+        &self,
+        first_seq: u64,
+        events: &[&UnsignedEvent],
+    ) -> Result<Vec<Requirement>, StateError> {
+        let mut next = self.clone();
+        let mut out = Vec::with_capacity(events.len());
+        for (i, ev) in events.iter().enumerate() {
+            let seq = first_seq + i as u64;
+            let time = crate::ledger::entry_time(seq, &ev.event().time).map_err(|e| {
+                StateError::Inconsistent {
+                    seq,
+                    kind: ev.event().kind.clone(),
+                    detail: e.to_string(),
+                }
+            })?;
+            out.push(next.apply_event(seq, time, ev.event(), None)?);
+        }
+        Ok(out)
+    }
+
+    /// The rules of every kind, in one place. `approvers` is `None` only when [`Self::check`]
+    /// asks before approvals exist.
+    fn apply_event(
         &mut self,
         seq: u64,
-        kind: &str,
+        time: OffsetDateTime,
+        event: &Event,
+        approvers: Option<&[(&str, Role)]>,
+    ) -> Result<Requirement, StateError> {
+        let kind = event.kind.as_str();
+        let decoded = CustodyEvent::decode(kind, &event.body)
+            .map_err(|source| StateError::Malformed { seq, source })?
+            .ok_or_else(|| StateError::UnknownKind {
+                seq,
+                kind: kind.to_string(),
+            })?;
+        let at = At { seq, time, kind };
+        let requirement = self.requirement(&at, &decoded)?;
+        if let Some(who) = approvers {
+            requirement
+                .check(who)
+                .map_err(|detail| StateError::Approvals {
+                    seq,
+                    kind: kind.to_string(),
+                    detail,
+                })?;
+        }
+        match decoded {
+            CustodyEvent::Note(_) => {}
+            CustodyEvent::CustodianBootstrap(b) => self.apply_bootstrap(&at, b)?,
+            CustodyEvent::CustodianAdded(b) => self.apply_added(&at, b)?,
+            CustodyEvent::CustodianRemoved(b) => self.apply_removed(&at, b)?,
+            CustodyEvent::KeyEnrolled(b) => self.apply_enrolled(&at, b)?,
+            CustodyEvent::KeyRegistrationConfirmed(b) => self.apply_confirmed(&at, b)?,
+            CustodyEvent::AccountEnrolled(b) => self.apply_account_enrolled(&at, b)?,
+            CustodyEvent::KeyCheckedOut(b) => self.apply_checked_out(&at, b)?,
+            CustodyEvent::KeyCheckedIn(b) => self.apply_checked_in(&at, b)?,
+            CustodyEvent::KeyVerified(b) => self.apply_verified(&at, b)?,
+            CustodyEvent::KeyMoved(b) => self.apply_moved(&at, b)?,
+            CustodyEvent::KeyRetired(b) => self.apply_retired(&at, b)?,
+            CustodyEvent::AuditCompleted(b) => {
+                let who = approvers
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(id, _)| id.to_string())
+                    .collect();
+                self.apply_audit(&at, b, who)?
+            }
+        }
+        self.last_seq = Some(seq);
+        Ok(requirement)
+    }
+
+    /// Who must approve `event`, as decided from the event and the state.
+    fn requirement(&self, at: &At<'_>, event: &CustodyEvent) -> Result<Requirement, StateError> {
+        Ok(match event {
+            CustodyEvent::Note(_) | CustodyEvent::KeyRegistrationConfirmed(_) => {
+                Requirement::Nobody
+            }
+            CustodyEvent::CustodianBootstrap(b) => {
+                let [a, c] = match b.custodians.as_slice() {
+                    [a, c] => [a.id.clone(), c.id.clone()],
+                    _ => return Err(at.inconsistent("a bootstrap lists exactly two people")),
+                };
+                Requirement::Newcomers([a, c])
+            }
+            CustodyEvent::CustodianRemoved(b) => Requirement::CustodiansExcept(b.id.clone()),
+            CustodyEvent::KeyCheckedOut(b) => {
+                Requirement::Named([b.requester.clone(), b.approver.clone()])
+            }
+            CustodyEvent::KeyVerified(b) if b.bag_serial.is_none() => Requirement::Custodians(1),
+            CustodyEvent::AuditCompleted(_) => Requirement::AuditorOrCustodians,
+            // Every change of who may approve, which keys guard root, where a key is or who
+            // holds it needs two people; so does opening a bag for a possession check.
+            CustodyEvent::CustodianAdded(_)
+            | CustodyEvent::KeyEnrolled(_)
+            | CustodyEvent::AccountEnrolled(_)
+            | CustodyEvent::KeyCheckedIn(_)
+            | CustodyEvent::KeyVerified(_)
+            | CustodyEvent::KeyMoved(_)
+            | CustodyEvent::KeyRetired(_) => Requirement::Custodians(2),
+        })
+    }
+
+    /// Marks a bag serial used; the error when it was used before.
+    pub(super) fn use_bag(&mut self, at: &At<'_>, serial: &str) -> Result<(), StateError> {
+        if !self.used_bags.insert(crate::text::serial_key(serial)) {
+            return Err(at.inconsistent(format!(
+                "tamper-evident bag {serial} was already used (bags are single use, however the serial is spelled): seal the key in a new bag"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Fails when a bag serial was used before, without marking it.
+    pub(super) fn bag_unused(&self, at: &At<'_>, serial: &str) -> Result<(), StateError> {
+        if self.bag_used(serial) {
+            return Err(at.inconsistent(format!(
+                "tamper-evident bag {serial} was already used (bags are single use, however the serial is spelled): seal the key in a new bag"
+            )));
+        }
+        Ok(())
+    }
+
+    pub(super) fn key_mut(
+        &mut self,
+        at: &At<'_>,
         key_id: &str,
         account_id: &str,
     ) -> Result<&mut KeyState, StateError> {
@@ -569,14 +467,14 @@ impl CustodyState {
             .keys
             .get_mut(key_id)
             .ok_or_else(|| StateError::UnknownKey {
-                seq,
-                kind: kind.to_string(),
+                seq: at.seq,
+                kind: at.kind.to_string(),
                 key_id: key_id.to_string(),
             })?;
         if key.account_id != account_id {
             return Err(StateError::Inconsistent {
-                seq,
-                kind: kind.to_string(),
+                seq: at.seq,
+                kind: at.kind.to_string(),
                 detail: format!(
                     "key {key_id} belongs to account {}, not {account_id}",
                     key.account_id
@@ -630,984 +528,51 @@ impl CustodyState {
             .values()
             .find(|k| k.is_active() && k.custody_credential_id == credential_id)
     }
-}
 
-/// Why the custody history could not be read out of a ledger.
-#[derive(Debug, thiserror::Error)]
-pub enum FoldError {
-    /// The database could not be read.
-    #[error("cannot read the custody ledger: {0}")]
-    Ledger(#[from] crate::ledger::LedgerError),
-    /// A stored entry does not decode.
-    #[error("ledger entry {seq} cannot be decoded ({detail}); run `rootkey ledger verify` and investigate")]
-    Entry {
-        /// Sequence number of the entry.
-        seq: u64,
-        /// The decoding error.
-        detail: String,
-    },
-    /// An entry's time is not RFC 3339.
-    #[error("ledger entry {seq} has time {time:?}, which is not an RFC 3339 time; run `rootkey ledger verify` and investigate")]
-    BadTime {
-        /// Sequence number of the entry.
-        seq: u64,
-        /// The stored text.
-        time: String,
-    },
-    /// The custody history contradicts itself.
-    #[error(transparent)]
-    State(#[from] StateError),
-}
-
-/// The time an entry was appended, as the fold sees it.
-pub fn entry_time(entry: &crate::ledger::Entry) -> Result<OffsetDateTime, FoldError> {
-    OffsetDateTime::parse(
-        &entry.event.time,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .map_err(|_| FoldError::BadTime {
-        seq: entry.seq,
-        time: entry.event.time.clone(),
-    })
-}
-
-/// Folds one decoded ledger entry: the single adapter from ledger entries to [`LedgerEvent`]
-/// (approvers are the custodian ids of the approvals stored with the entry).
-pub fn apply_entry(
-    state: &mut CustodyState,
-    entry: &crate::ledger::Entry,
-) -> Result<(), FoldError> {
-    let time = entry_time(entry)?;
-    let approvers: Vec<String> = entry
-        .approvals
-        .iter()
-        .map(|a| a.custodian_id.clone())
-        .collect();
-    state.apply(LedgerEvent {
-        seq: entry.seq,
-        time,
-        kind: &entry.event.kind,
-        actor: &entry.event.actor,
-        body: &entry.event.body,
-        approvers: &approvers,
-    })?;
-    Ok(())
-}
-
-/// The custody state of a whole ledger, streamed entry by entry (memory stays flat).
-///
-/// This reads; it does not verify. Callers that must trust the result run
-/// [`crate::ledger::Ledger::verify`] as well (the audit does both and reports either failing).
-pub fn fold_ledger(ledger: &crate::ledger::Ledger) -> Result<CustodyState, FoldError> {
-    let mut state = CustodyState::default();
-    let mut failure = None;
-    ledger.for_each_raw(0, |raw| {
-        let seq = raw.seq;
-        let step = crate::ledger::Entry::decode(raw.bytes)
-            .map_err(|e| FoldError::Entry {
-                seq,
-                detail: e.to_string(),
+    /// Whoever (custodian or root key, active or not) already holds this credential, described
+    /// for people: one key, one person, one purpose.
+    pub fn credential_owner(&self, credential_id: &[u8], public_key: &[u8]) -> Option<String> {
+        if let Some(c) = self.registry.holds_credential(credential_id, public_key) {
+            return Some(format!("custodian {} ({})", c.id, c.name));
+        }
+        self.keys
+            .values()
+            .find(|k| {
+                k.custody_credential_id == credential_id || k.custody_public_key == public_key
             })
-            .and_then(|entry| apply_entry(&mut state, &entry));
-        match step {
-            Ok(()) => Ok(true),
-            Err(e) => {
-                failure = Some(e);
-                Ok(false)
-            }
+            .map(|k| format!("root key {} of account {}", k.key_id, k.account_id))
+    }
+
+    /// The audit the next audit's period starts after: the last approved `audit.completed`
+    /// before entry `anchored_len` (the size of a checkpoint the auditor saved).
+    pub fn last_audit_before(&self, anchored_len: u64) -> Option<&AuditRecord> {
+        self.audits.iter().rev().find(|a| a.seq < anchored_len)
+    }
+}
+
+/// Where in the ledger a rule is being applied, for its errors.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct At<'a> {
+    pub seq: u64,
+    pub time: OffsetDateTime,
+    pub kind: &'a str,
+}
+
+impl At<'_> {
+    pub fn inconsistent(&self, detail: impl Into<String>) -> StateError {
+        StateError::Inconsistent {
+            seq: self.seq,
+            kind: self.kind.to_string(),
+            detail: detail.into(),
         }
-    })?;
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(state),
     }
 }
 
-/// Checks that the approvals the ledger verified for an entry are the people its body names, as
-/// many distinct people as the kind needs, and two for a possession check that reseals a bag
-/// (opening a bag is a change of custody, so it needs dual control like a check-in).
-fn check_approvers(
-    seq: u64,
-    kind: &str,
-    event: &CustodyEvent,
-    approvers: &[String],
-) -> Result<(), StateError> {
-    let wrong = |detail: String| StateError::Approvals {
-        seq,
-        kind: kind.to_string(),
-        detail,
-    };
-    let people: BTreeSet<&str> = approvers.iter().map(String::as_str).collect();
-    if people.len() != approvers.len() {
-        return Err(wrong(format!(
-            "the same custodian approved twice ({})",
-            approvers.join(", ")
-        )));
-    }
-    let mut needed = crate::ledger::rules::required_approvals(kind)
-        .ok_or_else(|| wrong("the ledger has no approval rule for this kind".into()))?;
-    match event {
-        CustodyEvent::KeyCheckedOut(b) => {
-            let named = BTreeSet::from([b.requester.as_str(), b.approver.as_str()]);
-            if people != named {
-                return Err(wrong(format!(
-                    "the body names requester {} and approver {}, but the approvals are from {}",
-                    b.requester,
-                    b.approver,
-                    listed(&people)
-                )));
-            }
-        }
-        CustodyEvent::KeyVerified(b) if b.bag_serial.is_some() => needed = needed.max(2),
-        _ => {}
-    }
-    if people.len() < needed {
-        return Err(wrong(format!(
-            "it needs {needed} distinct custodians, but the approvals are from {}",
-            listed(&people)
-        )));
-    }
-    Ok(())
-}
-
-fn listed(people: &BTreeSet<&str>) -> String {
-    if people.is_empty() {
-        "nobody".into()
-    } else {
-        people.iter().copied().collect::<Vec<_>>().join(", ")
-    }
-}
-
-/// Verifies a recorded possession proof exactly as the flows did before appending it, against
-/// the challenge the proof itself records: the key's signature binds the client data, so a
-/// proof copied from another entry or made by another key fails, and one replayed on the same
-/// key fails the counter check.
-fn check_proof(
-    seq: u64,
-    kind: &str,
-    key: &KeyState,
-    proof: &PossessionProof,
-) -> Result<(), StateError> {
-    rules::verify_possession(key, proof, proof.challenge.as_bytes()).map_err(|e| {
-        let reason = match e {
-            RuleError::PossessionRefused { reason, .. } => reason,
-            other => other.to_string(),
-        };
-        StateError::ProofRefused {
-            seq,
-            kind: kind.to_string(),
-            key_id: key.key_id.clone(),
-            reason,
-        }
-    })
-}
-
-fn record_proof(key: &mut KeyState, at: OffsetDateTime, proof: &PossessionProof) {
+/// Records a verified possession proof on the key.
+pub(super) fn record_proof(key: &mut KeyState, at: OffsetDateTime, proof: &PossessionProof) {
     key.last_possession = at;
     key.last_counter = key.last_counter.max(proof.counter);
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use crate::custody::events::tests::{enrolled_body, sample_cose};
-    use crate::webauthn::client_data::TYPE_GET;
-    use crate::webauthn::{b64url, sha256, AuthData, ClientData, Flags};
-    use ring::signature::{Ed25519KeyPair, KeyPair};
-    use serde_json::{json, Value};
-    use time::macros::datetime;
-
-    /// An owned ledger entry for tests.
-    pub(crate) struct Entry {
-        pub seq: u64,
-        pub time: OffsetDateTime,
-        pub kind: String,
-        pub body: Value,
-        pub approvers: Vec<String>,
-    }
-
-    pub(crate) fn fold(entries: &[Entry]) -> Result<CustodyState, StateError> {
-        CustodyState::fold(entries.iter().map(|e| LedgerEvent {
-            seq: e.seq,
-            time: e.time,
-            kind: &e.kind,
-            actor: "tester",
-            body: &e.body,
-            approvers: &e.approvers,
-        }))
-    }
-
-    pub(crate) fn entry(seq: u64, time: OffsetDateTime, kind: &str, body: Value) -> Entry {
-        Entry {
-            seq,
-            time,
-            kind: kind.into(),
-            body,
-            approvers: vec!["alice".into(), "bob".into()],
-        }
-    }
-
-    /// Body of `key.enrolled` for `key_id` in `account`, with a distinct credential.
-    pub(crate) fn enrolled(key_id: &str, account: &str, role: &str, bag: &str) -> Value {
-        let mut b = enrolled_body();
-        b["key_id"] = json!(key_id);
-        b["account_id"] = json!(account);
-        b["role"] = json!(role);
-        b["bag_serial"] = json!(bag);
-        b["location"] = json!(format!("Safe for {key_id}"));
-        b["aws_device_name"] = json!(format!("rootkey-{key_id}"));
-        b["custody_credential_id"] = json!(b64url(key_id.as_bytes()));
-        b["custody_public_key"] = json!(b64url(&cose_for(key_id)));
-        b
-    }
-
-    /// The custody key pair of `key_id` in tests: Ed25519 seeded from the id, so a test can sign
-    /// possession proofs for a key it enrolled with [`enrolled`].
-    pub(crate) fn pair_for(key_id: &str) -> Ed25519KeyPair {
-        let seed = crate::webauthn::sha256(key_id.as_bytes());
-        Ed25519KeyPair::from_seed_unchecked(&seed).unwrap()
-    }
-
-    /// The COSE public key of [`pair_for`]`(key_id)`.
-    pub(crate) fn cose_for(key_id: &str) -> Vec<u8> {
-        let pair = pair_for(key_id);
-        crate::webauthn::CoseKey::EdDsa {
-            x: pair.public_key().as_ref().try_into().unwrap(),
-        }
-        .to_cbor()
-    }
-
-    /// A possession proof signed by `pair` with the given RP, client data type and counter.
-    pub(crate) fn signed_proof(
-        pair: &Ed25519KeyPair,
-        rp_id: &str,
-        kind: &'static str,
-        counter: u32,
-        challenge: &[u8],
-    ) -> Value {
-        let auth = AuthData::encode(&sha256(rp_id.as_bytes()), Flags(Flags::UP), counter, None);
-        let cd = ClientData::json(kind, challenge, "rootkey:custody");
-        let mut msg = auth.clone();
-        msg.extend_from_slice(&sha256(&cd));
-        json!({"challenge": b64url(challenge), "authenticator_data": b64url(&auth),
-               "client_data_json": b64url(&cd),
-               "signature": b64url(pair.sign(&msg).as_ref()), "counter": counter})
-    }
-
-    pub(crate) fn confirmed(key_id: &str, account: &str) -> Value {
-        json!({
-            "key_id": key_id, "account_id": account,
-            "serial_arn": format!("arn:aws:iam::{account}:u2f/root/rootkey-{key_id}-ABCDEFGHIJKLMNOP"),
-            "enable_date": "2025-01-02T10:00:00Z", "source": "evidence"
-        })
-    }
-
-    /// A valid possession proof by `key_id`'s custody key at `counter`.
-    pub(crate) fn proof(key_id: &str, counter: u32) -> Value {
-        let challenge = format!("challenge {key_id} {counter}");
-        signed_proof(
-            &pair_for(key_id),
-            crate::device::CUSTODY_RP_ID,
-            TYPE_GET,
-            counter,
-            challenge.as_bytes(),
-        )
-    }
-
-    pub(crate) fn checkout(
-        key_id: &str,
-        account: &str,
-        bag: &str,
-        start: &str,
-        end: &str,
-    ) -> Value {
-        json!({"key_id": key_id, "account_id": account, "reason": "billing contact change",
-               "ticket": "CHG-1", "window_start": start, "window_end": end,
-               "requester": "alice", "approver": "bob", "bag_broken": bag})
-    }
-
-    pub(crate) fn checkin(
-        key_id: &str,
-        account: &str,
-        bag: &str,
-        late: bool,
-        counter: u32,
-    ) -> Value {
-        json!({"key_id": key_id, "account_id": account, "bag_serial": bag, "late": late,
-               "proof": proof(key_id, counter)})
-    }
-
-    fn basic() -> Vec<Entry> {
-        let t0 = datetime!(2025-01-02 09:00 UTC);
-        vec![
-            entry(1, t0, "custodian.bootstrap", json!({"anything": [1, 2]})),
-            entry(
-                2,
-                t0,
-                "key.enrolled",
-                enrolled("k1", "111122223333", "primary", "B1"),
-            ),
-            entry(
-                3,
-                t0,
-                "key.enrolled",
-                enrolled("k2", "111122223333", "backup", "B2"),
-            ),
-            entry(
-                4,
-                t0,
-                "key.registration_confirmed",
-                confirmed("k1", "111122223333"),
-            ),
-            entry(
-                5,
-                t0,
-                "key.registration_confirmed",
-                confirmed("k2", "111122223333"),
-            ),
-            entry(
-                6,
-                t0,
-                "account.enrolled",
-                json!({"account_id": "111122223333", "primary_key_id": "k1", "backup_key_id": "k2"}),
-            ),
-        ]
-    }
-
-    #[test]
-    fn enrollment_builds_keys_and_accounts() {
-        let s = fold(&basic()).unwrap();
-        assert_eq!(s.keys.len(), 2);
-        assert_eq!(s.active_keys_of("111122223333").len(), 2);
-        let k1 = &s.keys["k1"];
-        assert_eq!(k1.status, KeyStatus::InSafe);
-        assert_eq!(k1.bag_serial, "B1");
-        assert!(k1
-            .registration
-            .as_ref()
-            .unwrap()
-            .serial_arn
-            .contains("rootkey-k1-"));
-        assert!(s.accounts["111122223333"].enrolled_at.is_some());
-        assert_eq!(s.last_seq, Some(6));
-        assert!(s.used_bags.contains("B2"));
-        let _ = sample_cose();
-    }
-
-    #[test]
-    fn checkout_and_checkin_track_status_bag_and_possession() {
-        let mut e = basic();
-        let t1 = datetime!(2025-02-01 10:00 UTC);
-        let t2 = datetime!(2025-02-03 10:00 UTC);
-        e.push(entry(
-            7,
-            t1,
-            "key.checked_out",
-            checkout(
-                "k1",
-                "111122223333",
-                "B1",
-                "2025-02-01T10:00:00Z",
-                "2025-02-02T10:00:00Z",
-            ),
-        ));
-        let s = fold(&e).unwrap();
-        let k1 = &s.keys["k1"];
-        assert_eq!(k1.status, KeyStatus::CheckedOut { checkout: 0 });
-        assert!(s.open_checkout(k1).is_some());
-        assert!(s.overdue(t2).len() == 1);
-        assert!(s.overdue(t1).is_empty());
-
-        e.push(entry(
-            8,
-            t2,
-            "key.checked_in",
-            checkin("k1", "111122223333", "B3", true, 7),
-        ));
-        let s = fold(&e).unwrap();
-        let k1 = &s.keys["k1"];
-        assert_eq!(k1.status, KeyStatus::InSafe);
-        assert_eq!(k1.bag_serial, "B3");
-        assert_eq!(k1.last_possession, t2);
-        assert_eq!(k1.last_counter, 7);
-        let c = &s.checkouts[0];
-        assert_eq!(c.checkin.as_ref().map(|c| c.late), Some(true));
-        assert!(s.overdue(t2).is_empty());
-        assert_eq!(s.checkouts_of("111122223333").len(), 1);
-        assert!(s.checkouts_of("999").is_empty());
-    }
-
-    #[test]
-    fn malformed_known_kind_names_the_seq() {
-        let mut e = basic();
-        e.push(entry(
-            42,
-            datetime!(2025-02-01 10:00 UTC),
-            "key.checked_out",
-            json!({"key_id": "k1"}),
-        ));
-        let err = fold(&e).unwrap_err();
-        assert!(
-            matches!(err, StateError::Malformed { seq: 42, .. }),
-            "{err}"
-        );
-        assert!(err.to_string().contains("ledger entry 42"));
-    }
-
-    #[test]
-    fn contradictions_are_errors() {
-        let t = datetime!(2025-02-01 10:00 UTC);
-        type Check = fn(&StateError) -> bool;
-        let cases: Vec<(Entry, Check)> = vec![
-            (
-                entry(
-                    9,
-                    t,
-                    "key.checked_in",
-                    checkin("k1", "111122223333", "B9", false, 1),
-                ),
-                |e| matches!(e, StateError::Inconsistent { seq: 9, .. }),
-            ),
-            (
-                entry(
-                    9,
-                    t,
-                    "key.enrolled",
-                    enrolled("k1", "111122223333", "primary", "B9"),
-                ),
-                |e| matches!(e, StateError::Inconsistent { seq: 9, .. }),
-            ),
-            (
-                entry(
-                    9,
-                    t,
-                    "key.verified",
-                    json!({"key_id": "zz", "account_id": "111122223333", "proof": proof("zz", 1)}),
-                ),
-                |e| matches!(e, StateError::UnknownKey { seq: 9, .. }),
-            ),
-            (
-                entry(
-                    9,
-                    t,
-                    "key.retired",
-                    json!({"key_id": "k1", "account_id": "444455556666", "reason": "lost"}),
-                ),
-                |e| matches!(e, StateError::Inconsistent { seq: 9, .. }),
-            ),
-            (
-                entry(
-                    9,
-                    t,
-                    "key.checked_out",
-                    checkout(
-                        "k1",
-                        "111122223333",
-                        "WRONG",
-                        "2025-02-01T10:00:00Z",
-                        "2025-02-02T10:00:00Z",
-                    ),
-                ),
-                |e| matches!(e, StateError::Inconsistent { seq: 9, .. }),
-            ),
-            (
-                entry(
-                    9,
-                    t,
-                    "key.moved",
-                    json!({"key_id": "k2", "account_id": "111122223333", "from_location": "a", "to_location": "b", "bag_serial": "B1", "reason": "r"}),
-                ),
-                |e| matches!(e, StateError::Inconsistent { seq: 9, .. }),
-            ),
-        ];
-        for (bad, check) in cases {
-            let mut e = basic();
-            let kind = bad.kind.clone();
-            e.push(bad);
-            let err = fold(&e).unwrap_err();
-            assert!(check(&err), "{kind}: {err}");
-        }
-    }
-
-    #[test]
-    fn same_credential_under_a_new_id_is_refused() {
-        let mut e = basic();
-        let mut b = enrolled("k9", "111122223333", "primary", "B9");
-        b["custody_credential_id"] = json!(b64url(b"k1"));
-        e.push(entry(9, datetime!(2025-02-01 10:00 UTC), "key.enrolled", b));
-        assert!(matches!(
-            fold(&e).unwrap_err(),
-            StateError::Inconsistent { seq: 9, .. }
-        ));
-    }
-
-    #[test]
-    fn account_enrolled_needs_confirmed_keys_in_the_right_roles() {
-        let t = datetime!(2025-01-02 09:00 UTC);
-        let e = vec![
-            entry(1, t, "key.enrolled", enrolled("k1", "1", "primary", "B1")),
-            entry(2, t, "key.enrolled", enrolled("k2", "1", "backup", "B2")),
-            entry(
-                3,
-                t,
-                "account.enrolled",
-                json!({"account_id": "1", "primary_key_id": "k1", "backup_key_id": "k2"}),
-            ),
-        ];
-        assert!(matches!(
-            fold(&e).unwrap_err(),
-            StateError::Inconsistent { seq: 3, .. }
-        ));
-        let e = vec![
-            entry(1, t, "key.enrolled", enrolled("k1", "1", "primary", "B1")),
-            entry(2, t, "key.enrolled", enrolled("k2", "1", "backup", "B2")),
-            entry(3, t, "key.registration_confirmed", confirmed("k1", "1")),
-            entry(4, t, "key.registration_confirmed", confirmed("k2", "1")),
-            entry(
-                5,
-                t,
-                "account.enrolled",
-                json!({"account_id": "1", "primary_key_id": "k2", "backup_key_id": "k1"}),
-            ),
-        ];
-        assert!(matches!(
-            fold(&e).unwrap_err(),
-            StateError::Inconsistent { seq: 5, .. }
-        ));
-    }
-
-    #[test]
-    fn move_verify_retire_and_audit() {
-        let mut e = basic();
-        let t = datetime!(2025-03-01 10:00 UTC);
-        e.push(entry(7, t, "key.moved", json!({"key_id": "k2", "account_id": "111122223333", "from_location": "Safe for k2", "to_location": "Vault C", "bag_serial": "B7", "reason": "office move"})));
-        e.push(entry(
-            8,
-            t,
-            "key.verified",
-            json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k1", 3)}),
-        ));
-        e.push(entry(
-            9,
-            t,
-            "key.retired",
-            json!({"key_id": "k2", "account_id": "111122223333", "reason": "lost"}),
-        ));
-        e.push(entry(10, t, "audit.completed", json!({
-            "report_sha256": "0".repeat(64), "format": "json", "checkpoint": "c",
-            "period_start": "2025-01-01T00:00:00Z", "period_end": "2025-03-01T00:00:00Z",
-            "verdict": "pass", "counts": {"critical": 0, "high": 0, "medium": 0, "low": 0, "info": 0},
-            "findings": [], "accounts": ["111122223333"]})));
-        let s = fold(&e).unwrap();
-        assert_eq!(s.keys["k2"].location, "Vault C");
-        assert_eq!(s.keys["k2"].bag_serial, "B7");
-        assert!(!s.keys["k2"].is_active());
-        assert_eq!(s.active_keys_of("111122223333").len(), 1);
-        assert_eq!(s.keys["k1"].last_possession, t);
-        assert_eq!(s.keys["k1"].last_counter, 3);
-        assert_eq!(s.audits.len(), 1);
-        assert!(s.key_by_credential(b"k1").is_some());
-        assert!(s.key_by_credential(b"k2").is_none());
-    }
-
-    #[test]
-    fn a_refused_entry_leaves_the_state_unchanged() {
-        let mut s = fold(&basic()).unwrap();
-        let before = s.clone();
-        let approvers = vec![];
-        for (kind, body) in [
-            (
-                "key.checked_in",
-                checkin("k1", "111122223333", "B-new", false, 1),
-            ),
-            (
-                "key.verified",
-                json!({"key_id": "k1", "account_id": "444455556666", "proof": proof("k1", 1), "bag_serial": "B-new"}),
-            ),
-            (
-                "key.moved",
-                json!({"key_id": "k9", "account_id": "111122223333", "from_location": "a", "to_location": "b", "bag_serial": "B-new", "reason": "r"}),
-            ),
-        ] {
-            let err = s
-                .apply(LedgerEvent {
-                    seq: 7,
-                    time: datetime!(2025-02-01 10:00 UTC),
-                    kind,
-                    actor: "t",
-                    body: &body,
-                    approvers: &approvers,
-                })
-                .unwrap_err();
-            assert!(err.to_string().contains("ledger entry 7"), "{err}");
-            assert_eq!(s, before, "{kind}");
-        }
-    }
-
-    #[test]
-    fn a_bag_serial_cannot_be_reused() {
-        let mut e = basic();
-        let t = datetime!(2025-02-01 10:00 UTC);
-        e.push(entry(
-            7,
-            t,
-            "key.checked_out",
-            checkout(
-                "k1",
-                "111122223333",
-                "B1",
-                "2025-02-01T10:00:00Z",
-                "2025-02-02T10:00:00Z",
-            ),
-        ));
-        e.push(entry(
-            8,
-            t,
-            "key.checked_in",
-            checkin("k1", "111122223333", "B2", false, 1),
-        ));
-        assert!(matches!(
-            fold(&e).unwrap_err(),
-            StateError::Inconsistent { seq: 8, .. }
-        ));
-    }
-
-    /// `basic()` plus k1 checked out (seq 7) at `t`.
-    fn with_k1_out() -> Vec<Entry> {
-        let mut e = basic();
-        e.push(entry(
-            7,
-            datetime!(2025-02-01 10:00 UTC),
-            "key.checked_out",
-            checkout(
-                "k1",
-                "111122223333",
-                "B1",
-                "2025-02-01T10:00:00Z",
-                "2025-02-02T10:00:00Z",
-            ),
-        ));
-        e
-    }
-
-    fn clone_entries(e: &[Entry]) -> Vec<Entry> {
-        e.iter()
-            .map(|x| Entry {
-                seq: x.seq,
-                time: x.time,
-                kind: x.kind.clone(),
-                body: x.body.clone(),
-                approvers: x.approvers.clone(),
-            })
-            .collect()
-    }
-
-    fn refused_proof(err: &StateError) -> Option<&str> {
-        match err {
-            StateError::ProofRefused {
-                seq: 8,
-                key_id,
-                reason,
-                ..
-            } if key_id == "k1" => Some(reason),
-            _ => None,
-        }
-    }
-
-    #[test]
-    fn a_forged_proof_fails_the_fold() {
-        let t = datetime!(2025-02-01 12:00 UTC);
-        let other = pair_for("somebody else's key");
-        let cases = [
-            // Signed by another key.
-            signed_proof(&other, crate::device::CUSTODY_RP_ID, TYPE_GET, 5, b"c"),
-            // The right key, but for another RP or a registration, not an assertion.
-            signed_proof(&pair_for("k1"), "example.com", TYPE_GET, 5, b"c"),
-            signed_proof(
-                &pair_for("k1"),
-                crate::device::CUSTODY_RP_ID,
-                crate::webauthn::client_data::TYPE_CREATE,
-                5,
-                b"c",
-            ),
-            // The placeholder the fold used to accept.
-            json!({"challenge": "AA", "authenticator_data": "AA", "client_data_json": "AA",
-                   "signature": "AA", "counter": 5}),
-        ];
-        for (i, forged) in cases.into_iter().enumerate() {
-            let mut e = with_k1_out();
-            let mut body = checkin("k1", "111122223333", "B8", false, 5);
-            body["proof"] = forged;
-            e.push(entry(8, t, "key.checked_in", body));
-            let err = fold(&e).unwrap_err();
-            assert!(refused_proof(&err).is_some(), "case {i}: {err}");
-            assert!(err.to_string().contains("ledger entry 8"), "{err}");
-        }
-        // A proof whose challenge was swapped after signing no longer matches its client data.
-        let mut e = basic();
-        let mut p = proof("k1", 5);
-        p["challenge"] = json!(b64url(b"another challenge"));
-        e.push(entry(
-            8,
-            t,
-            "key.verified",
-            json!({"key_id": "k1", "account_id": "111122223333", "proof": p}),
-        ));
-        assert!(refused_proof(&fold(&e).unwrap_err()).is_some());
-        // A proof of k2 presented for k1.
-        let mut e = basic();
-        e.push(entry(
-            8,
-            t,
-            "key.verified",
-            json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k2", 5)}),
-        ));
-        let err = fold(&e).unwrap_err();
-        assert!(
-            refused_proof(&err).is_some_and(|r| r.contains("signature")),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn a_replayed_proof_fails_the_fold() {
-        let t = datetime!(2025-02-01 12:00 UTC);
-        let mut e = basic();
-        let v = json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k1", 5)});
-        e.push(entry(7, t, "key.verified", v.clone()));
-        assert_eq!(fold(&e).unwrap().keys["k1"].last_counter, 5);
-        // The same proof again, and an older one, are both refused for the counter.
-        for counter in [5, 4] {
-            let mut e = clone_entries(&e);
-            e.push(entry(
-                8,
-                t,
-                "key.verified",
-                json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k1", counter)}),
-            ));
-            let err = fold(&e).unwrap_err();
-            assert!(
-                refused_proof(&err).is_some_and(|r| r.contains("did not increase")),
-                "{counter}: {err}"
-            );
-        }
-        // A counter of 0 is fine only while it has always been 0.
-        let mut e = basic();
-        for seq in [7, 8] {
-            e.push(entry(
-                seq,
-                t,
-                "key.verified",
-                json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k1", 0)}),
-            ));
-        }
-        assert_eq!(fold(&e).unwrap().keys["k1"].last_counter, 0);
-    }
-
-    #[test]
-    fn checkout_approvers_must_be_the_named_requester_and_approver() {
-        let t = datetime!(2025-02-01 10:00 UTC);
-        let body = checkout(
-            "k1",
-            "111122223333",
-            "B1",
-            "2025-02-01T10:00:00Z",
-            "2025-02-02T10:00:00Z",
-        );
-        for approvers in [
-            vec!["alice", "carol"],
-            vec!["carol", "dave"],
-            vec!["alice"],
-            vec!["alice", "alice"],
-            vec!["alice", "bob", "carol"],
-            vec![],
-        ] {
-            let mut e = basic();
-            let mut c = entry(7, t, "key.checked_out", body.clone());
-            c.approvers = approvers.iter().map(|a| a.to_string()).collect();
-            e.push(c);
-            let err = fold(&e).unwrap_err();
-            assert!(
-                matches!(err, StateError::Approvals { seq: 7, .. }),
-                "{approvers:?}: {err}"
-            );
-        }
-        // Order does not matter: the set is what counts.
-        let mut e = basic();
-        let mut c = entry(7, t, "key.checked_out", body);
-        c.approvers = vec!["bob".into(), "alice".into()];
-        e.push(c);
-        assert!(fold(&e).is_ok());
-    }
-
-    #[test]
-    fn kinds_naming_nobody_still_need_the_ledgers_count_of_approvers() {
-        let t = datetime!(2025-02-01 12:00 UTC);
-        for (kind, body) in [
-            (
-                "key.checked_in",
-                checkin("k1", "111122223333", "B8", false, 3),
-            ),
-            (
-                "key.retired",
-                json!({"key_id": "k2", "account_id": "111122223333", "reason": "lost"}),
-            ),
-        ] {
-            let mut e = with_k1_out();
-            let mut c = entry(8, t, kind, body);
-            c.approvers = vec!["alice".into()];
-            e.push(c);
-            let err = fold(&e).unwrap_err();
-            assert!(
-                matches!(err, StateError::Approvals { seq: 8, .. }),
-                "{kind}: {err}"
-            );
-        }
-        let mut e = basic();
-        let mut c = entry(
-            7,
-            t,
-            "key.verified",
-            json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k1", 1)}),
-        );
-        c.approvers = vec![];
-        e.push(c);
-        assert!(matches!(
-            fold(&e).unwrap_err(),
-            StateError::Approvals { seq: 7, .. }
-        ));
-    }
-
-    #[test]
-    fn a_reseal_needs_two_approvers() {
-        let t = datetime!(2025-02-01 12:00 UTC);
-        let reseal = json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k1", 2), "bag_serial": "B8"});
-        let mut e = basic();
-        let mut v = entry(7, t, "key.verified", reseal.clone());
-        v.approvers = vec!["alice".into()];
-        e.push(v);
-        let err = fold(&e).unwrap_err();
-        assert!(
-            matches!(err, StateError::Approvals { seq: 7, .. }) && err.to_string().contains("2"),
-            "{err}"
-        );
-        // A plain check needs the one custodian who held the key; a reseal with two is fine.
-        let mut e = basic();
-        let mut v = entry(
-            7,
-            t,
-            "key.verified",
-            json!({"key_id": "k1", "account_id": "111122223333", "proof": proof("k1", 1)}),
-        );
-        v.approvers = vec!["alice".into()];
-        e.push(v);
-        e.push(entry(8, t, "key.verified", reseal));
-        let s = fold(&e).unwrap();
-        assert_eq!(s.keys["k1"].bag_serial, "B8");
-    }
-
-    #[test]
-    fn a_second_checkout_while_the_other_key_is_out_fails_the_fold() {
-        let mut e = with_k1_out();
-        e.push(entry(
-            8,
-            datetime!(2025-02-01 11:00 UTC),
-            "key.checked_out",
-            checkout(
-                "k2",
-                "111122223333",
-                "B2",
-                "2025-02-01T11:00:00Z",
-                "2025-02-02T11:00:00Z",
-            ),
-        ));
-        let err = fold(&e).unwrap_err();
-        assert_eq!(
-            err,
-            StateError::OtherKeyOut {
-                seq: 8,
-                key_id: "k2".into(),
-                other: "k1".into()
-            }
-        );
-        // Once k1 is back, k2 may go out.
-        let mut e = with_k1_out();
-        e.push(entry(
-            8,
-            datetime!(2025-02-01 12:00 UTC),
-            "key.checked_in",
-            checkin("k1", "111122223333", "B8", false, 1),
-        ));
-        e.push(entry(
-            9,
-            datetime!(2025-02-01 13:00 UTC),
-            "key.checked_out",
-            checkout(
-                "k2",
-                "111122223333",
-                "B2",
-                "2025-02-01T13:00:00Z",
-                "2025-02-02T13:00:00Z",
-            ),
-        ));
-        assert!(fold(&e).is_ok());
-    }
-
-    #[test]
-    fn keys_of_one_account_are_never_stored_together() {
-        let t = datetime!(2025-03-01 10:00 UTC);
-        for (seq, body) in [
-            // Moved to where the other key is (spelled differently).
-            (
-                7,
-                json!({"key_id": "k2", "account_id": "111122223333", "from_location": "Safe for k2", "to_location": "safe FOR k1", "bag_serial": "B7", "reason": "r"}),
-            ),
-            // Moved to where it already is.
-            (
-                7,
-                json!({"key_id": "k2", "account_id": "111122223333", "from_location": "Safe for k2", "to_location": "Safe for k2", "bag_serial": "B7", "reason": "r"}),
-            ),
-        ] {
-            let mut e = basic();
-            e.push(entry(seq, t, "key.moved", body));
-            assert!(matches!(
-                fold(&e).unwrap_err(),
-                StateError::Inconsistent { seq: 7, .. }
-            ));
-        }
-        let mut e = basic();
-        let mut b = enrolled("k3", "111122223333", "backup", "B9");
-        b["location"] = json!("Safe for k1");
-        e.push(entry(7, t, "key.enrolled", b));
-        assert!(matches!(
-            fold(&e).unwrap_err(),
-            StateError::Inconsistent { seq: 7, .. }
-        ));
-    }
-
-    #[test]
-    fn flows_can_check_an_event_before_it_is_approved() {
-        let mut s = fold(&basic()).unwrap();
-        let body = checkout(
-            "k1",
-            "111122223333",
-            "B1",
-            "2025-02-01T10:00:00Z",
-            "2025-02-02T10:00:00Z",
-        );
-        let ev = LedgerEvent {
-            seq: 7,
-            time: datetime!(2025-02-01 10:00 UTC),
-            kind: "key.checked_out",
-            actor: "t",
-            body: &body,
-            approvers: &[],
-        };
-        assert!(matches!(
-            s.clone().apply(ev).unwrap_err(),
-            StateError::Approvals { seq: 7, .. }
-        ));
-        s.apply_before_approval(ev).unwrap();
-        assert!(matches!(s.keys["k1"].status, KeyStatus::CheckedOut { .. }));
-    }
-}
+pub(crate) mod tests;

@@ -518,6 +518,9 @@ impl Authenticator for HidAuthenticator {
                 Some(pin) => b.pin(pin),
                 None => b.without_pin_and_uv(),
             };
+            if !req.user_presence {
+                b = b.without_up();
+            }
             k.get_assertion_with_args(&b.build())
                 .map_err(|e| format!("{e:#}"))
         })?;

@@ -275,6 +275,11 @@ pub struct GetAssertion {
     pub allow_credentials: Vec<Vec<u8>>,
     /// PIN, when the key has one.
     pub pin: Option<String>,
+    /// Whether the key must see a touch (CTAP `up` option). `false` asks silently, without a
+    /// touch or PIN, whether the key holds one of the credentials: how rootkey recognises a
+    /// key it already knows. Such an assertion never carries the UP flag, so it can never count
+    /// as an approval or a possession proof.
+    pub user_presence: bool,
 }
 
 impl GetAssertion {
@@ -441,6 +446,17 @@ pub fn attest(
     key: &mut dyn Authenticator,
     pin: Option<String>,
 ) -> Result<(webauthn::Evidence, Registration), DeviceError> {
+    attest_on(key, pin, CUSTODY_RP_ID, CUSTODY_ORIGIN, "rootkey-custody")
+}
+
+/// [`attest`] for a credential on `rp_id` (custodian keys get theirs on `rootkey.custodian`).
+pub fn attest_on(
+    key: &mut dyn Authenticator,
+    pin: Option<String>,
+    rp_id: &str,
+    origin: &str,
+    user_name: &str,
+) -> Result<(webauthn::Evidence, Registration), DeviceError> {
     use ring::rand::SecureRandom;
     let rng = ring::rand::SystemRandom::new();
     let mut challenge = [0u8; 32];
@@ -449,16 +465,13 @@ pub fn attest(
         .and_then(|()| rng.fill(&mut user_id))
         .map_err(|_| DeviceError::Crypto("the system random generator failed".into()))?;
     let info = key.info()?;
-    let client_data = webauthn::ClientData::json(
-        webauthn::client_data::TYPE_CREATE,
-        &challenge,
-        CUSTODY_ORIGIN,
-    );
+    let client_data =
+        webauthn::ClientData::json(webauthn::client_data::TYPE_CREATE, &challenge, origin);
     let reg = key.make_credential(&MakeCredential {
-        rp_id: CUSTODY_RP_ID.into(),
+        rp_id: rp_id.into(),
         client_data: client_data.clone(),
         user_id: user_id.to_vec(),
-        user_name: "rootkey-custody".into(),
+        user_name: user_name.into(),
         pin,
     })?;
     let parsed = webauthn::AuthData::parse(&reg.auth_data)
@@ -467,8 +480,8 @@ pub fn attest(
     let evidence = webauthn::Evidence {
         attestation_object_b64url: webauthn::b64url(&reg.attestation_object),
         client_data_json_b64url: webauthn::b64url(&client_data),
-        rp_id: CUSTODY_RP_ID.into(),
-        origin: Some(CUSTODY_ORIGIN.into()),
+        rp_id: rp_id.into(),
+        origin: Some(origin.into()),
         challenge_b64url: Some(webauthn::b64url(&challenge)),
         device: Some(info.facts()),
         fmt,

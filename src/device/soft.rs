@@ -392,7 +392,13 @@ impl Authenticator for SoftAuthenticator {
     }
 
     fn get_assertion(&mut self, req: &GetAssertion) -> Result<Assertion, DeviceError> {
-        let uv = self.verify_pin(req.pin.as_deref())?;
+        // A silent probe (up=false, no PIN) is answered without user verification, as a CTAP
+        // key answers one for a credential made without credProtect level 3.
+        let uv = if !req.user_presence && req.pin.is_none() {
+            false
+        } else {
+            self.verify_pin(req.pin.as_deref())?
+        };
         let cred = req
             .allow_credentials
             .iter()
@@ -417,12 +423,13 @@ impl Authenticator for SoftAuthenticator {
         let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, &self.rng)
             .map_err(|_| corrupt("credential key rejected"))?;
         let count = self.next_count()?;
-        let auth_data = AuthData::encode(
-            &webauthn::sha256(req.rp_id.as_bytes()),
-            Self::flags(uv),
-            count,
-            None,
-        );
+        let flags = if req.user_presence {
+            Self::flags(uv)
+        } else {
+            Flags(if uv { Flags::UV } else { 0 })
+        };
+        let auth_data =
+            AuthData::encode(&webauthn::sha256(req.rp_id.as_bytes()), flags, count, None);
         let mut signed = auth_data.clone();
         signed.extend_from_slice(&req.client_data_hash());
         let sig = key

@@ -2,15 +2,16 @@
 //! RFC 6962 Merkle tree whose head is signed after every append (C2SP checkpoint + signed note).
 //!
 //! Layout: [`canonical`] (RFC 8785 bytes), [`event`] (events, entries, approvals), [`tree`]
-//! (hashing and proofs), [`checkpoint`] (signed notes), [`registry`] (custodians and approval
-//! checks), [`rules`] (approvals each kind needs), [`store`] (the database), [`verify`].
+//! (hashing and proofs), [`checkpoint`] (signed notes), [`store`] (the database), [`verify`].
 //! The format is specified for auditors in `docs/ledger-format.md`.
+//!
+//! The ledger knows bytes, trees, signatures and time order; it does not judge what an event
+//! means or who may approve it. Those are custody rules, decided in one place: the custody
+//! fold (`crate::custody`), which `ledger verify`, the audit and every appending command run.
 
 pub mod canonical;
 pub mod checkpoint;
 pub mod event;
-pub mod registry;
-pub mod rules;
 pub mod store;
 pub mod tree;
 pub mod verify;
@@ -19,10 +20,54 @@ use std::path::PathBuf;
 
 pub use checkpoint::{Checkpoint, CheckpointError, VerifierKey};
 pub use event::{Approval, EncodingError, Entry, Event, UnsignedEvent};
-pub use registry::{Custodian, CustodianSpec, Registry, Role, RuleError, CUSTODIAN_RP_ID};
 pub use store::{BatchReceipt, InclusionProof, Ledger, Receipt, SCHEMA_VERSION};
 pub use tree::{Hash, ProofError};
-pub use verify::{Failure, VerifyOptions, VerifyReport};
+pub use verify::{Anchor, Failure, VerifyOptions, VerifyReport};
+
+/// How far an entry's time may run behind the one before it, or ahead of the clock of whoever
+/// appends or verifies it: clocks of one ceremony station drift by seconds, not minutes.
+pub const CLOCK_TOLERANCE: time::Duration = time::Duration::minutes(5);
+
+/// The time of entry `seq` as stored (RFC 3339).
+pub fn entry_time(seq: u64, text: &str) -> Result<time::OffsetDateTime, LedgerError> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(
+        |_| {
+            LedgerError::Time(format!(
+                "entry {seq} has time {text:?}, which is not an RFC 3339 time"
+            ))
+        },
+    )
+}
+
+/// Checks that entry `seq` at `t` does not run backwards from the entry before it (`previous`)
+/// nor lies in the future of `now`, beyond [`CLOCK_TOLERANCE`]; the reason otherwise.
+pub fn check_time_order(
+    seq: u64,
+    t: time::OffsetDateTime,
+    previous: Option<time::OffsetDateTime>,
+    now: time::OffsetDateTime,
+) -> Result<(), String> {
+    if let Some(p) = previous.filter(|p| t < *p - CLOCK_TOLERANCE) {
+        return Err(format!(
+            "entry {seq} is dated {} but the entry before it {}: entry times run backwards (entries were back-dated, reordered or inserted)",
+            fmt(t),
+            fmt(p)
+        ));
+    }
+    if t > now + CLOCK_TOLERANCE {
+        return Err(format!(
+            "entry {seq} is dated {}, in the future of this machine's clock ({}): check the clock, or the entry was forged",
+            fmt(t),
+            fmt(now)
+        ));
+    }
+    Ok(())
+}
+
+fn fmt(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
 
 /// Why a ledger operation failed. Each variant says what to do next.
 #[derive(Debug, thiserror::Error)]
@@ -69,8 +114,12 @@ pub enum LedgerError {
     Moved { expected: u64, found: u64 },
     #[error("the ledger was opened read-only (no signing key); open it with its key to append")]
     ReadOnly,
-    #[error("event rejected, nothing written: {0}")]
-    Rejected(RuleError),
+    #[error("event {0} is already in the ledger (a replay); nothing written")]
+    Replay(String),
+    #[error("the ledger's tree state is not what its signature covers: {0}")]
+    TreeState(String),
+    #[error("{0}; nothing written")]
+    Time(String),
     #[error("event cannot be encoded: {0}")]
     Encoding(EncodingError),
     #[error(transparent)]
@@ -85,11 +134,6 @@ pub enum LedgerError {
     Column(rusqlite::types::FromSqlError),
 }
 
-impl From<RuleError> for LedgerError {
-    fn from(e: RuleError) -> Self {
-        LedgerError::Rejected(e)
-    }
-}
 impl From<EncodingError> for LedgerError {
     fn from(e: EncodingError) -> Self {
         LedgerError::Encoding(e)

@@ -10,7 +10,6 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 
 use super::checkpoint::{check_name, Checkpoint, Signer, VerifierKey};
 use super::event::{Approval, Entry, UnsignedEvent};
-use super::registry::Registry;
 use super::tree::{self, CompactRange, Hash};
 use super::LedgerError;
 
@@ -294,6 +293,14 @@ impl Ledger {
         Ok(Checkpoint::open(&note, &self.verifier)?)
     }
 
+    /// The stored frontier (compact range) bytes, unchecked: verify compares them with the
+    /// entries.
+    pub(crate) fn stored_frontier(&self) -> Result<Vec<u8>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row("SELECT frontier FROM tree WHERE id = 1", [], |r| r.get(0))?)
+    }
+
     /// The latest stored checkpoint note without checking it (verify reports on it itself).
     pub(crate) fn stored_checkpoint_note(&self) -> Result<String, LedgerError> {
         Ok(self
@@ -301,13 +308,14 @@ impl Ledger {
             .query_row("SELECT checkpoint FROM tree WHERE id = 1", [], |r| r.get(0))?)
     }
 
-    /// The custodian registry, rebuilt from the `custodian.*` entries.
-    pub fn custodians(&self) -> Result<Registry, LedgerError> {
-        load_registry(&self.conn)
-    }
-
-    /// Verifies `approvals` for `event`, then durably writes the entry and a new signed
-    /// checkpoint in one transaction. Nothing is written when anything fails.
+    /// Durably writes the entry and a new signed checkpoint in one transaction, after checking
+    /// that the stored tree state is the one the last checkpoint signed (so the signing key
+    /// never signs over a history someone changed in the database) and that the event's time
+    /// does not run backwards. Nothing is written when anything fails.
+    ///
+    /// This is the storage primitive: it does not judge custody rules or approvals. rootkey's
+    /// commands append through `custody::Station`, which verifies the whole ledger and the
+    /// event's approvals first.
     pub fn append(
         &mut self,
         event: &UnsignedEvent,
@@ -389,16 +397,18 @@ impl Ledger {
                 found: first_seq,
             });
         }
-        let mut registry = load_registry(&tx)?;
+        check_tree_state(&tx, &self.verifier, &cr)?;
+        let mut last_time = last_entry_time(&tx, first_seq)?;
+        let now = time::OffsetDateTime::now_utc();
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO entries (seq, event_id, kind, leaf_hash, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for (event, approvals) in events {
                 let seq = cr.size();
-                let change =
-                    registry.check(seq, event.event(), event.canonical_bytes(), &approvals)?;
-                registry.apply(seq, change);
+                let t = super::entry_time(seq, &event.event().time)?;
+                super::check_time_order(seq, t, last_time, now).map_err(LedgerError::Time)?;
+                last_time = Some(t);
                 let entry = Entry::build(seq, &event, approvals)?;
                 let leaf = entry.leaf_hash();
                 let seq_i = i64::try_from(seq)
@@ -415,9 +425,7 @@ impl Ledger {
                         rusqlite::Error::SqliteFailure(f, _)
                             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
                         {
-                            LedgerError::Rejected(super::RuleError::BadBody(
-                                "an event with this id is already in the ledger (replay)".into(),
-                            ))
+                            LedgerError::Replay(hex::encode(entry.event.id))
                         }
                         e => e.into(),
                     })?;
@@ -554,23 +562,60 @@ fn migrate(_conn: &Connection, from: i64) -> Result<(), LedgerError> {
     }
 }
 
-fn load_registry(conn: &Connection) -> Result<Registry, LedgerError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, bytes FROM entries WHERE kind LIKE 'custodian.%' ORDER BY seq",
-    )?;
-    let mut rows = stmt.query([])?;
-    let mut reg = Registry::new();
-    while let Some(row) = rows.next()? {
-        let seq: i64 = row.get(0)?;
-        let bytes = row.get_ref(1)?.as_blob()?;
-        let e =
-            Entry::decode(bytes).map_err(|e| LedgerError::Corrupt(format!("entry {seq}: {e}")))?;
-        let change = reg
-            .check(seq as u64, &e.event, &e.event_bytes, &e.approvals)
-            .map_err(|e| LedgerError::Corrupt(format!("entry {seq}: {e}")))?;
-        reg.apply(seq as u64, change);
+/// Refuses to build on a stored tree state that is not the one the last checkpoint signed: the
+/// frontier must have the checkpoint's size and root, and the table exactly that many entries.
+/// Someone without the signing key who edits entries *and* the frontier is stopped here, before
+/// the key signs over their history.
+fn check_tree_state(
+    conn: &Connection,
+    verifier: &VerifierKey,
+    frontier: &CompactRange,
+) -> Result<(), LedgerError> {
+    let bad = |why: String| {
+        LedgerError::TreeState(format!(
+            "{why}; nothing was written: run `rootkey ledger verify` and restore the ledger from a good copy"
+        ))
+    };
+    let note: String =
+        conn.query_row("SELECT checkpoint FROM tree WHERE id = 1", [], |r| r.get(0))?;
+    let cp = Checkpoint::open(&note, verifier)
+        .map_err(|e| bad(format!("the stored checkpoint does not verify ({e})")))?;
+    if cp.size != frontier.size() || cp.root != frontier.root() {
+        return Err(bad(format!(
+            "the stored tree state (size {}) is not the tree the last signed checkpoint (size {}) commits to",
+            frontier.size(),
+            cp.size
+        )));
     }
-    Ok(reg)
+    let (count, max): (i64, Option<i64>) =
+        conn.query_row("SELECT COUNT(*), MAX(seq) FROM entries", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let size = i64::try_from(cp.size).unwrap_or(i64::MAX);
+    if count != size || max.unwrap_or(-1) != size - 1 {
+        return Err(bad(format!(
+            "the table holds {count} entries but the signed checkpoint covers {size}"
+        )));
+    }
+    Ok(())
+}
+
+/// The time of the last entry (before `len`), if any.
+fn last_entry_time(
+    conn: &Connection,
+    len: u64,
+) -> Result<Option<time::OffsetDateTime>, LedgerError> {
+    let Some(last) = len.checked_sub(1) else {
+        return Ok(None);
+    };
+    let bytes: Vec<u8> = conn.query_row(
+        "SELECT bytes FROM entries WHERE seq = ?1",
+        [i64::try_from(last).unwrap_or(i64::MAX)],
+        |r| r.get(0),
+    )?;
+    let e =
+        Entry::decode(&bytes).map_err(|e| LedgerError::Corrupt(format!("entry {last}: {e}")))?;
+    super::entry_time(last, &e.event.time).map(Some)
 }
 
 fn create_private(path: &Path, contents: &[u8]) -> Result<(), LedgerError> {

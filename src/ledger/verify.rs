@@ -1,22 +1,45 @@
-//! Full verification: every leaf, every approval and rule, the tree, the signed checkpoint,
-//! and optionally that the ledger extends a checkpoint an auditor saved earlier.
+//! Full verification: every leaf, entry times, the tree, the stored tree state, the signed
+//! checkpoint, and optionally that the ledger extends a checkpoint an auditor saved earlier.
+//! What entries mean (custody rules, approvals) is judged by the caller's check, which sees
+//! every entry in order: `custody::verify_ledger` passes the custody fold.
 
 use std::collections::HashSet;
 
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use super::checkpoint::{Checkpoint, VerifierKey};
 use super::event::Entry;
-use super::registry::Registry;
 use super::store::Ledger;
 use super::tree::{self, CompactRange, Hash};
 use super::LedgerError;
 
 /// What verification without an anchor means, for people: said by `ledger verify` and by the
 /// audit's `LEDGER-UNANCHORED` finding.
-pub const UNANCHORED: &str = "ledger verified only against the key stored in its own database; \
-     pass --vkey (from your records) or --since-checkpoint (your saved checkpoint) so a replaced \
-     database cannot pass";
+pub const UNANCHORED: &str = "ledger verified only against the key stored in its own database, \
+     so a wholly replaced database would pass too: pass --since-checkpoint (a checkpoint you \
+     saved earlier) or at least --vkey (the verifier key from your records)";
+
+/// What verification with only the verifier key as anchor cannot exclude: said by `ledger
+/// verify` and by the audit's `LEDGER-ANCHOR-KEY-ONLY` finding.
+pub const KEY_ONLY: &str = "ledger verified against your verifier key only: whoever holds the \
+     signing key could have dropped, reordered or rewritten entries and signed the result; save \
+     a checkpoint now (`rootkey ledger checkpoint --out FILE`, kept where the key holder cannot \
+     change it) and verify with --since-checkpoint FILE from then on";
+
+/// What anchored a verification: something from outside the database, or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Anchor {
+    /// Only the key stored in the database: a replaced database passes too.
+    None,
+    /// The verifier key from the auditor's records: rules out a replaced key, not a history
+    /// the key holder rewrote and re-signed.
+    VerifierKey,
+    /// A checkpoint the auditor saved earlier, proven extended: rules out rewrites and rollbacks
+    /// of everything up to it.
+    SavedCheckpoint,
+}
 
 /// What to check beyond the ledger itself.
 #[derive(Debug, Clone, Default)]
@@ -62,17 +85,26 @@ pub struct VerifyReport {
     pub extends_saved_size: Option<u64>,
     /// The verifier key used.
     pub vkey: String,
-    /// Whether something from outside the database anchored the check (a trusted verifier key
-    /// or a saved checkpoint); without one, a wholly replaced database verifies too.
-    pub anchored: bool,
+    /// What anchored the check from outside the database (see [`Anchor`]).
+    pub anchor: Anchor,
     /// The first problem, when not ok.
     pub failure: Option<Failure>,
 }
 
+/// The caller's judgement of one entry, in ledger order: `Err(reason)` fails verification at
+/// that entry. Entry times are already parsed and known to run forward.
+pub type EntryCheck<'c> = dyn FnMut(&Entry, OffsetDateTime) -> Result<(), String> + 'c;
+
 impl Ledger {
-    /// Recomputes and checks everything; a problem is reported in the result, not as `Err`
-    /// (`Err` means the check itself could not run, e.g. an unreadable database).
-    pub fn verify(&self, opts: &VerifyOptions) -> Result<VerifyReport, LedgerError> {
+    /// Recomputes and checks everything, passing each entry to `check`; a problem is reported in
+    /// the result, not as `Err` (`Err` means the check itself could not run, e.g. an unreadable
+    /// database). Integrity only with a check that accepts everything: rootkey's commands verify
+    /// through `custody::verify_ledger`, which also runs the custody rules.
+    pub fn verify_with(
+        &self,
+        opts: &VerifyOptions,
+        check: &mut EntryCheck<'_>,
+    ) -> Result<VerifyReport, LedgerError> {
         let key = opts
             .vkey
             .clone()
@@ -85,7 +117,13 @@ impl Ledger {
             checkpoint_size: None,
             extends_saved_size: None,
             vkey: key.encode(),
-            anchored: opts.vkey.is_some() || opts.since_checkpoint.is_some(),
+            anchor: if opts.since_checkpoint.is_some() {
+                Anchor::SavedCheckpoint
+            } else if opts.vkey.is_some() {
+                Anchor::VerifierKey
+            } else {
+                Anchor::None
+            },
             failure: None,
         };
         let fail = |mut r: VerifyReport, seq: Option<u64>, reason: String| {
@@ -110,10 +148,11 @@ impl Ledger {
         report.checkpoint_size = Some(stored.size);
 
         let mut cr = CompactRange::new();
-        let mut registry = Registry::new();
         let mut approved_ids: HashSet<[u8; 16]> = HashSet::new();
         let mut problem: Option<Failure> = None;
         let mut approvals = 0u64;
+        let mut last_time: Option<OffsetDateTime> = None;
+        let now = OffsetDateTime::now_utc();
         self.for_each_raw(0, |raw| {
             let (seq, stored_leaf, bytes) = (raw.seq, raw.leaf_hash, raw.bytes);
             let mut bad = |reason: String| {
@@ -153,17 +192,24 @@ impl Ledger {
                     hex::encode(entry.event.id)
                 ));
             }
-            match registry.check(seq, &entry.event, &entry.event_bytes, &entry.approvals) {
-                Ok(change) => registry.apply(seq, change),
-                Err(e) => return bad(e.to_string()),
-            }
-            approvals += entry.approvals.len() as u64;
             let leaf = entry.leaf_hash();
             if stored_leaf != leaf {
                 return bad(
                     "bytes do not match the stored leaf hash: the entry was changed".into(),
                 );
             }
+            let t = match super::entry_time(seq, &entry.event.time) {
+                Ok(t) => t,
+                Err(e) => return bad(e.to_string()),
+            };
+            if let Err(reason) = super::check_time_order(seq, t, last_time, now) {
+                return bad(reason);
+            }
+            last_time = Some(t);
+            if let Err(reason) = check(&entry, t) {
+                return bad(reason);
+            }
+            approvals += entry.approvals.len() as u64;
             cr.push(leaf);
             Ok(true)
         })?;
@@ -205,6 +251,16 @@ impl Ledger {
                 None,
                 "the recomputed tree root does not match the signed checkpoint: entries were \
                  changed, removed or reordered"
+                    .into(),
+            );
+        }
+        // The frontier is what the next append builds on: it must be exactly this tree.
+        if self.stored_frontier()? != cr.to_bytes() {
+            return fail(
+                report,
+                None,
+                "the stored tree state (frontier) is not the tree of the entries: it was edited, \
+                 and the next append would have built on it"
                     .into(),
             );
         }

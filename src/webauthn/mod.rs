@@ -4,12 +4,14 @@
 //! read or write the same three things: authenticator data, COSE public keys and client data.
 //! They live here, once, as pure parsers and encoders (bytes in, values out; no I/O).
 
+pub mod assertion;
 pub mod authdata;
 pub mod client_data;
 pub mod cose;
 pub mod evidence;
 pub mod models;
 
+pub use assertion::AssertionError;
 pub use authdata::{AttestedCredential, AuthData, AuthDataError, Flags};
 pub use client_data::{ClientData, ClientDataError};
 pub use cose::{CoseError, CoseKey};

@@ -1,13 +1,12 @@
 //! Custodians approve an event with their own keys: one WebAuthn assertion each, whose challenge
 //! is the event's [`UnsignedEvent::approval_challenge`].
 
-use super::{with_key, Console, FlowError};
+use super::{check_approvers, with_key_pin, Console, FlowError};
+use crate::custody::dual_control::{Custodian, Requirement, APPROVAL_ORIGIN, CUSTODIAN_RP_ID};
+use crate::custody::Station;
 use crate::device::{DeviceSpec, GetAssertion};
-use crate::ledger::{Approval, Custodian, Registry, UnsignedEvent, CUSTODIAN_RP_ID};
+use crate::ledger::{Approval, UnsignedEvent};
 use crate::webauthn::{client_data::TYPE_GET, ClientData};
-
-/// Origin written into approval client data.
-pub const APPROVAL_ORIGIN: &str = "rootkey:approval";
 
 /// A custodian about to approve: their registry id and the key they hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +22,7 @@ impl Approver {
     pub fn with_devices(id: &str, devices: &[(String, DeviceSpec)]) -> Approver {
         let device = devices
             .iter()
-            .find(|(who, _)| who == id)
+            .find(|(who, _)| crate::text::id_key(who) == crate::text::id_key(id))
             .map(|(_, d)| d.clone())
             .unwrap_or(DeviceSpec::Hid);
         Approver {
@@ -45,49 +44,56 @@ pub fn parse_custodian_device(s: &str) -> Result<(String, DeviceSpec), String> {
     Ok((id.trim().to_string(), spec))
 }
 
-/// Gathers one approval per approver (in order) for `event`, then checks them exactly as the
-/// ledger will at `seq`. Who may approve is checked before any key is touched.
+/// Gathers one approval per approver (in order) for `event`, which needs `requirement`. Who
+/// may approve is checked against the registry and the requirement before any key is touched;
+/// the approvals themselves are verified when the station appends.
 pub fn gather_approvals(
-    registry: &Registry,
-    seq: u64,
+    station: &Station,
     event: &UnsignedEvent,
+    requirement: &Requirement,
     approvers: &[Approver],
     console: &mut dyn Console,
 ) -> Result<Vec<Approval>, FlowError> {
-    let pool: Vec<Custodian> = registry.active().cloned().collect();
-    let approvals = gather_from(registry, &pool, event, approvers, console)?;
-    registry.check(seq, event.event(), event.canonical_bytes(), &approvals)?;
-    Ok(approvals)
+    let registry = station.state().registry();
+    let ids: Vec<&str> = approvers.iter().map(|a| a.id.as_str()).collect();
+    check_approvers(registry, &ids, requirement)?;
+    let people: Vec<Custodian> = approvers
+        .iter()
+        .filter_map(|a| registry.get(&a.id).cloned())
+        .collect();
+    gather_from(&people, event, approvers, console)
 }
 
-/// Gathers approvals from people in `pool` (the active custodians, or for a bootstrap the two
-/// people being enrolled); `registry` names removed people in errors.
+/// Gathers approvals from `people` (in the order of `approvers`): each touches their own key
+/// and gives its PIN, since an approval needs the person, not only their key.
 pub(crate) fn gather_from(
-    registry: &Registry,
-    pool: &[Custodian],
+    people: &[Custodian],
     event: &UnsignedEvent,
     approvers: &[Approver],
     console: &mut dyn Console,
 ) -> Result<Vec<Approval>, FlowError> {
-    let pool: Vec<&Custodian> = pool.iter().collect();
-    let who = registry.resolve_approvers(&pool, approvers.iter().map(|a| a.id.as_str()))?;
-    let people = who.into_iter().zip(approvers);
     let client_data = ClientData::json(TYPE_GET, &event.approval_challenge(), APPROVAL_ORIGIN);
-    let mut out = Vec::with_capacity(people.len());
-    for (who, a) in people {
+    let mut out = Vec::with_capacity(approvers.len());
+    for (who, a) in people.iter().zip(approvers) {
+        let software = if who.software {
+            " (a SOFTWARE key)"
+        } else {
+            ""
+        };
         console.step(&format!(
-            "custodian {} ({}): insert your key and touch it to approve {}",
+            "custodian {} ({}): insert your key{software}, give its PIN and touch it to approve {}",
             who.id,
             who.name,
             event.event().kind
         ))?;
         let label = format!("custodian {}", who.id);
-        let assertion = with_key(console, &label, &a.device, |key, pin| {
+        let assertion = with_key_pin(console, &label, &a.device, true, |key, pin| {
             key.get_assertion(&GetAssertion {
                 rp_id: CUSTODIAN_RP_ID.into(),
                 client_data: client_data.clone(),
                 allow_credentials: vec![who.credential_id.clone()],
                 pin,
+                user_presence: true,
             })
         })?;
         out.push(Approval {

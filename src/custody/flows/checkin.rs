@@ -3,12 +3,14 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::verify::prove_possession;
-use super::{gather_approvals, snapshot, Approver, Console, FlowError};
-use crate::custody::events::CustodyEvent;
-use crate::custody::rules::{self, RuleError};
+use super::verify::{known_key, prove_possession};
+use super::{check_text, gather_approvals, Approver, Console, FlowError};
+use crate::custody::break_glass::is_late;
+use crate::custody::events::{CustodyEvent, KeyCheckedIn};
+use crate::custody::Station;
 use crate::device::DeviceSpec;
-use crate::ledger::{Ledger, UnsignedEvent};
+use crate::ledger::UnsignedEvent;
+use crate::text::TextKind;
 
 /// A check-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,55 +45,66 @@ pub struct CheckinOutcome {
     pub window_end: OffsetDateTime,
 }
 
-/// Checks the request, proves possession, gathers both approvals, appends `key.checked_in`.
+/// Proves possession, builds `key.checked_in`, asks the custody rules, gathers both
+/// approvals, appends.
 pub fn checkin(
-    ledger: &mut Ledger,
+    station: &mut Station,
     console: &mut dyn Console,
     req: &CheckinRequest,
 ) -> Result<CheckinOutcome, FlowError> {
-    let snap = snapshot(ledger)?;
-    let [a, b] = &req.custodians;
-    // Everything that needs no key is checked before anyone touches one.
-    rules::check_dual_control(&a.id, &b.id, snap.registry.all())?;
-    let key = snap
-        .state
-        .keys
-        .get(&req.key_id)
-        .ok_or_else(|| RuleError::UnknownKey(req.key_id.clone()))?;
-    let window_end = snap
-        .state
+    check_text("--bag", TextKind::Serial, &req.bag_serial)?;
+    let key = known_key(station, &req.key_id)?;
+    let window_end = station
+        .state()
         .open_checkout(key)
         .map(|c| c.window_end)
-        .ok_or_else(|| RuleError::KeyNotCheckedOut(req.key_id.clone()))?;
-    if snap.state.used_bags.contains(req.bag_serial.trim()) {
-        return Err(RuleError::BagReused(req.bag_serial.trim().to_string()).into());
+        .ok_or_else(|| {
+            FlowError::Usage(format!(
+                "key {} is not checked out; to prove a key in the safe is present use `rootkey keys verify`",
+                key.key_id
+            ))
+        })?;
+    // Everything that needs no key is asked of the rules before anyone touches one: the same
+    // event with a placeholder proof would fail only on the proof.
+    if station.state().bag_used(&req.bag_serial) {
+        return Err(FlowError::Usage(format!(
+            "tamper-evident bag {} has already been used; seal the key in a new bag and give its serial",
+            req.bag_serial.trim()
+        )));
     }
-    let (proof, challenge) = prove_possession(console, key, &req.key_device)?;
-    let body = rules::plan_checkin(
-        &snap.state,
-        &rules::CheckinRequest {
-            key_id: req.key_id.clone(),
-            bag_serial: req.bag_serial.clone(),
-            custodians: [a.id.clone(), b.id.clone()],
-        },
-        snap.registry.all(),
-        proof,
-        &challenge,
-        OffsetDateTime::now_utc(),
+    let ids: Vec<&str> = req.custodians.iter().map(|a| a.id.as_str()).collect();
+    super::check_approvers(
+        station.state().registry(),
+        &ids,
+        &crate::custody::Requirement::Custodians(2),
     )?;
-    let (account_id, bag_serial, late) =
-        (body.account_id.clone(), body.bag_serial.clone(), body.late);
+    let proof = prove_possession(console, key, &req.key_device)?;
+    let body = KeyCheckedIn {
+        key_id: key.key_id.clone(),
+        account_id: key.account_id.clone(),
+        bag_serial: req.bag_serial.trim().to_string(),
+        proof,
+    };
+    let (account_id, bag_serial) = (body.account_id.clone(), body.bag_serial.clone());
     let custody = CustodyEvent::KeyCheckedIn(body);
     let event = UnsignedEvent::new(custody.kind(), &req.actor, custody.to_body()?)?;
-    super::precheck_fold(&snap.state, snap.len, &[&event])?;
-    let approvals = gather_approvals(&snap.registry, snap.len, &event, &req.custodians, console)?;
-    let receipt = ledger.append_at(Some(snap.len), &event, approvals)?;
+    let requirement = station.check(&[&event])?.remove(0);
+    let approvals = gather_approvals(station, &event, &requirement, &req.custodians, console)?;
+    let receipt = station.append_one(event, approvals)?;
+    let back = station
+        .state()
+        .checkouts()
+        .iter()
+        .rev()
+        .find_map(|c| c.checkin.as_ref().filter(|i| i.seq == receipt.first_seq))
+        .map(|i| i.time)
+        .unwrap_or_else(OffsetDateTime::now_utc);
     Ok(CheckinOutcome {
-        seq: receipt.seq,
+        seq: receipt.first_seq,
         key_id: req.key_id.clone(),
         account_id,
         bag_serial,
-        late,
+        late: is_late(window_end, back),
         window_end,
     })
 }

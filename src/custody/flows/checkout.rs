@@ -3,10 +3,12 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{gather_approvals, snapshot, Approver, Console, FlowError};
-use crate::custody::events::CustodyEvent;
-use crate::custody::rules::{self, RuleError};
-use crate::ledger::{Ledger, UnsignedEvent};
+use super::{check_text, gather_approvals, Approver, Console, FlowError};
+use crate::custody::break_glass::parse_window;
+use crate::custody::events::{CustodyEvent, KeyCheckedOut};
+use crate::custody::Station;
+use crate::ledger::UnsignedEvent;
+use crate::text::{self, TextKind};
 
 /// A checkout as the custodians asked for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,40 +53,54 @@ pub struct CheckoutOutcome {
     pub approvers: [String; 2],
 }
 
-/// Checks the request, gathers both approvals, appends `key.checked_out`.
+/// Builds `key.checked_out`, asks the custody rules, gathers both approvals, appends.
 pub fn checkout(
-    ledger: &mut Ledger,
+    station: &mut Station,
     console: &mut dyn Console,
     req: &CheckoutRequest,
 ) -> Result<CheckoutOutcome, FlowError> {
-    let snap = snapshot(ledger)?;
-    let body = rules::plan_checkout(
-        &snap.state,
-        &rules::CheckoutRequest {
-            key_id: req.key_id.clone(),
-            reason: req.reason.clone(),
-            ticket: req.ticket.clone(),
-            window: req.window.clone(),
-            requester: req.requester.id.clone(),
-            approver: req.approver.id.clone(),
-        },
-        snap.registry.all(),
-        OffsetDateTime::now_utc(),
-    )?;
-    if let Some(seen) = req.bag_broken.as_deref().map(str::trim) {
-        if seen != body.bag_broken {
+    check_text("--reason", TextKind::Reason, &req.reason)?;
+    check_text("--ticket", TextKind::Ticket, &req.ticket)?;
+    let window = parse_window(&req.window).map_err(|e| FlowError::Usage(e.to_string()))?;
+    let key = station.state().key(&req.key_id).ok_or_else(|| {
+        FlowError::Usage(format!(
+            "no key {} in custody: check `rootkey keys enrolled`",
+            text::escape(&req.key_id)
+        ))
+    })?;
+    if let Some(seen) = req.bag_broken.as_deref() {
+        check_text("--bag-broken", TextKind::Serial, seen)?;
+        if text::serial_key(seen) != text::serial_key(&key.bag_serial) {
             return Err(FlowError::Usage(format!(
                 "the bag in hand reads {seen}, but key {} was sealed in bag {}: stop, do not \
                  open it, and record an incident (the key may have been tampered with)",
-                body.key_id, body.bag_broken
+                key.key_id, key.bag_serial
             )));
         }
     }
-    let (window_start, window_end, bag) =
-        (body.window_start, body.window_end, body.bag_broken.clone());
+    // Ledger times are UTC to the second, so the same instant always encodes the same way.
+    let now = OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    let body = KeyCheckedOut {
+        key_id: key.key_id.clone(),
+        account_id: key.account_id.clone(),
+        reason: req.reason.trim().to_string(),
+        ticket: req.ticket.trim().to_string(),
+        window_start: now,
+        window_end: now + window,
+        requester: req.requester.id.clone(),
+        approver: req.approver.id.clone(),
+        bag_broken: key.bag_serial.clone(),
+    };
+    let (account_id, window_start, window_end, bag) = (
+        body.account_id.clone(),
+        body.window_start,
+        body.window_end,
+        body.bag_broken.clone(),
+    );
     let custody = CustodyEvent::KeyCheckedOut(body);
     let event = UnsignedEvent::new(custody.kind(), &req.actor, custody.to_body()?)?;
-    super::precheck_fold(&snap.state, snap.len, &[&event])?;
+    let requirement = station.check(&[&event])?.remove(0);
     console.say(&format!(
         "checking out key {} until {}: {} then {} approve",
         req.key_id,
@@ -93,22 +109,17 @@ pub fn checkout(
         req.approver.id
     ));
     let approvals = gather_approvals(
-        &snap.registry,
-        snap.len,
+        station,
         &event,
+        &requirement,
         &[req.requester.clone(), req.approver.clone()],
         console,
     )?;
-    let receipt = ledger.append_at(Some(snap.len), &event, approvals)?;
-    let key = snap
-        .state
-        .keys
-        .get(&req.key_id)
-        .ok_or_else(|| RuleError::UnknownKey(req.key_id.clone()))?;
+    let receipt = station.append_one(event, approvals)?;
     Ok(CheckoutOutcome {
-        seq: receipt.seq,
+        seq: receipt.first_seq,
         key_id: req.key_id.clone(),
-        account_id: key.account_id.clone(),
+        account_id,
         window_start,
         window_end,
         bag_broken: bag,

@@ -20,6 +20,7 @@ pub trait Console {
 #[derive(Debug)]
 pub struct StderrConsole {
     wait: bool,
+    pin_env: Option<String>,
 }
 
 impl StderrConsole {
@@ -27,6 +28,16 @@ impl StderrConsole {
     pub fn new() -> Self {
         StderrConsole {
             wait: std::io::stdin().is_terminal(),
+            pin_env: None,
+        }
+    }
+
+    /// A console that answers every PIN question from the environment variable `var`
+    /// (`--pin-env VAR`: scripts and the demo), instead of prompting.
+    pub fn with_pin_env(var: Option<String>) -> Self {
+        StderrConsole {
+            pin_env: var,
+            ..Self::new()
         }
     }
 }
@@ -60,6 +71,13 @@ impl Console for StderrConsole {
     }
 
     fn pin(&mut self, who: &str) -> Result<String, FlowError> {
+        if let Some(var) = &self.pin_env {
+            return std::env::var(var).map_err(|_| {
+                FlowError::Console(format!(
+                    "{who}'s key needs its PIN, and --pin-env names {var}, which is not set"
+                ))
+            });
+        }
         rpassword::prompt_password(format!("PIN of {who}'s key: ")).map_err(|e| {
             FlowError::Console(format!(
                 "{who}'s key needs its PIN and none can be asked here ({e})"

@@ -1,15 +1,19 @@
 //! The custodian registry: the first two people together, then one more at a time, removal, list.
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::approve::gather_from;
-use super::{random_challenge, snapshot, with_key, Approver, Console, FlowError};
-use crate::custody::rules::check_dual_control;
-use crate::device::{DeviceSpec, MakeCredential};
-use crate::ledger::rules::{CUSTODIAN_ADDED, CUSTODIAN_BOOTSTRAP, CUSTODIAN_REMOVED};
-use crate::ledger::{Custodian, CustodianSpec, Ledger, Role, UnsignedEvent, CUSTODIAN_RP_ID};
-use crate::webauthn::{b64url, client_data::TYPE_CREATE, ClientData};
+use super::attested::{attest_key, refuse_holding, refuse_known, Eligibility};
+use super::{check_text, gather_approvals, Approver, Console, FlowError};
+use crate::custody::dual_control::{Custodian, Role, CUSTODIAN_RP_ID};
+use crate::custody::events::{
+    CustodianAdded, CustodianBootstrap, CustodianRemoved, CustodianSpec, CustodyEvent, B64,
+};
+use crate::custody::Station;
+use crate::device::DeviceSpec;
+use crate::ledger::UnsignedEvent;
+use crate::text::TextKind;
+use crate::webauthn::b64url;
 
 /// Origin written into the client data of a custodian enrollment.
 pub const CUSTODIAN_ORIGIN: &str = "rootkey:custodian";
@@ -79,6 +83,10 @@ pub struct CustodianView {
     pub removed_seq: Option<u64>,
     /// Their credential id, base64url.
     pub credential_id: String,
+    /// Their key's model, as attested.
+    pub model: String,
+    /// Whether their key is a software authenticator (allowed only by policy).
+    pub software: bool,
 }
 
 impl From<&Custodian> for CustodianView {
@@ -91,6 +99,8 @@ impl From<&Custodian> for CustodianView {
             added_seq: c.added_seq,
             removed_seq: c.removed_seq,
             credential_id: b64url(&c.credential_id),
+            model: c.model.clone(),
+            software: c.software,
         }
     }
 }
@@ -106,63 +116,62 @@ pub struct CustodianOutcome {
     pub custodians: Vec<CustodianView>,
 }
 
-fn check_new_person(p: &NewCustodian, ledger_people: &[Custodian]) -> Result<(), FlowError> {
-    if p.id.trim().is_empty() || p.name.trim().is_empty() {
-        return Err(FlowError::Usage(
-            "a custodian needs a non-empty id and --name".into(),
-        ));
-    }
-    if p.id.contains(',') || p.id.contains('=') || p.id.trim() != p.id {
-        return Err(FlowError::Usage(format!(
-            "custodian id {:?} may not contain spaces at the ends, `,` or `=` (they separate ids on the command line)",
-            p.id
-        )));
-    }
-    if ledger_people.iter().any(|c| c.id == p.id) {
-        return Err(crate::ledger::RuleError::DuplicateId(p.id.clone()).into());
-    }
-    Ok(())
+fn check_new_person(p: &NewCustodian) -> Result<(), FlowError> {
+    check_text("custodian id", TextKind::Id, &p.id)?;
+    check_text("--name", TextKind::Name, &p.name)
 }
 
-/// Makes `p`'s custodian credential on their own key (RP ID `rootkey.custodian`).
-fn make_credential(
+/// Attests `p`'s own key under the custodian policy, refuses it if it holds any credential the
+/// ledger knows (or one of `others`), and makes their custodian credential on it.
+fn enroll_key(
     console: &mut dyn Console,
+    station: &Station,
     p: &NewCustodian,
+    elig: &Eligibility,
+    others: &[(Vec<u8>, String)],
 ) -> Result<CustodianSpec, FlowError> {
-    let challenge = random_challenge()?;
-    let client_data = ClientData::json(TYPE_CREATE, &challenge, CUSTODIAN_ORIGIN);
+    let who = format!("custodian {}", p.id);
     console.step(&format!(
         "{} ({}): insert your own key and touch it to enroll it as your {} key",
         p.id,
         p.name,
         p.role.as_str()
     ))?;
-    let label = format!("custodian {}", p.id);
-    let reg = with_key(console, &label, &p.device, |key, pin| {
-        key.make_credential(&MakeCredential {
-            rp_id: CUSTODIAN_RP_ID.into(),
-            client_data: client_data.clone(),
-            user_id: p.id.as_bytes().to_vec(),
-            user_name: p.id.clone(),
-            pin,
-        })
-    })?;
-    Ok(CustodianSpec::new(
-        &p.id,
-        &p.name,
-        p.role,
-        &reg.credential_id,
-        &reg.public_key,
-    ))
+    refuse_known(console, &who, &p.device, station.state())?;
+    refuse_holding(console, &who, &p.device, CUSTODIAN_RP_ID, others)?;
+    let a = attest_key(
+        console,
+        &who,
+        &p.device,
+        CUSTODIAN_RP_ID,
+        CUSTODIAN_ORIGIN,
+        elig,
+    )?;
+    if a.attestation.assurance == crate::attest::Assurance::Software {
+        console.say(&format!(
+            "warning: {}'s key is a SOFTWARE authenticator, accepted only because the custodian policy allows software keys; every listing and audit will say so",
+            p.id
+        ));
+    }
+    Ok(CustodianSpec {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        role: p.role,
+        credential_id: B64(a.credential_id),
+        public_key: B64(a.public_key),
+        aaguid: a.aaguid,
+        model: a.model,
+        attestation: a.attestation,
+    })
 }
 
 fn outcome(
-    ledger: &Ledger,
+    station: &Station,
     seq: u64,
     kind: &str,
     ids: &[&str],
 ) -> Result<CustodianOutcome, FlowError> {
-    let registry = ledger.custodians()?;
+    let registry = station.state().registry();
     Ok(CustodianOutcome {
         seq,
         kind: kind.to_string(),
@@ -175,58 +184,32 @@ fn outcome(
 }
 
 /// Enrolls the first two custodians together: one `custodian.bootstrap` entry approved by both
-/// new keys.
+/// new keys, each attested and each proven not to be the other's.
 pub fn bootstrap(
-    ledger: &mut Ledger,
+    station: &mut Station,
     console: &mut dyn Console,
     req: &BootstrapRequest,
+    elig: &Eligibility,
 ) -> Result<CustodianOutcome, FlowError> {
-    let snap = snapshot(ledger)?;
-    if !snap.registry.all().is_empty() {
-        return Err(crate::ledger::RuleError::AlreadyBootstrapped.into());
-    }
     for p in [&req.first, &req.second] {
-        check_new_person(p, &[])?;
-        if p.role != Role::Custodian {
-            return Err(FlowError::Usage(
-                "the first two people must both be custodians (auditors are added later)".into(),
-            ));
-        }
+        check_new_person(p)?;
     }
-    if req.first.id == req.second.id {
-        return Err(crate::ledger::RuleError::DuplicateId(req.first.id.clone()).into());
-    }
-    let specs = [
-        make_credential(console, &req.first)?,
-        make_credential(console, &req.second)?,
-    ];
-    if specs[0].credential_id == specs[1].credential_id {
-        return Err(crate::ledger::RuleError::DuplicateCredential(req.second.name.clone()).into());
-    }
-    let event = UnsignedEvent::new(
-        CUSTODIAN_BOOTSTRAP,
-        &req.actor,
-        json!({ "custodians": specs }),
-    )?;
+    let first = enroll_key(console, station, &req.first, elig, &[])?;
+    let others = [(
+        first.credential_id.0.clone(),
+        format!("the custodian key {} just enrolled", req.first.id),
+    )];
+    let second = enroll_key(console, station, &req.second, elig, &others)?;
+    let body = CustodyEvent::CustodianBootstrap(CustodianBootstrap {
+        custodians: vec![first.clone(), second.clone()],
+    });
+    let event = UnsignedEvent::new(body.kind(), &req.actor, body.to_body()?)?;
+    station.check(&[&event])?;
     // The approvers are the two people being enrolled, with the keys just enrolled.
-    let pool: Vec<Custodian> = [(&req.first, &specs[0]), (&req.second, &specs[1])]
+    let people = [&first, &second]
         .iter()
-        .map(|(p, s)| -> Result<Custodian, FlowError> {
-            let cbor = crate::webauthn::b64url_decode(&s.public_key)
-                .map_err(|e| FlowError::Usage(format!("public key encoding: {e}")))?;
-            Ok(Custodian {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                role: p.role,
-                credential_id: crate::webauthn::b64url_decode(&s.credential_id)
-                    .map_err(|e| FlowError::Usage(format!("credential id encoding: {e}")))?,
-                public_key: crate::webauthn::CoseKey::parse(&cbor)
-                    .map_err(|e| FlowError::Usage(format!("public key: {e}")))?,
-                added_seq: snap.len,
-                removed_seq: None,
-            })
-        })
-        .collect::<Result<_, _>>()?;
+        .map(|s| Custodian::from_spec(s, station.len()).map_err(FlowError::Usage))
+        .collect::<Result<Vec<_>, _>>()?;
     let approvers = [
         Approver {
             id: req.first.id.clone(),
@@ -237,92 +220,78 @@ pub fn bootstrap(
             device: req.second.device.clone(),
         },
     ];
-    let approvals = gather_from(&snap.registry, &pool, &event, &approvers, console)?;
-    snap.registry
-        .check(snap.len, event.event(), event.canonical_bytes(), &approvals)?;
-    let receipt = ledger.append(&event, approvals)?;
+    let approvals = gather_from(&people, &event, &approvers, console)?;
+    let receipt = station.append_one(event, approvals)?;
     outcome(
-        ledger,
-        receipt.seq,
-        CUSTODIAN_BOOTSTRAP,
+        station,
+        receipt.first_seq,
+        body.kind(),
         &[&req.first.id, &req.second.id],
     )
 }
 
 /// Enrolls one more custodian or auditor, approved by two active custodians.
 pub fn add(
-    ledger: &mut Ledger,
+    station: &mut Station,
     console: &mut dyn Console,
     req: &AddRequest,
+    elig: &Eligibility,
 ) -> Result<CustodianOutcome, FlowError> {
-    let snap = snapshot(ledger)?;
-    if snap.registry.all().is_empty() {
-        return Err(FlowError::Usage(
-            "the registry is empty: the first two custodians enroll together with \
-             `rootkey custodian bootstrap`"
-                .into(),
-        ));
+    check_new_person(&req.person)?;
+    // Whether the id is free and who may approve are known before anyone touches a key.
+    if let Some(old) = station.state().registry().get(&req.person.id) {
+        return Err(FlowError::Usage(format!(
+            "id {} is taken ({} was enrolled at entry {}; ids are unique for the life of the ledger, in any letter case): choose another id",
+            req.person.id, old.id, old.added_seq
+        )));
     }
-    check_new_person(&req.person, snap.registry.all())?;
-    check_dual_control(
-        &req.approvers[0].id,
-        &req.approvers[1].id,
-        snap.registry.all(),
+    let ids: Vec<&str> = req.approvers.iter().map(|a| a.id.as_str()).collect();
+    super::check_approvers(
+        station.state().registry(),
+        &ids,
+        &crate::custody::Requirement::Custodians(2),
     )?;
-    let spec = make_credential(console, &req.person)?;
-    let event = UnsignedEvent::new(CUSTODIAN_ADDED, &req.actor, json!({ "custodian": spec }))?;
-    let approvals =
-        super::gather_approvals(&snap.registry, snap.len, &event, &req.approvers, console)?;
-    let receipt = ledger.append(&event, approvals)?;
-    outcome(ledger, receipt.seq, CUSTODIAN_ADDED, &[&req.person.id])
+    let spec = enroll_key(console, station, &req.person, elig, &[])?;
+    let body = CustodyEvent::CustodianAdded(CustodianAdded { custodian: spec });
+    let event = UnsignedEvent::new(body.kind(), &req.actor, body.to_body()?)?;
+    let requirement = station.check(&[&event])?.remove(0);
+    let approvals = gather_approvals(station, &event, &requirement, &req.approvers, console)?;
+    let receipt = station.append_one(event, approvals)?;
+    outcome(station, receipt.first_seq, body.kind(), &[&req.person.id])
 }
 
-/// Removes a person, approved by two active custodians. Refused when it would leave fewer than
-/// two active custodians, since no later event could then be approved.
+/// Removes a person, approved by two other active custodians; never leaves fewer than two.
 pub fn remove(
-    ledger: &mut Ledger,
+    station: &mut Station,
     console: &mut dyn Console,
     req: &RemoveRequest,
 ) -> Result<CustodianOutcome, FlowError> {
-    let snap = snapshot(ledger)?;
-    let who = snap
-        .registry
-        .active()
-        .find(|c| c.id == req.id)
-        .ok_or_else(|| crate::ledger::RuleError::NoSuchCustodian(req.id.clone()))?;
-    let custodians_left = snap
-        .registry
-        .active()
-        .filter(|c| c.role == Role::Custodian && c.id != who.id)
-        .count();
-    if who.role == Role::Custodian && custodians_left < 2 {
-        return Err(FlowError::Usage(format!(
-            "removing {} would leave {custodians_left} active custodian(s), and dual control needs two: add a custodian first",
-            who.id
-        )));
+    let reason = req
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    if let Some(r) = reason {
+        check_text("--reason", TextKind::Reason, r)?;
     }
-    check_dual_control(
-        &req.approvers[0].id,
-        &req.approvers[1].id,
-        snap.registry.all(),
-    )?;
-    let mut body = json!({ "id": req.id });
-    if let Some(reason) = req.reason.as_deref().filter(|r| !r.trim().is_empty()) {
-        body["reason"] = json!(reason.trim());
-    }
-    let event = UnsignedEvent::new(CUSTODIAN_REMOVED, &req.actor, body)?;
-    let approvals =
-        super::gather_approvals(&snap.registry, snap.len, &event, &req.approvers, console)?;
-    let receipt = ledger.append(&event, approvals)?;
-    outcome(ledger, receipt.seq, CUSTODIAN_REMOVED, &[&req.id])
+    let body = CustodyEvent::CustodianRemoved(CustodianRemoved {
+        id: req.id.clone(),
+        reason: reason.map(str::to_string),
+    });
+    let event = UnsignedEvent::new(body.kind(), &req.actor, body.to_body()?)?;
+    let requirement = station.check(&[&event])?.remove(0);
+    let approvals = gather_approvals(station, &event, &requirement, &req.approvers, console)?;
+    let receipt = station.append_one(event, approvals)?;
+    outcome(station, receipt.first_seq, body.kind(), &[&req.id])
 }
 
 /// Everyone the ledger ever enrolled, in enrollment order.
-pub fn list(ledger: &Ledger) -> Result<Vec<CustodianView>, FlowError> {
-    Ok(ledger
-        .custodians()?
+pub fn list(station: &Station) -> Vec<CustodianView> {
+    station
+        .state()
+        .registry()
         .all()
         .iter()
         .map(CustodianView::from)
-        .collect())
+        .collect()
 }

@@ -14,27 +14,20 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{gather_approvals, snapshot, with_key, Approver, Console, FlowError};
-use crate::attest::{self, FileReport, Policy, TrustStore};
+pub use super::attested::Eligibility;
+use super::attested::{attest_key, refuse_known, Attested};
+use super::{check_text, gather_approvals, Approver, Console, FlowError};
 use crate::aws::{self, AwsOptions, MfaDevice, MfaKind};
+use crate::custody::enrollment::{self, aws_device_name, key_id_for, MAX_ROOT_MFA_DEVICES};
 use crate::custody::events::{
-    AccountEnrolled, AttestationSummary, ConfirmationSource, CustodyEvent, KeyEnrolled,
-    KeyRegistrationConfirmed, KeyRole, B64,
+    AccountEnrolled, ConfirmationSource, CustodyEvent, KeyEnrolled, KeyRegistrationConfirmed,
+    KeyRole, B64,
 };
-use crate::custody::rules::{self, CandidateKey, EnrollmentRequest, RuleError};
-use crate::custody::state::KeyState;
-use crate::device::{self, DeviceSpec, GetAssertion, CUSTODY_ORIGIN, CUSTODY_RP_ID};
-use crate::ledger::{Ledger, UnsignedEvent};
-use crate::webauthn::{client_data::TYPE_GET, ClientData};
-
-/// What decides whether a key may guard root: trust anchors and policy.
-#[derive(Debug, Clone)]
-pub struct Eligibility {
-    /// Anchors (pinned vendor roots, plus any the operator trusted explicitly).
-    pub trust: TrustStore,
-    /// The policy.
-    pub policy: Policy,
-}
+use crate::custody::state::{CustodyState, KeyState};
+use crate::custody::Station;
+use crate::device::{DeviceSpec, CUSTODY_ORIGIN, CUSTODY_RP_ID};
+use crate::ledger::{Approval, UnsignedEvent};
+use crate::text::{self, TextKind};
 
 /// One key presented for enrollment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,125 +130,8 @@ pub struct ConfirmOutcome {
     pub seq: u64,
 }
 
-struct Candidate {
-    role: KeyRole,
-    placement: KeyPlacement,
-    credential_id: Vec<u8>,
-    public_key: Vec<u8>,
-    aaguid: String,
-    model: String,
-    firmware: Option<String>,
-    attestation: AttestationSummary,
-}
-
 fn role_name(role: KeyRole) -> &'static str {
     role.as_str()
-}
-
-/// Attests one key, checks it against trust and policy, and keeps its custody credential.
-fn attest_key(
-    console: &mut dyn Console,
-    role: KeyRole,
-    placement: &KeyPlacement,
-    elig: &Eligibility,
-) -> Result<Candidate, FlowError> {
-    console.step(&format!(
-        "{} key: insert it (and only it) and touch it when it blinks",
-        role_name(role)
-    ))?;
-    let (evidence, reg) = with_key(
-        console,
-        &format!("{} key", role_name(role)),
-        &placement.device,
-        |k, pin| device::attest(k, pin),
-    )?;
-    let result = attest::verify_evidence(&evidence, &elig.trust, &attest::VerifyOptions::default())
-        .map_err(|e| FlowError::Ineligible {
-            role: role_name(role),
-            why: e.to_string(),
-        })?;
-    let decision = attest::evaluate(&result, evidence.device.as_ref(), &elig.policy);
-    let report = FileReport::new(role_name(role), &result, &decision);
-    let Some(verified) = decision.approved() else {
-        let mut why: Vec<String> = report.reason.iter().cloned().collect();
-        why.extend(report.policy_findings.iter().map(|f| f.message.clone()));
-        if why.is_empty() {
-            why.push("the policy does not allow it".into());
-        }
-        return Err(FlowError::Ineligible {
-            role: role_name(role),
-            why: why.join("; "),
-        });
-    };
-    // The attested credential was made on rootkey.custody: it is the custody credential.
-    if verified.credential_id() != reg.credential_id.as_slice() {
-        return Err(FlowError::Ineligible {
-            role: role_name(role),
-            why: "the attested credential is not the one the key returned".into(),
-        });
-    }
-    Ok(Candidate {
-        role,
-        placement: placement.clone(),
-        credential_id: reg.credential_id.clone(),
-        public_key: reg.public_key.to_cbor(),
-        aaguid: crate::webauthn::authdata::format_aaguid(&verified.aaguid()),
-        model: report
-            .model
-            .clone()
-            .unwrap_or_else(|| "unknown model".into()),
-        firmware: evidence
-            .device
-            .as_ref()
-            .and_then(|d| d.firmware_version.clone()),
-        attestation: AttestationSummary {
-            fmt: verified.fmt().to_string(),
-            trust_root: verified
-                .trust_root()
-                .map(|t| t.name.clone())
-                .unwrap_or_else(|| "self".into()),
-            certification: report.certification.map(str::to_string),
-        },
-    })
-}
-
-/// Asks a candidate key which of `credentials` it holds (the same physical key answers for a
-/// credential made on it earlier; a different key holds none of them).
-fn probe(
-    console: &mut dyn Console,
-    c: &Candidate,
-    credentials: &[Vec<u8>],
-) -> Result<Vec<Vec<u8>>, FlowError> {
-    if credentials.is_empty() {
-        return Ok(vec![]);
-    }
-    let challenge = super::random_challenge()?;
-    let client_data = ClientData::json(TYPE_GET, &challenge, CUSTODY_ORIGIN);
-    console.step(&format!(
-        "{} key: touch it once more (checking it is not a key already in custody)",
-        role_name(c.role)
-    ))?;
-    let res = with_key(
-        console,
-        &format!("{} key", role_name(c.role)),
-        &c.placement.device,
-        |k, pin| {
-            k.get_assertion(&GetAssertion {
-                rp_id: CUSTODY_RP_ID.into(),
-                client_data: client_data.clone(),
-                allow_credentials: credentials.to_vec(),
-                pin,
-            })
-        },
-    );
-    match res {
-        Ok(a) => Ok(vec![a.credential_id]),
-        Err(FlowError::Device {
-            source: device::DeviceError::NoCredentials { .. },
-            ..
-        }) => Ok(vec![]),
-        Err(e) => Err(e),
-    }
 }
 
 /// The AWS console steps for the account's keys.
@@ -269,7 +145,7 @@ pub fn console_steps(account_id: &str, keys: &[(KeyRole, String)]) -> Vec<String
             "{} key {key_id}: device name exactly `{}`, choose \"Passkey or security key\", insert \
              this key and touch it when the browser asks.",
             role_name(*role),
-            rules::aws_device_name(key_id)
+            aws_device_name(key_id)
         ));
     }
     steps.push(
@@ -278,130 +154,131 @@ pub fn console_steps(account_id: &str, keys: &[(KeyRole, String)]) -> Vec<String
     steps
 }
 
-/// Step 1: attests both keys, makes their custody credentials, checks every enrollment rule and
-/// records both `key.enrolled` events (one transaction, each approved by both custodians).
+/// Step 1: attests both keys, proves each is a new key (it holds no credential the ledger
+/// knows, and they are not one key twice), makes their custody credentials, and records both
+/// `key.enrolled` events (one transaction, each approved by both custodians).
 pub fn enroll(
-    ledger: &mut Ledger,
+    station: &mut Station,
     console: &mut dyn Console,
     req: &EnrollRequest,
     elig: &Eligibility,
 ) -> Result<EnrollOutcome, FlowError> {
-    let snap = snapshot(ledger)?;
     // What needs no key is refused before anyone touches one.
-    if !rules::is_aws_account_id(&req.account_id) {
-        return Err(RuleError::InvalidAccountId(req.account_id.clone()).into());
-    }
-    let [a, b] = &req.custodians;
-    rules::check_dual_control(&a.id, &b.id, snap.registry.all())?;
-    let loc = rules::normalise_location(&req.primary.location);
-    if !loc.is_empty() && loc == rules::normalise_location(&req.backup.location) {
-        return Err(RuleError::SameLocation(loc).into());
-    }
-    if req.root_mfa_devices + 2 > rules::MAX_ROOT_MFA_DEVICES {
-        return Err(RuleError::TooManyDevices {
-            existing: req.root_mfa_devices,
-            adding: 2,
-            max: rules::MAX_ROOT_MFA_DEVICES,
-        }
-        .into());
-    }
-    if !snap.state.active_keys_of(&req.account_id).is_empty() {
+    if !enrollment::is_aws_account_id(&req.account_id) {
         return Err(FlowError::Usage(format!(
-            "account {} already has keys in custody: finish it with `rootkey enroll confirm --account {}`, or retire its keys first",
-            req.account_id, req.account_id
+            "{} is not an AWS account id (12 digits)",
+            text::escape(&req.account_id)
         )));
     }
-    let primary = attest_key(console, KeyRole::Primary, &req.primary, elig)?;
-    let backup = attest_key(console, KeyRole::Backup, &req.backup, elig)?;
-    let active: Vec<Vec<u8>> = snap
-        .state
-        .keys
-        .values()
-        .filter(|k| k.is_active())
-        .map(|k| k.custody_credential_id.clone())
-        .collect();
-    let mut with = |c: &Candidate, other: &Candidate| -> Result<CandidateKey, FlowError> {
-        let mut creds = active.clone();
-        creds.push(other.credential_id.clone());
-        Ok(CandidateKey {
-            aaguid: c.aaguid.clone(),
-            custody_credential_id: c.credential_id.clone(),
-            custody_public_key: c.public_key.clone(),
-            location: c.placement.location.clone(),
-            bag_serial: c.placement.bag_serial.clone(),
-            recognised_credentials: probe(console, c, &creds)?,
-        })
-    };
-    let p = with(&primary, &backup)?;
-    let q = with(&backup, &primary)?;
-    let plan = rules::check_enrollment(
-        &snap.state,
-        &EnrollmentRequest {
-            account_id: req.account_id.clone(),
-            primary: p,
-            backup: q,
-            custodians: [a.id.clone(), b.id.clone()],
-            root_mfa_devices: req.root_mfa_devices,
-        },
-        snap.registry.all(),
+    for (field, p) in [("primary", &req.primary), ("backup", &req.backup)] {
+        check_text(
+            &format!("--location-{field}"),
+            TextKind::Location,
+            &p.location,
+        )?;
+        check_text(&format!("--bag-{field}"), TextKind::Serial, &p.bag_serial)?;
+    }
+    if req.root_mfa_devices + 2 > MAX_ROOT_MFA_DEVICES {
+        return Err(FlowError::Usage(format!(
+            "root of this account already has {} MFA devices; adding 2 would exceed AWS's limit of {MAX_ROOT_MFA_DEVICES}: remove unused devices first",
+            req.root_mfa_devices
+        )));
+    }
+    let ids: Vec<&str> = req.custodians.iter().map(|a| a.id.as_str()).collect();
+    super::check_approvers(
+        station.state().registry(),
+        &ids,
+        &crate::custody::Requirement::Custodians(2),
     )?;
+    let mut attested: Vec<(KeyRole, &KeyPlacement, Attested)> = Vec::new();
+    for (role, placement) in [
+        (KeyRole::Primary, &req.primary),
+        (KeyRole::Backup, &req.backup),
+    ] {
+        console.step(&format!(
+            "{} key: insert it (and only it) and touch it when it blinks",
+            role_name(role)
+        ))?;
+        let others: Vec<(Vec<u8>, String)> = attested
+            .iter()
+            .map(|(r, _, a)| {
+                (
+                    a.credential_id.clone(),
+                    format!("the {} key just attested", r.as_str()),
+                )
+            })
+            .collect();
+        refuse_known_custody(
+            console,
+            role_name(role),
+            &placement.device,
+            station.state(),
+            &others,
+        )?;
+        let a = attest_key(
+            console,
+            role_name(role),
+            &placement.device,
+            CUSTODY_RP_ID,
+            CUSTODY_ORIGIN,
+            elig,
+        )?;
+        if a.attestation.assurance != crate::attest::Assurance::Hardware {
+            console.say(&format!(
+                "warning: the {} key's attestation proves {}, not genuine hardware; the audit will say so",
+                role_name(role),
+                a.attestation.assurance.as_str()
+            ));
+        }
+        attested.push((role, placement, a));
+    }
     let mut events = Vec::new();
     let mut keys = Vec::new();
-    for (c, key_id) in [
-        (&primary, &plan.primary_key_id),
-        (&backup, &plan.backup_key_id),
-    ] {
+    for (role, placement, a) in &attested {
+        let key_id = key_id_for(&a.public_key);
         let body = KeyEnrolled {
             key_id: key_id.clone(),
             account_id: req.account_id.clone(),
-            role: c.role,
-            aaguid: c.aaguid.clone(),
-            model: c.model.clone(),
-            firmware: c.firmware.clone(),
-            attestation: c.attestation.clone(),
-            custody_credential_id: B64(c.credential_id.clone()),
-            custody_public_key: B64(c.public_key.clone()),
-            location: c.placement.location.trim().to_string(),
-            bag_serial: c.placement.bag_serial.trim().to_string(),
-            aws_device_name: rules::aws_device_name(key_id),
+            role: *role,
+            aaguid: a.aaguid.clone(),
+            model: a.model.clone(),
+            firmware: a.firmware.clone(),
+            attestation: a.attestation.clone(),
+            custody_credential_id: B64(a.credential_id.clone()),
+            custody_public_key: B64(a.public_key.clone()),
+            location: placement.location.trim().to_string(),
+            bag_serial: placement.bag_serial.trim().to_string(),
+            aws_device_name: aws_device_name(&key_id),
         };
+        keys.push(EnrolledKey {
+            key_id: key_id.clone(),
+            role: *role,
+            model: a.model.clone(),
+            aws_device_name: aws_device_name(&key_id),
+            location: body.location.clone(),
+            bag_serial: body.bag_serial.clone(),
+            seq: 0,
+        });
         let custody = CustodyEvent::KeyEnrolled(body);
         events.push(UnsignedEvent::new(
             custody.kind(),
             &req.actor,
             custody.to_body()?,
         )?);
-        keys.push(EnrolledKey {
-            key_id: key_id.clone(),
-            role: c.role,
-            model: c.model.clone(),
-            aws_device_name: rules::aws_device_name(key_id),
-            location: c.placement.location.trim().to_string(),
-            bag_serial: c.placement.bag_serial.trim().to_string(),
-            seq: 0,
-        });
     }
     let refs: Vec<&UnsignedEvent> = events.iter().collect();
-    super::precheck_fold(&snap.state, snap.len, &refs)?;
+    let requirements = station.check(&refs)?;
     let mut batch = Vec::new();
-    for (i, ev) in events.into_iter().enumerate() {
+    for ((ev, requirement), k) in events.into_iter().zip(&requirements).zip(&keys) {
         console.say(&format!(
             "approve recording {} key {}",
-            role_name(keys[i].role),
-            keys[i].key_id
+            role_name(k.role),
+            k.key_id
         ));
-        let approvals = gather_approvals(
-            &snap.registry,
-            snap.len + i as u64,
-            &ev,
-            &req.custodians,
-            console,
-        )?;
+        let approvals = gather_approvals(station, &ev, requirement, &req.custodians, console)?;
         batch.push((ev, approvals));
     }
-    let receipt = ledger
-        .append_batch_at(snap.len, batch)?
-        .ok_or_else(|| FlowError::Usage("nothing to record".into()))?;
+    let receipt = station.append(batch)?;
     for (i, k) in keys.iter_mut().enumerate() {
         k.seq = receipt.first_seq + i as u64;
     }
@@ -419,21 +296,33 @@ pub fn enroll(
     })
 }
 
-/// The account's enrolled keys awaiting confirmation, primary first.
-pub fn pending_keys(ledger: &Ledger, account_id: &str) -> Result<Vec<KeyState>, FlowError> {
-    let snap = snapshot(ledger)?;
-    pending_in(&snap.state, account_id)
+/// [`refuse_known`] for a root key: the other candidate's custody credential counts as known.
+fn refuse_known_custody(
+    console: &mut dyn Console,
+    who: &str,
+    device: &DeviceSpec,
+    state: &CustodyState,
+    others: &[(Vec<u8>, String)],
+) -> Result<(), FlowError> {
+    refuse_known(console, who, device, state)?;
+    // The other candidate was just made on rootkey.custody: probe for it there.
+    super::attested::refuse_holding(console, who, device, CUSTODY_RP_ID, others)
 }
 
-fn pending_in(
-    state: &crate::custody::CustodyState,
-    account_id: &str,
-) -> Result<Vec<KeyState>, FlowError> {
-    if !rules::is_aws_account_id(account_id) {
-        return Err(RuleError::InvalidAccountId(account_id.to_string()).into());
+/// The account's enrolled keys awaiting confirmation, primary first.
+pub fn pending_keys(station: &Station, account_id: &str) -> Result<Vec<KeyState>, FlowError> {
+    pending_in(station.state(), account_id)
+}
+
+fn pending_in(state: &CustodyState, account_id: &str) -> Result<Vec<KeyState>, FlowError> {
+    if !enrollment::is_aws_account_id(account_id) {
+        return Err(FlowError::Usage(format!(
+            "{} is not an AWS account id (12 digits)",
+            text::escape(account_id)
+        )));
     }
     if state
-        .accounts
+        .accounts()
         .get(account_id)
         .is_some_and(|a| a.enrolled_at.is_some())
     {
@@ -460,21 +349,24 @@ fn pending_in(
 pub fn device_for<'a>(key: &KeyState, devices: &'a [MfaDevice]) -> Option<&'a MfaDevice> {
     devices
         .iter()
-        .find(|d| d.kind == MfaKind::Fido && rules::serial_names_key(&d.serial, &key.key_id))
+        .find(|d| d.kind == MfaKind::Fido && enrollment::serial_names_key(&d.serial, &key.key_id))
 }
 
 /// Step 2: records what AWS shows: both confirmations and `account.enrolled`, in one
 /// transaction; refuses (recording nothing) when AWS does not show a key.
 pub fn confirm(
-    ledger: &mut Ledger,
+    station: &mut Station,
     console: &mut dyn Console,
     req: &ConfirmRequest,
     aws: &AwsView,
 ) -> Result<ConfirmOutcome, FlowError> {
-    let snap = snapshot(ledger)?;
-    let [a, b] = &req.custodians;
-    rules::check_dual_control(&a.id, &b.id, snap.registry.all())?;
-    let keys = pending_in(&snap.state, &req.account_id)?;
+    let ids: Vec<&str> = req.custodians.iter().map(|a| a.id.as_str()).collect();
+    super::check_approvers(
+        station.state().registry(),
+        &ids,
+        &crate::custody::Requirement::Custodians(2),
+    )?;
+    let keys = pending_in(station.state(), &req.account_id)?;
     let shows = || {
         if aws.devices.is_empty() {
             "no MFA device at all".to_string()
@@ -536,29 +428,21 @@ pub fn confirm(
         custody.to_body()?,
     )?);
     let refs: Vec<&UnsignedEvent> = events.iter().collect();
-    super::precheck_fold(&snap.state, snap.len, &refs)?;
+    let requirements = station.check(&refs)?;
     for c in &confirmed {
         console.say(&format!("AWS shows key {} as {}", c.key_id, c.serial_arn));
     }
-    let n = events.len() as u64;
-    let mut batch: Vec<(UnsignedEvent, Vec<crate::ledger::Approval>)> = Vec::new();
-    for (i, ev) in events.into_iter().enumerate() {
-        let approvals = if i as u64 == n - 1 {
-            gather_approvals(
-                &snap.registry,
-                snap.len + i as u64,
-                &ev,
-                &req.custodians,
-                console,
-            )?
-        } else {
+    let mut batch: Vec<(UnsignedEvent, Vec<Approval>)> = Vec::new();
+    for (ev, requirement) in events.into_iter().zip(&requirements) {
+        let approvals = if *requirement == crate::custody::Requirement::Nobody {
             vec![]
+        } else {
+            gather_approvals(station, &ev, requirement, &req.custodians, console)?
         };
         batch.push((ev, approvals));
     }
-    let receipt = ledger
-        .append_batch_at(snap.len, batch)?
-        .ok_or_else(|| FlowError::Usage("nothing to record".into()))?;
+    let n = batch.len() as u64;
+    let receipt = station.append(batch)?;
     Ok(ConfirmOutcome {
         account_id: req.account_id.clone(),
         keys: confirmed,

@@ -5,10 +5,8 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{snapshot, FlowError};
-use crate::custody::rules;
-use crate::custody::state::KeyStatus;
-use crate::ledger::Ledger;
+use crate::custody::findings;
+use crate::custody::state::{CustodyState, KeyStatus};
 
 /// One key in custody.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,18 +35,15 @@ pub struct KeyView {
     pub last_possession: OffsetDateTime,
     /// Whether that proof is older than the audit allows (90 days).
     pub possession_stale: bool,
+    /// What its attestation proved: `hardware`, `user-root` or `software`.
+    pub assurance: &'static str,
 }
 
 /// Every key in custody (optionally of one account), retired ones last.
-pub fn inventory(
-    ledger: &Ledger,
-    account: Option<&str>,
-    now: OffsetDateTime,
-) -> Result<Vec<KeyView>, FlowError> {
-    let snap = snapshot(ledger)?;
-    let state = &snap.state;
+/// (Read from a verified [`crate::custody::Station`]: a broken ledger is refused before this.)
+pub fn inventory(state: &CustodyState, account: Option<&str>, now: OffsetDateTime) -> Vec<KeyView> {
     let mut keys: Vec<KeyView> = state
-        .keys
+        .keys()
         .values()
         .filter(|k| account.is_none_or(|a| k.account_id == a))
         .map(|k| {
@@ -70,7 +65,8 @@ pub fn inventory(
                 due,
                 serial_arn: k.registration.as_ref().map(|r| r.serial_arn.clone()),
                 last_possession: k.last_possession,
-                possession_stale: rules::possession_stale(k.last_possession, now),
+                possession_stale: findings::possession_stale(k.last_possession, now),
+                assurance: k.attestation.assurance.as_str(),
             }
         })
         .collect();
@@ -86,5 +82,5 @@ pub fn inventory(
         };
         order(a).cmp(&order(b))
     });
-    Ok(keys)
+    keys
 }

@@ -4,9 +4,11 @@
 //! the same functions. People are guided through a [`Console`] (stderr for the CLI, a recorder
 //! for tests and the demo), so nothing here reads the terminal directly.
 //!
-//! Every step is one ledger event (or one batch appended in one transaction), appended only
-//! after every approval it needs has been gathered and checked against the registry: an error or
-//! Ctrl-C before that point leaves the ledger exactly as it was.
+//! Every step is one ledger event (or one batch appended in one transaction). A flow builds its
+//! event, asks the custody state whether it may be applied ([`Station::check`]), gathers the
+//! approvals the state says it needs, and appends through [`Station::append`], which verifies
+//! them and folds the event again: the rules live in the fold alone. An error or Ctrl-C before
+//! the append leaves the ledger exactly as it was.
 //!
 //! - [`approve`]: custodians approve an event with their own keys.
 //! - [`custodians`]: bootstrap, add, remove, list.
@@ -14,6 +16,7 @@
 //! - [`enroll`]: onboarding an account (attestation, custody credentials, AWS confirmation).
 
 pub mod approve;
+mod attested;
 pub mod checkin;
 pub mod checkout;
 mod console;
@@ -24,27 +27,32 @@ pub mod inventory;
 pub mod verify;
 
 pub use approve::{gather_approvals, Approver};
+pub use attested::{attest_key, Attested, Eligibility};
 pub use console::{Console, RecordingConsole, StderrConsole};
 
-use time::OffsetDateTime;
-
-use super::state::{fold_ledger, CustodyState, FoldError, LedgerEvent, StateError};
-use super::{EventError, RuleError};
+use super::dual_control::{Registry, Requirement, Role};
+use super::station::{Station, StationError};
+use super::{EventError, StateError};
 use crate::device::DeviceError;
-use crate::ledger::{self, Ledger, LedgerError, Registry};
+use crate::ledger::{self, LedgerError};
+use crate::text;
 
 /// Why a flow stopped. Nothing was appended for the step that failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FlowError {
     /// The ledger could not be read or written.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
-    /// A custody rule refused the request.
+    /// The ledger failed verification, or the fold refused the event at append.
     #[error(transparent)]
-    Rule(#[from] RuleError),
-    /// The ledger's registry rules refused the event or one of its approvals.
-    #[error("the ledger would refuse this event, nothing written: {0}")]
-    Registry(#[from] ledger::RuleError),
+    Station(#[from] StationError),
+    /// A custody rule refused the request (before anyone touched a key).
+    #[error("refused, nothing recorded: {0}")]
+    Refused(#[from] StateError),
+    /// Who was named to approve cannot approve this.
+    #[error("refused before any key was touched: {0}")]
+    Approvers(String),
     /// A key could not be asked.
     #[error("{who}'s key ({device}): {source}")]
     Device {
@@ -56,12 +64,6 @@ pub enum FlowError {
         #[source]
         source: DeviceError,
     },
-    /// A planned event contradicts the custody history.
-    #[error(transparent)]
-    State(#[from] StateError),
-    /// The custody history in the ledger does not fold.
-    #[error(transparent)]
-    Fold(#[from] FoldError),
     /// A body could not be built.
     #[error(transparent)]
     Event(#[from] EventError),
@@ -74,65 +76,82 @@ pub enum FlowError {
     /// The person at the console declined or could not answer.
     #[error("{0}")]
     Console(String),
-    /// Enrollment: attestation or policy refused a key.
-    #[error("{role} key refused: {why}; take another key (root keys never get a policy override)")]
+    /// Attestation or policy refused a key.
+    #[error("{role} key refused: {why}; take another key")]
     Ineligible {
-        /// `primary` or `backup`.
-        role: &'static str,
+        /// Whose key (`primary`, `backup`, `custodian alice`).
+        role: String,
         /// The verifier's reason.
         why: String,
+    },
+    /// The key in hand is already known to the ledger in another role.
+    #[error(
+        "{who}: this key already holds {owner}: one key, one person, one purpose; use another key"
+    )]
+    KnownKey {
+        /// Whose key was probed.
+        who: String,
+        /// Whose credential it holds.
+        owner: String,
+    },
+    /// The key in hand did not prove it is the enrolled key.
+    #[error("possession proof for key {key_id} refused: {reason}. Is this the right key? A different key cannot answer for {key_id}")]
+    Possession {
+        /// The key.
+        key_id: String,
+        /// What failed.
+        reason: String,
     },
     /// Enrollment: AWS does not show what it must.
     #[error("{0}")]
     Aws(String),
 }
 
-/// The ledger's registry and custody state, folded from every entry.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    /// Custodians and auditors.
-    pub registry: Registry,
-    /// Keys, accounts, checkouts.
-    pub state: CustodyState,
-    /// Number of entries (the sequence number the next append gets).
-    pub len: u64,
+/// Checks a user-typed value before it goes anywhere (clear refusal, exit 2).
+pub(crate) fn check_text(field: &str, kind: text::TextKind, value: &str) -> Result<(), FlowError> {
+    text::check(field, kind, value).map_err(|e| FlowError::Usage(e.to_string()))
 }
 
-/// Reads the ledger and folds it (registry and custody state).
-pub fn snapshot(ledger: &Ledger) -> Result<Snapshot, FlowError> {
-    Ok(Snapshot {
-        registry: ledger.custodians()?,
-        state: fold_ledger(ledger)?,
-        len: ledger.len()?,
-    })
-}
-
-fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
-    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|e| e.to_string())
-}
-
-/// Checks that `events` (in order) fold onto `state` without contradiction, as the audit will
-/// later fold them: the same check the custody history gets, before anyone is asked to touch.
-pub(crate) fn precheck_fold(
-    state: &CustodyState,
-    first_seq: u64,
-    events: &[&ledger::UnsignedEvent],
-) -> Result<CustodyState, FlowError> {
-    let mut next = state.clone();
-    for (i, ev) in events.iter().enumerate() {
-        let e = ev.event();
-        let time = parse_time(&e.time).map_err(FlowError::Usage)?;
-        next.apply_before_approval(LedgerEvent {
-            seq: first_seq + i as u64,
-            time,
-            kind: &e.kind,
-            actor: &e.actor,
-            body: &e.body,
-            approvers: &[],
+/// Resolves the people named to approve and checks them against what the rules require,
+/// before anyone touches a key: each must be registered and active, named once, and together
+/// they must satisfy `requirement`.
+pub(crate) fn check_approvers(
+    registry: &Registry,
+    ids: &[&str],
+    requirement: &Requirement,
+) -> Result<(), FlowError> {
+    let mut who: Vec<(&str, Role)> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let c = registry.get(id).ok_or_else(|| {
+            FlowError::Approvers(format!(
+                "{} is not a registered custodian: check `rootkey custodian list`",
+                text::escape(id)
+            ))
         })?;
+        if !c.is_active() {
+            return Err(FlowError::Approvers(format!(
+                "{} was removed at entry {} and can no longer approve: ask another active custodian",
+                c.id,
+                c.removed_seq.unwrap_or_default()
+            )));
+        }
+        if who
+            .iter()
+            .any(|(w, _)| text::id_key(w) == text::id_key(&c.id))
+        {
+            return Err(FlowError::Approvers(format!(
+                "{} is named twice: dual control needs two different people",
+                c.id
+            )));
+        }
+        who.push((c.id.as_str(), c.role));
     }
-    Ok(next)
+    requirement.check(&who).map_err(FlowError::Approvers)
+}
+
+/// Opens the ledger for appending and verifies it (a broken ledger is refused).
+pub fn open(db: &std::path::Path, key: Option<&std::path::Path>) -> Result<Station, FlowError> {
+    Ok(Station::open(db, key)?)
 }
 
 /// A fresh random 32-byte challenge.
@@ -143,11 +162,23 @@ pub(crate) fn random_challenge() -> Result<[u8; 32], FlowError> {
     Ok(c)
 }
 
-/// Opens a key and runs `f` on it, asking the console for a PIN once if the key needs one.
+/// Opens a key and runs `f` on it, asking the console for a PIN once if the key needs one
+/// (`pin_first`: ask before the first try, for approvals, which always need the person).
 pub(crate) fn with_key<T>(
     console: &mut dyn Console,
     who: &str,
     spec: &crate::device::DeviceSpec,
+    f: impl FnMut(&mut dyn crate::device::Authenticator, Option<String>) -> Result<T, DeviceError>,
+) -> Result<T, FlowError> {
+    with_key_pin(console, who, spec, false, f)
+}
+
+/// [`with_key`], optionally asking for the PIN before the first try.
+pub(crate) fn with_key_pin<T>(
+    console: &mut dyn Console,
+    who: &str,
+    spec: &crate::device::DeviceSpec,
+    pin_first: bool,
     mut f: impl FnMut(&mut dyn crate::device::Authenticator, Option<String>) -> Result<T, DeviceError>,
 ) -> Result<T, FlowError> {
     let wrap = |source| FlowError::Device {
@@ -156,7 +187,12 @@ pub(crate) fn with_key<T>(
         source,
     };
     let mut key = crate::device::open(spec).map_err(wrap)?;
-    match f(key.as_mut(), None) {
+    let first = if pin_first {
+        Some(console.pin(who)?)
+    } else {
+        None
+    };
+    match f(key.as_mut(), first) {
         Err(DeviceError::PinRequired) => {
             let pin = console.pin(who)?;
             f(key.as_mut(), Some(pin)).map_err(wrap)

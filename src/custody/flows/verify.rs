@@ -3,22 +3,40 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{gather_approvals, random_challenge, snapshot, with_key, Approver, Console, FlowError};
-use crate::custody::events::{CustodyEvent, PossessionProof, B64};
-use crate::custody::rules::{self, RuleError};
+use super::{
+    check_text, gather_approvals, random_challenge, with_key, Approver, Console, FlowError,
+};
+use crate::custody::break_glass::verify_possession;
+use crate::custody::events::{CustodyEvent, KeyVerified, PossessionProof, B64};
 use crate::custody::state::KeyState;
+use crate::custody::Station;
 use crate::device::{DeviceError, DeviceSpec, GetAssertion, CUSTODY_ORIGIN, CUSTODY_RP_ID};
-use crate::ledger::{Ledger, UnsignedEvent};
+use crate::ledger::UnsignedEvent;
+use crate::text::{self, TextKind};
 use crate::webauthn::{client_data::TYPE_GET, AuthData, ClientData};
 
+/// The key with this id, or a usage error that says where to look.
+pub(crate) fn known_key<'s>(station: &'s Station, key_id: &str) -> Result<&'s KeyState, FlowError> {
+    station.state().key(key_id).ok_or_else(|| {
+        FlowError::Usage(format!(
+            "no key {} in custody: check `rootkey keys enrolled`",
+            text::escape(key_id)
+        ))
+    })
+}
+
 /// Asks the key at `device` to prove it holds `key`'s custody credential, over a fresh
-/// challenge. Returns the proof and the challenge it answers; a key that does not hold the
+/// challenge, and checks the proof exactly as the fold will; a key that does not hold the
 /// credential is refused as the wrong key.
 pub fn prove_possession(
     console: &mut dyn Console,
     key: &KeyState,
     device: &DeviceSpec,
-) -> Result<(PossessionProof, [u8; 32]), FlowError> {
+) -> Result<PossessionProof, FlowError> {
+    let refused = |reason: String| FlowError::Possession {
+        key_id: key.key_id.clone(),
+        reason,
+    };
     let challenge = random_challenge()?;
     let client_data = ClientData::json(TYPE_GET, &challenge, CUSTODY_ORIGIN);
     console.step(&format!(
@@ -34,6 +52,7 @@ pub fn prove_possession(
             client_data: client_data.clone(),
             allow_credentials: vec![key.custody_credential_id.clone()],
             pin,
+            user_presence: true,
         })
     });
     let assertion = match result {
@@ -42,30 +61,24 @@ pub fn prove_possession(
             source: DeviceError::NoCredentials { .. },
             ..
         }) => {
-            return Err(RuleError::PossessionRefused {
-                key_id: key.key_id.clone(),
-                reason: "the key in hand does not hold its custody credential".into(),
-            }
-            .into())
+            return Err(refused(
+                "the key in hand does not hold its custody credential".into(),
+            ))
         }
         Err(e) => return Err(e),
     };
     let counter = AuthData::parse(&assertion.authenticator_data)
         .map(|a| a.sign_count)
-        .map_err(|e| RuleError::PossessionRefused {
-            key_id: key.key_id.clone(),
-            reason: format!("authenticator data: {e}"),
-        })?;
-    Ok((
-        PossessionProof {
-            challenge: B64(challenge.to_vec()),
-            authenticator_data: B64(assertion.authenticator_data),
-            client_data_json: B64(client_data),
-            signature: B64(assertion.signature),
-            counter,
-        },
-        challenge,
-    ))
+        .map_err(|e| refused(format!("authenticator data: {e}")))?;
+    let proof = PossessionProof {
+        challenge: B64(challenge.to_vec()),
+        authenticator_data: B64(assertion.authenticator_data),
+        client_data_json: B64(client_data),
+        signature: B64(assertion.signature),
+        counter,
+    };
+    verify_possession(key, &proof).map_err(refused)?;
+    Ok(proof)
 }
 
 /// A possession check of a key in the safe.
@@ -101,51 +114,44 @@ pub struct VerifyOutcome {
     pub time: OffsetDateTime,
 }
 
-/// Proves possession and appends `key.verified`.
+/// Proves possession, builds `key.verified`, asks the custody rules, gathers the witnesses'
+/// approvals (two when the bag was opened), appends.
 pub fn verify(
-    ledger: &mut Ledger,
+    station: &mut Station,
     console: &mut dyn Console,
     req: &VerifyRequest,
 ) -> Result<VerifyOutcome, FlowError> {
-    let snap = snapshot(ledger)?;
-    let key = snap
-        .state
-        .keys
-        .get(&req.key_id)
-        .ok_or_else(|| RuleError::UnknownKey(req.key_id.clone()))?;
-    // Opening a bag changes custody, so it takes two people like every other custody change.
-    match (&req.new_bag, req.custodians.as_slice()) {
-        (_, []) => {
-            return Err(FlowError::Usage(
-                "name the witnessing custodian (--custodians A)".into(),
-            ))
-        }
-        (Some(_), [a, b]) => rules::check_dual_control(&a.id, &b.id, snap.registry.all())?,
-        (Some(_), _) => {
-            return Err(FlowError::Usage(
-                "resealing in a new bag (--bag) needs two custodians (--custodians A,B)".into(),
-            ))
-        }
-        (None, _) => {}
+    if req.custodians.is_empty() {
+        return Err(FlowError::Usage(
+            "name the witnessing custodian (--custodians A)".into(),
+        ));
     }
-    let (proof, challenge) = prove_possession(console, key, &req.key_device)?;
+    let new_bag = req.new_bag.as_deref().map(str::trim);
+    if let Some(bag) = new_bag {
+        check_text("--bag", TextKind::Serial, bag)?;
+    }
+    let key = known_key(station, &req.key_id)?;
+    let requirement =
+        crate::custody::Requirement::Custodians(if new_bag.is_some() { 2 } else { 1 });
+    let ids: Vec<&str> = req.custodians.iter().map(|a| a.id.as_str()).collect();
+    super::check_approvers(station.state().registry(), &ids, &requirement)?;
+    let proof = prove_possession(console, key, &req.key_device)?;
     let counter = proof.counter;
-    let body = rules::plan_verify(
-        &snap.state,
-        &req.key_id,
+    let body = KeyVerified {
+        key_id: key.key_id.clone(),
+        account_id: key.account_id.clone(),
         proof,
-        &challenge,
-        req.new_bag.as_deref(),
-    )?;
+        bag_serial: new_bag.map(str::to_string),
+    };
     let account_id = body.account_id.clone();
     let bag_serial = body.bag_serial.clone();
     let custody = CustodyEvent::KeyVerified(body);
     let event = UnsignedEvent::new(custody.kind(), &req.actor, custody.to_body()?)?;
-    super::precheck_fold(&snap.state, snap.len, &[&event])?;
-    let approvals = gather_approvals(&snap.registry, snap.len, &event, &req.custodians, console)?;
-    let receipt = ledger.append_at(Some(snap.len), &event, approvals)?;
+    let requirement = station.check(&[&event])?.remove(0);
+    let approvals = gather_approvals(station, &event, &requirement, &req.custodians, console)?;
+    let receipt = station.append_one(event, approvals)?;
     Ok(VerifyOutcome {
-        seq: receipt.seq,
+        seq: receipt.first_seq,
         key_id: req.key_id.clone(),
         account_id,
         counter,
