@@ -220,8 +220,10 @@ fn print_human(report: &Report) {
             .logins
             .as_ref()
             .map_or("not searched".into(), |l| l.len().to_string());
+        // Account names and emails come from AWS or an evidence file: escaped for the terminal.
         println!(
-            "{title}  [{role}{}]",
+            "{}  [{role}{}]",
+            crate::text::escape(&title),
             if a.credential_less {
                 ", credential-less"
             } else {

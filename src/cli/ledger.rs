@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::{print_json, CmdResult, GlobalArgs, Outcome, Table};
 use crate::ledger::{self, Ledger, UnsignedEvent, VerifierKey, VerifyOptions};
+use crate::text::{escape, escape_lines};
 
 /// `rootkey ledger` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -187,7 +188,7 @@ pub fn run(cmd: LedgerCmd, global: &GlobalArgs) -> CmdResult {
                     "root": hex::encode(cp.root), "note": cp.note,
                     "vkey": l.verifier_key().encode(),
                 }))?,
-                None => print!("{}", cp.note),
+                None => print!("{}", escape_lines(&cp.note)),
             }
             Ok(Outcome::Ok)
         }
@@ -211,19 +212,19 @@ pub fn run(cmd: LedgerCmd, global: &GlobalArgs) -> CmdResult {
                 eprintln!(
                     "warning: {}; this database's verifier key, to compare with your records: {}",
                     ledger::verify::UNANCHORED,
-                    report.vkey
+                    escape(&report.vkey)
                 );
             }
             if global.json {
                 print_json(&report)?;
             } else if let Some(f) = &report.failure {
-                println!("FAILED: {f}");
+                println!("FAILED: {}", escape_lines(&f.to_string()));
             } else {
                 println!(
                     "ledger intact: {} entries, {} approvals verified, root {}",
                     report.entries, report.approvals_verified, report.root
                 );
-                println!("verifier key {}", report.vkey);
+                println!("verifier key {}", escape(&report.vkey));
                 if let Some(s) = report.extends_saved_size {
                     println!("extends the saved checkpoint of size {s} (consistency proof holds)");
                 }
@@ -284,14 +285,17 @@ pub fn run(cmd: LedgerCmd, global: &GlobalArgs) -> CmdResult {
     }
 }
 
+/// One line describing an entry's body: a note's text, else the start of its JSON. Escaped
+/// completely (newlines too): a note is free text and must not fake lines of the table.
 fn summary(body: &serde_json::Value) -> String {
     if let Some(t) = body.get("text").and_then(|t| t.as_str()) {
-        return t.to_string();
+        return escape(t).into_owned();
     }
     let s = body.to_string();
-    if s.chars().count() > 60 {
+    let s = if s.chars().count() > 60 {
         format!("{}…", s.chars().take(60).collect::<String>())
     } else {
         s
-    }
+    };
+    escape(&s).into_owned()
 }
