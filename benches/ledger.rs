@@ -114,7 +114,7 @@ fn append_latency(db: &Path, alice: &TestCustodian, bob: &TestCustodian) {
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
     println!(
-        "append latency (durable: WAL, synchronous=FULL, {rounds} appends): p50 {:.2?}, p99 {:.2?}",
+        "append latency (durable: rollback journal, synchronous=FULL, {rounds} appends): p50 {:.2?}, p99 {:.2?}",
         pct(0.50),
         pct(0.99)
     );

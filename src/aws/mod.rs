@@ -21,6 +21,10 @@ pub use serial::MfaKind;
 
 use std::path::{Path, PathBuf};
 
+/// How far back CloudTrail's event history (`LookupEvents`) reaches, in days: root sign-ins
+/// older than this cannot be read from AWS, whatever `--since` asks for.
+pub const CLOUDTRAIL_RETENTION_DAYS: i64 = 90;
+
 /// Why an AWS read or an evidence file failed as a whole (per-call failures are recorded in the
 /// evidence instead).
 #[derive(Debug, thiserror::Error)]

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use super::{print_json, CliError, CmdResult, GlobalArgs, Outcome, Table};
 use crate::attest::{self, mds, policy, FileReport, MdsBlob, Policy, PolicyConfig, TrustStore};
+use crate::text::escape;
 use crate::webauthn::Evidence;
 
 /// `rootkey attest` subcommands.
@@ -179,16 +180,17 @@ fn print_table(reports: &[FileReport]) {
         if r.reason.is_none() && r.policy_findings.is_empty() {
             continue;
         }
-        println!("{}:", r.file);
+        // Certificate names and file names come from outside: escaped for the terminal.
+        println!("{}:", escape(&r.file));
         if let Some(reason) = &r.reason {
-            println!("  {}: {reason}", r.attestation);
+            println!("  {}: {}", r.attestation, escape(reason));
         }
         for f in &r.policy_findings {
             let sev = serde_json::to_value(f.severity)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default();
-            println!("  [{sev}] {}: {}", f.id, f.message);
+            println!("  [{sev}] {}: {}", f.id, escape(&f.message));
         }
     }
 }

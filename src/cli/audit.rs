@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use time::OffsetDateTime;
 
-use super::aws::{parse_account_id, parse_since, read_with_progress, AwsArgs};
+use super::aws::{
+    cloudtrail_horizon, parse_account_id, parse_since, read_with_progress, warn_beyond_cloudtrail,
+    AwsArgs,
+};
 use super::ledger::parse_vkey;
 use super::{CmdResult, GlobalArgs, Outcome};
 use crate::aws::{self, FindingConfig, Scope};
@@ -81,6 +84,9 @@ pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
         .as_deref()
         .map(|s| parse_since(s, now))
         .transpose()?;
+    if let Some(since) = since {
+        warn_beyond_cloudtrail(since, now);
+    }
     let saved_checkpoint = args
         .since_checkpoint
         .as_ref()
@@ -104,7 +110,7 @@ pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
             } else {
                 Scope::Accounts(args.accounts.clone())
             };
-            let login_since = since.unwrap_or(now - time::Duration::days(90));
+            let login_since = since.unwrap_or_else(|| cloudtrail_horizon(now));
             let evidence = read_with_progress(args.aws.options(), &scope, login_since)?;
             let accounts = match &scope {
                 Scope::Accounts(ids) if !ids.is_empty() => Some(ids.clone()),

@@ -92,24 +92,64 @@ pub(super) fn parse_account_id(s: &str) -> Result<String, String> {
     }
 }
 
-/// Parses `--since`: a date, an RFC 3339 time, or a humantime duration before `now`.
+/// The forms `--since` accepts, for its messages.
+const SINCE_FORMS: &str = "a date (2024-01-31), an RFC 3339 time (2024-01-31T10:00:00Z) or a \
+                           duration ago (90d, 12h, 2weeks)";
+
+/// Parses `--since`: a date, an RFC 3339 time, or a humantime duration before `now`. Every value
+/// that cannot be used (unparsable, too far back to represent, in the future) is an error that
+/// says which forms work; nothing here can panic.
 pub(super) fn parse_since(s: &str, now: OffsetDateTime) -> Result<OffsetDateTime, CliError> {
     use time::format_description::well_known::Rfc3339;
-    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-        return Ok(t);
+    let shown = crate::text::escape(s);
+    let since = if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        t
+    } else if let Ok(d) =
+        time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+    {
+        d.midnight().assume_utc()
+    } else {
+        match humantime::parse_duration(s) {
+            Ok(d) => time::Duration::try_from(d)
+                .ok()
+                .and_then(|d| now.checked_sub(d))
+                .ok_or_else(|| {
+                    format!(
+                        "--since {shown} reaches back further than any date rootkey can \
+                         represent: give {SINCE_FORMS}"
+                    )
+                })?,
+            Err(e) if s.starts_with(|c: char| c.is_ascii_digit()) => {
+                return Err(format!("--since `{shown}`: {e}; give {SINCE_FORMS}").into())
+            }
+            Err(_) => return Err(format!("--since `{shown}` is not {SINCE_FORMS}").into()),
+        }
+    };
+    if since > now {
+        return Err(format!(
+            "--since {shown} is in the future: the audited period would be empty; give {SINCE_FORMS}"
+        )
+        .into());
     }
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    if let Ok(d) = time::Date::parse(s, &fmt) {
-        return Ok(d.midnight().assume_utc());
+    Ok(since)
+}
+
+/// The oldest time CloudTrail's event history still covers at `now`.
+pub(super) fn cloudtrail_horizon(now: OffsetDateTime) -> OffsetDateTime {
+    now - time::Duration::days(aws::CLOUDTRAIL_RETENTION_DAYS)
+}
+
+/// Warns on stderr when `since` is older than CloudTrail's event history reaches.
+pub(super) fn warn_beyond_cloudtrail(since: OffsetDateTime, now: OffsetDateTime) {
+    let horizon = cloudtrail_horizon(now);
+    if since < horizon {
+        eprintln!(
+            "warning: CloudTrail's event history keeps {} days: root sign-ins before {} cannot \
+             be seen",
+            aws::CLOUDTRAIL_RETENTION_DAYS,
+            crate::report::fmt_time(horizon)
+        );
     }
-    if let Ok(d) = humantime::parse_duration(s) {
-        let d = time::Duration::try_from(d).map_err(|e| format!("--since {s}: {e}"))?;
-        return Ok(now - d);
-    }
-    Err(format!(
-        "--since `{s}`: expected a date (2024-01-31), an RFC 3339 time or a duration (30d)"
-    )
-    .into())
 }
 
 /// Runs one `rootkey aws` subcommand.
@@ -144,8 +184,12 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
 fn read_live(args: &PostureArgs) -> Result<Evidence, CliError> {
     let now = OffsetDateTime::now_utc();
     let since = match &args.since {
-        Some(s) => parse_since(s, now)?,
-        None => now - time::Duration::days(90),
+        Some(s) => {
+            let since = parse_since(s, now)?;
+            warn_beyond_cloudtrail(since, now);
+            since
+        }
+        None => cloudtrail_horizon(now),
     };
     let scope = if args.organization {
         Scope::Organization
@@ -220,8 +264,10 @@ fn print_human(report: &Report) {
             .logins
             .as_ref()
             .map_or("not searched".into(), |l| l.len().to_string());
+        // Account names and emails come from AWS or an evidence file: escaped for the terminal.
         println!(
-            "{title}  [{role}{}]",
+            "{}  [{role}{}]",
+            crate::text::escape(&title),
             if a.credential_less {
                 ", credential-less"
             } else {
@@ -265,18 +311,75 @@ mod tests {
     fn since_accepts_dates_times_and_durations() {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         assert_eq!(
-            parse_since("2024-01-31", now).unwrap(),
-            time::macros::datetime!(2024-01-31 0:00 UTC)
+            parse_since("2024-01-31", now).ok(),
+            None,
+            "2024 is after `now` (2023-11-14): in the future"
         );
         assert_eq!(
-            parse_since("2024-01-31T10:00:00Z", now).unwrap(),
-            time::macros::datetime!(2024-01-31 10:00 UTC)
+            parse_since("2023-01-31", now).unwrap(),
+            time::macros::datetime!(2023-01-31 0:00 UTC)
+        );
+        assert_eq!(
+            parse_since("2023-01-31T10:00:00Z", now).unwrap(),
+            time::macros::datetime!(2023-01-31 10:00 UTC)
+        );
+        assert_eq!(
+            parse_since("2023-01-31T10:00:00+02:00", now).unwrap(),
+            time::macros::datetime!(2023-01-31 8:00 UTC)
         );
         assert_eq!(
             parse_since("1d", now).unwrap(),
             now - time::Duration::days(1)
         );
-        assert!(parse_since("yesterday-ish", now).is_err());
+        assert_eq!(parse_since("0s", now).unwrap(), now);
+        assert_eq!(
+            parse_since("0001-01-01", now).unwrap(),
+            time::macros::datetime!(0001-01-01 0:00 UTC)
+        );
+    }
+
+    #[test]
+    fn since_refuses_unusable_values_without_panicking() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        for (bad, says) in [
+            ("99999999d", "further than any date"),
+            ("9999999999999999999999d", "give a date"),
+            ("18446744073709551615s", "further than any date"),
+            ("yesterday-ish", "is not a date"),
+            ("", "is not a date"),
+            ("-5d", "is not a date"),
+            ("P1D", "is not a date"),
+            ("2023-02-30", "give a date"),
+            ("2023-13-01", "give a date"),
+            (
+                "2099-01-01",
+                "is in the future: the audited period would be empty",
+            ),
+            ("9999-12-31T23:59:59Z", "is in the future"),
+            ("\x1b[2J", "\\u{001B}[2J"),
+        ] {
+            let e = parse_since(bad, now).expect_err(bad).to_string();
+            assert!(e.contains(says), "{bad:?}: {e}");
+            assert!(e.starts_with("--since "), "{e}");
+            assert!(!e.contains('\x1b'), "{e}");
+        }
+        let e = parse_since("2099-01-01", now).unwrap_err().to_string();
+        assert!(e.starts_with("--since 2099-01-01 is in the future"), "{e}");
+        // One second ahead is already the future.
+        let ahead = (now + time::Duration::seconds(1))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        assert!(parse_since(&ahead, now).is_err());
+    }
+
+    #[test]
+    fn cloudtrail_horizon_is_the_retention_before_now() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        assert_eq!(
+            now - cloudtrail_horizon(now),
+            time::Duration::days(aws::CLOUDTRAIL_RETENTION_DAYS)
+        );
+        assert_eq!(aws::CLOUDTRAIL_RETENTION_DAYS, 90);
     }
 
     #[test]

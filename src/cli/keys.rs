@@ -167,7 +167,11 @@ fn list(spec: &DeviceSpec, json: bool) -> CmdResult {
         );
     }
     for k in keys.iter().filter(|k| k.error.is_some()) {
-        eprintln!("warning: {}: {}", k.path, k.error.as_deref().unwrap_or(""));
+        eprintln!(
+            "warning: {}: {}",
+            crate::text::escape(&k.path),
+            crate::text::escape(k.error.as_deref().unwrap_or(""))
+        );
     }
     if json {
         print_json(&keys)?;

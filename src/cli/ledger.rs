@@ -9,6 +9,7 @@ use super::{print_json, CmdResult, GlobalArgs, Outcome, Table};
 use crate::custody::events::{CustodyEvent, Note};
 use crate::custody::{verify_ledger, Station};
 use crate::ledger::{self, Anchor, Ledger, UnsignedEvent, VerifierKey, VerifyOptions};
+use crate::text::{escape, escape_lines};
 
 /// `rootkey ledger` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -208,7 +209,7 @@ pub fn run(cmd: LedgerCmd, global: &GlobalArgs) -> CmdResult {
                     "root": hex::encode(cp.root), "note": cp.note,
                     "vkey": l.verifier_key().encode(),
                 }))?,
-                None => print!("{}", cp.note),
+                None => print!("{}", escape_lines(&cp.note)),
             }
             Ok(Outcome::Ok)
         }
@@ -296,7 +297,7 @@ fn print_verification(report: &ledger::VerifyReport, json: bool) -> Result<(), s
         (true, Anchor::None) => eprintln!(
             "warning: {}; this database's verifier key, to compare with your records: {}",
             ledger::verify::UNANCHORED,
-            report.vkey
+            escape(&report.vkey)
         ),
         (true, Anchor::VerifierKey) => eprintln!("note: {}", ledger::verify::KEY_ONLY),
         _ => {}
@@ -305,7 +306,7 @@ fn print_verification(report: &ledger::VerifyReport, json: bool) -> Result<(), s
         return print_json(report);
     }
     if let Some(f) = &report.failure {
-        println!("FAILED: {f}");
+        println!("FAILED: {}", escape_lines(&f.to_string()));
         return Ok(());
     }
     let verdict = match report.anchor {
@@ -317,7 +318,7 @@ fn print_verification(report: &ledger::VerifyReport, json: bool) -> Result<(), s
         "{verdict}: {} entries, {} approvals verified, every custody rule holds, root {}",
         report.entries, report.approvals_verified, report.root
     );
-    println!("verifier key {}", report.vkey);
+    println!("verifier key {}", escape(&report.vkey));
     if let Some(s) = report.extends_saved_size {
         println!("extends the saved checkpoint of size {s} (consistency proof holds)");
     }
@@ -326,12 +327,13 @@ fn print_verification(report: &ledger::VerifyReport, json: bool) -> Result<(), s
 
 fn summary(body: &serde_json::Value) -> String {
     if let Some(t) = body.get("text").and_then(|t| t.as_str()) {
-        return t.to_string();
+        return escape(t).into_owned();
     }
     let s = body.to_string();
-    if s.chars().count() > 60 {
+    let s = if s.chars().count() > 60 {
         format!("{}…", s.chars().take(60).collect::<String>())
     } else {
         s
-    }
+    };
+    escape(&s).into_owned()
 }

@@ -174,12 +174,16 @@ fn run(cli: Cli) -> CmdResult {
     }
 }
 
-/// Prints an error and its causes to stderr, `cargo`-style.
+/// Prints an error and its causes to stderr, `cargo`-style. Messages quote paths, ledger text and
+/// AWS answers, so each line is escaped for the terminal ([`crate::text::escape_lines`]).
 pub fn report_error(e: &(dyn std::error::Error + 'static)) {
-    eprintln!("error: {e}");
+    eprintln!("error: {}", crate::text::escape_lines(&e.to_string()));
     let mut source = e.source();
     while let Some(cause) = source {
-        eprintln!("  caused by: {cause}");
+        eprintln!(
+            "  caused by: {}",
+            crate::text::escape_lines(&cause.to_string())
+        );
         source = cause.source();
     }
 }

@@ -29,13 +29,19 @@ impl Table {
         Table(t)
     }
 
-    /// Adds one row.
+    /// Adds one row. Every cell is escaped for the terminal ([`crate::text::escape_lines`]):
+    /// cells hold ledger and AWS text, which must never reach the terminal raw. Line breaks stay
+    /// (a multi-line cell is drawn inside its borders); every other control, format or bidi
+    /// character is shown as `\u{XXXX}`.
     pub fn row<I, S>(&mut self, cells: I) -> &mut Self
     where
         I: IntoIterator<Item = S>,
         S: Into<comfy_table::Cell>,
     {
-        self.0.add_row(cells);
+        self.0.add_row(cells.into_iter().map(|c| {
+            let content = c.into().content();
+            comfy_table::Cell::new(crate::text::escape_lines(&content))
+        }));
         self
     }
 }

@@ -86,6 +86,32 @@ pub enum LedgerError {
     #[error("{path} is not a rootkey ledger: {why}")]
     NotALedger { path: PathBuf, why: String },
     #[error(
+        "cannot read ledger database {path}: {why}; reading a ledger (ledger show, verify, \
+         export, audit --no-record) needs read permission on the file and search (x) permission \
+         on every folder above it"
+    )]
+    NoReadAccess { path: PathBuf, why: String },
+    #[error(
+        "cannot record in ledger database {path}: {why}; recording needs write permission on the \
+         file and on its folder (SQLite writes a journal file beside it). Read-only commands \
+         (ledger show, verify, export, audit --no-record) need only read access"
+    )]
+    NoWriteAccess { path: PathBuf, why: String },
+    #[error(
+        "cannot read ledger database {path}: it still uses SQLite's write-ahead log (a ledger \
+         written by an older rootkey), which SQLite reads only with write access to the file and \
+         its folder; its owner converts it to the rollback journal by running any command that \
+         records in it (e.g. `rootkey ledger note`), after which read access is enough ({why})"
+    )]
+    WalNeedsWrite { path: PathBuf, why: String },
+    #[error(
+        "cannot read ledger database {path}: a write was interrupted (a process stopped \
+         mid-append and left {path}-journal), and SQLite must roll it back before the ledger can \
+         be read, which needs write access to the file and its folder; its owner recovers it by \
+         running any rootkey command on it (e.g. `rootkey ledger verify`) ({why})"
+    )]
+    Interrupted { path: PathBuf, why: String },
+    #[error(
         "{path} has ledger schema version {found}, newer than this binary supports ({supported}); \
          upgrade rootkey"
     )]

@@ -139,7 +139,7 @@ impl Ledger {
                 db,
                 OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
+            use_rollback_journal(&conn)?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute_batch(SCHEMA_V1)?;
@@ -206,9 +206,17 @@ impl Ledger {
         Self::open_with(db, true)
     }
 
+    /// Opens the database: read-only connections use `SQLITE_OPEN_READ_ONLY`, so read permission
+    /// on the file is enough (the ledger uses the rollback journal, see [`use_rollback_journal`]);
+    /// a connection for writing first checks that the file and its folder are writable, and
+    /// converts a write-ahead-log ledger from an older rootkey to the rollback journal.
     fn open_with(db: &Path, readonly: bool) -> Result<Ledger, LedgerError> {
         let meta = std::fs::metadata(db).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => LedgerError::NotFound(db.to_path_buf()),
+            std::io::ErrorKind::PermissionDenied => LedgerError::NoReadAccess {
+                path: db.to_path_buf(),
+                why: format!("a folder on its path cannot be searched ({e})"),
+            },
             _ => LedgerError::Io {
                 path: db.to_path_buf(),
                 source: e,
@@ -220,26 +228,69 @@ impl Ledger {
                 why: "not a regular file".into(),
             });
         }
-        // Check readability ourselves: SQLite reports an unreadable file only vaguely.
-        std::fs::File::open(db).map_err(|source| LedgerError::Io {
-            path: db.to_path_buf(),
-            source,
-        })?;
-        let flags = if readonly {
+        // Check access ourselves: SQLite reports a missing permission only vaguely ("unable to
+        // open database file", or worse). access(2), not open(2): closing a descriptor of the
+        // file would drop the POSIX locks SQLite holds on it in this process.
+        if let Err(e) = access(db, libc::R_OK) {
+            return Err(LedgerError::NoReadAccess {
+                path: db.to_path_buf(),
+                why: format!("the file is not readable ({e})"),
+            });
+        }
+        let writable = write_access(db);
+        if let (false, Err(why)) = (readonly, &writable) {
+            return Err(LedgerError::NoWriteAccess {
+                path: db.to_path_buf(),
+                why: why.clone(),
+            });
+        }
+        // A journal left by a process killed mid-append is "hot": the next reader must roll it
+        // back, and a SQLITE_OPEN_READ_ONLY connection cannot. Whoever may write opens such a
+        // ledger read-write but `query_only`, so that SQLite recovers it and nothing else is
+        // written; an auditor without write access gets a clear error instead.
+        let journal = journal_path(db);
+        let recover = readonly && writable.is_ok() && journal.exists();
+        let flags = if readonly && !recover {
             OpenFlags::SQLITE_OPEN_READ_ONLY
         } else {
             OpenFlags::SQLITE_OPEN_READ_WRITE
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let not_ledger = |why: String| LedgerError::NotALedger {
-            path: db.to_path_buf(),
-            why,
+        let not_ledger = |e: rusqlite::Error, why: String| {
+            // What only write access could fix is said so, instead of "not a ledger".
+            if readonly && writable.is_err() {
+                if journal.exists() {
+                    return LedgerError::Interrupted {
+                        path: db.to_path_buf(),
+                        why: e.to_string(),
+                    };
+                }
+                if is_wal_file(db) {
+                    return LedgerError::WalNeedsWrite {
+                        path: db.to_path_buf(),
+                        why: e.to_string(),
+                    };
+                }
+            }
+            LedgerError::NotALedger {
+                path: db.to_path_buf(),
+                why,
+            }
         };
-        let conn = Connection::open_with_flags(db, flags).map_err(|e| not_ledger(e.to_string()))?;
+        let conn = Connection::open_with_flags(db, flags).map_err(|e| {
+            let why = e.to_string();
+            not_ledger(e, why)
+        })?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        if recover {
+            conn.pragma_update(None, "query_only", true)?;
+        }
         // Nothing is written before the file is known to be a ledger of a version we know.
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| not_ledger(e.to_string()))?;
+            .map_err(|e| {
+                let why = e.to_string();
+                not_ledger(e, why)
+            })?;
         if version > SCHEMA_VERSION {
             return Err(LedgerError::NewerSchema {
                 path: db.to_path_buf(),
@@ -250,16 +301,26 @@ impl Ledger {
         let get = |k: &str| -> Result<Option<String>, LedgerError> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
                 .optional()
-                .map_err(|e| not_ledger(format!("no ledger metadata ({e})")))
+                .map_err(|e| {
+                    let why = format!("no ledger metadata ({e})");
+                    not_ledger(e, why)
+                })
         };
         if version < 1 || get("format")?.as_deref() != Some(FORMAT) {
-            return Err(not_ledger("no rootkey ledger metadata".into()));
+            return Err(LedgerError::NotALedger {
+                path: db.to_path_buf(),
+                why: "no rootkey ledger metadata".into(),
+            });
         }
         migrate(&conn, version)?;
-        let vkey = get("vkey")?.ok_or_else(|| not_ledger("verifier key missing".into()))?;
+        let vkey = get("vkey")?.ok_or_else(|| LedgerError::NotALedger {
+            path: db.to_path_buf(),
+            why: "verifier key missing".into(),
+        })?;
         let verifier = VerifierKey::parse(&vkey)
             .map_err(|e| LedgerError::Corrupt(format!("stored verifier key: {e}")))?;
         if !readonly {
+            use_rollback_journal(&conn)?;
             conn.pragma_update(None, "synchronous", "FULL")?;
         }
         Ok(Ledger {
@@ -616,6 +677,75 @@ fn last_entry_time(
     let e =
         Entry::decode(&bytes).map_err(|e| LedgerError::Corrupt(format!("entry {last}: {e}")))?;
     super::entry_time(last, &e.event.time).map(Some)
+}
+
+/// Puts the database in SQLite's rollback-journal mode (`journal_mode=DELETE`), converting a
+/// write-ahead-log ledger written by an older rootkey. A rollback-journal database can be read
+/// with read permission on the file alone; a WAL one needs write access to the file and its
+/// folder even to be read, which an auditor should not need.
+fn use_rollback_journal(conn: &Connection) -> Result<(), LedgerError> {
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    if mode.eq_ignore_ascii_case("delete") {
+        return Ok(());
+    }
+    // Leaving WAL needs the only connection to the file. When another process has it open,
+    // SQLite keeps WAL (returning the old mode, or SQLITE_BUSY): still correct for appends, and
+    // the next open for writing converts it.
+    match conn.pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get::<_, String>(0)) {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `access(2)` with the effective ids, without opening the file.
+fn access(path: &Path, mode: libc::c_int) -> Result<(), std::io::Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+    let rc = unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), mode, libc::AT_EACCESS) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Whether this process may write `db` and create its journal beside it; else why not.
+fn write_access(db: &Path) -> Result<(), String> {
+    access(db, libc::W_OK).map_err(|e| format!("the file is not writable ({e})"))?;
+    let dir = match db.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    access(dir, libc::W_OK | libc::X_OK)
+        .map_err(|e| format!("its folder {} is not writable ({e})", dir.display()))
+}
+
+/// SQLite's rollback journal beside `db`.
+fn journal_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push("-journal");
+    PathBuf::from(p)
+}
+
+/// Whether `db`'s header marks it as a write-ahead-log database (file format bytes 18 and 19).
+fn is_wal_file(db: &Path) -> bool {
+    use std::io::Read;
+    let mut header = [0u8; 20];
+    std::fs::File::open(db)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok_and(|()| {
+            header.starts_with(b"SQLite format 3\0") && (header[18] == 2 || header[19] == 2)
+        })
 }
 
 fn create_private(path: &Path, contents: &[u8]) -> Result<(), LedgerError> {

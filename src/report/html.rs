@@ -27,8 +27,15 @@ pre{background:#f6f8fa;padding:.75rem;overflow-x:auto}
 .finding{border:1px solid #d0d7de;border-radius:.4rem;padding:.5rem 1rem;margin:.75rem 0}
 ";
 
+/// Escapes text for HTML; invisible and terminal-unsafe characters first become visible
+/// `\u{XXXX}` ([`crate::text::escape`]), so the page carries no raw control or bidi character.
 fn e(text: &str) -> String {
-    encode_text(text).into_owned()
+    encode_text(&crate::text::escape(text)).into_owned()
+}
+
+/// [`e`] for multi-line text (a `<pre>` block): line breaks stay.
+fn e_lines(text: &str) -> String {
+    encode_text(&crate::text::escape_lines(text)).into_owned()
 }
 
 fn table(o: &mut String, head: &[&str], rows: &[Vec<String>]) {
@@ -122,7 +129,7 @@ pub(crate) fn render(r: &AuditReport) -> String {
     for p in &l.problems {
         let _ = write!(o, "<li class=\"bad\">{}</li>", e(p));
     }
-    let _ = write!(o, "</ul>\n<pre>{}</pre>\n", e(&l.checkpoint));
+    let _ = write!(o, "</ul>\n<pre>{}</pre>\n", e_lines(&l.checkpoint));
 
     let k = &r.kpis;
     o.push_str("<h2>KPIs</h2>\n");
@@ -344,6 +351,17 @@ mod tests {
         assert!(!html.contains("<script>"), "raw script tag in output");
         assert!(html.contains("&lt;script&gt;"));
         assert_eq!(html.matches("<script").count(), 0);
+    }
+
+    #[test]
+    fn no_raw_control_or_bidi_character_reaches_the_page() {
+        let mut r = sample(vec![finding("X", Severity::High, "t\x1b[2J\u{202E}")]);
+        r.meta.scope = "scope\x1b]0;title\x07\u{2066}".into();
+        let html = render(&r, Format::Html);
+        for c in ['\x1b', '\x07', '\u{202E}', '\u{2066}'] {
+            assert!(!html.contains(c), "raw {c:?} in the page");
+        }
+        assert!(html.contains("\\u{001B}") && html.contains("\\u{202E}"));
     }
 
     #[test]

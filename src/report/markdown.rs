@@ -7,21 +7,26 @@ use super::{
     explanation_text, fmt_duration, fmt_time, opt_bool, saved_checkpoint_text, AuditReport,
 };
 
-/// Escapes text for a Markdown table cell or paragraph.
+/// Escapes text for a Markdown table cell or paragraph. A line break becomes a space; every other
+/// invisible or terminal-unsafe character is shown as `\u{XXXX}` ([`crate::text::escape`]), since
+/// the report may be printed straight to a terminal.
 pub(crate) fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let flat: String = text
+        .chars()
+        .filter(|&c| c != '\r')
+        .map(|c| if c == '\n' { ' ' } else { c })
+        .collect();
+    let visible = crate::text::escape(&flat);
+    let mut out = String::with_capacity(visible.len());
+    for c in visible.chars() {
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '\r' => {}
-            '\n' => out.push(' '),
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '!' | '{' | '}' | '(' | ')' | '~' => {
                 out.push('\\');
                 out.push(c);
             }
-            c if c.is_control() => {}
             c => out.push(c),
         }
     }
@@ -100,7 +105,8 @@ pub(crate) fn render(r: &AuditReport) -> String {
     }
     let _ = writeln!(o, "\nCheckpoint:\n");
     for line in l.checkpoint.lines() {
-        let _ = writeln!(o, "    {line}");
+        // An indented code block: no Markdown escaping, but nothing raw for a terminal either.
+        let _ = writeln!(o, "    {}", crate::text::escape(line));
     }
 
     let k = &r.kpis;
@@ -320,6 +326,16 @@ mod tests {
         assert!(!e.contains('\n'));
         assert!(!e.replace("\\|", "").contains('|'));
         assert!(e.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn terminal_controls_are_shown_not_sent() {
+        let e = esc("a\x1b[2Jb\u{202E}c\r\nd\u{200B}");
+        assert!(!e.contains('\x1b') && !e.contains('\u{202E}') && !e.contains('\u{200B}'));
+        assert!(!e.contains('\n') && !e.contains('\r'));
+        // `\u{001B}` with its Markdown metacharacters escaped.
+        assert!(e.contains("\\\\u\\{001B\\}"), "{e}");
+        assert!(e.contains("\\\\u\\{202E\\}"), "{e}");
     }
 
     #[test]

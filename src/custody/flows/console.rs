@@ -3,6 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use super::FlowError;
+use crate::text::escape_lines;
 
 /// Where a flow's guidance goes and where its few questions are answered.
 pub trait Console {
@@ -16,7 +17,9 @@ pub trait Console {
 }
 
 /// The CLI's console: everything on stderr (stdout stays for results and `--json`); waits for
-/// Enter only when stdin is a terminal, so scripts and pipes run straight through.
+/// Enter only when stdin is a terminal, so scripts and pipes run straight through. Text is
+/// escaped line by line ([`escape_lines`]): names and locations from the ledger never reach the
+/// terminal raw.
 #[derive(Debug)]
 pub struct StderrConsole {
     wait: bool,
@@ -50,10 +53,11 @@ impl Default for StderrConsole {
 
 impl Console for StderrConsole {
     fn say(&mut self, text: &str) {
-        eprintln!("{text}");
+        eprintln!("{}", escape_lines(text));
     }
 
     fn step(&mut self, text: &str) -> Result<(), FlowError> {
+        let text = escape_lines(text);
         if !self.wait {
             eprintln!("{text}");
             return Ok(());
@@ -78,11 +82,13 @@ impl Console for StderrConsole {
                 ))
             });
         }
-        rpassword::prompt_password(format!("PIN of {who}'s key: ")).map_err(|e| {
-            FlowError::Console(format!(
-                "{who}'s key needs its PIN and none can be asked here ({e})"
-            ))
-        })
+        rpassword::prompt_password(format!("PIN of {}'s key: ", crate::text::escape(who))).map_err(
+            |e| {
+                FlowError::Console(format!(
+                    "{who}'s key needs its PIN and none can be asked here ({e})"
+                ))
+            },
+        )
     }
 }
 
