@@ -3,7 +3,7 @@
 //!
 //! Layout follows the wire format: [`object`] parses the attestation object, one file per
 //! statement format ([`packed`], [`fido_u2f`], [`none`], [`platform`]), [`chain`] validates
-//! certificate paths against [`trust`] anchors, [`mds`] reads FIDO metadata, [`crate::webauthn::models`] and
+//! certificate paths against [`anchor`]s (which [`trust`] collects), [`mds`] reads FIDO metadata, [`crate::webauthn::models`] and
 //! [`firmware`] know about devices, and [`policy`] turns a verified attestation into an
 //! eligibility decision.
 //!
@@ -11,6 +11,7 @@
 //! [`VerifiedAttestation`] (no public constructor: only the verifier makes one), and [`evaluate`]
 //! yields an [`Eligibility`] that hands it on only when the policy allows the key.
 
+pub mod anchor;
 pub mod chain;
 pub mod fido_u2f;
 pub mod firmware;
@@ -38,7 +39,8 @@ pub use object::{AttestationObject, ObjectError};
 pub use policy::{evaluate, Eligibility, Finding, FirmwareAction, Policy, PolicyConfig, Severity};
 pub use reason::InvalidReason;
 pub use report::FileReport;
-pub use trust::{Anchor, AnchorSource, TrustError, TrustStore};
+pub use anchor::{Anchor, AnchorSource, TrustError};
+pub use trust::TrustStore;
 
 /// What a format's verification procedure concluded about the statement's signer.
 #[derive(Debug, Clone, PartialEq, Eq)]
