@@ -96,6 +96,7 @@ fn valid_keys_exit_0_with_the_documented_json_fields() {
         "trust_root",
         "certification",
         "eligible",
+        "assurance",
         "policy_findings",
     ] {
         assert!(r.get(field).is_some(), "missing {field}: {r}");
@@ -105,6 +106,7 @@ fn valid_keys_exit_0_with_the_documented_json_fields() {
     assert_eq!(r["aaguid"], "fa2b99dc-9e39-4257-8f92-4a30d23c4118");
     assert_eq!(r["trust_root"], "yubico-u2f-root-ca-serial-457200631.pem");
     assert_eq!(r["eligible"], true);
+    assert_eq!(r["assurance"], "hardware");
     let ids: Vec<&str> = r["policy_findings"]
         .as_array()
         .unwrap()
@@ -382,17 +384,41 @@ fn software_ca_via_roots_dir_is_valid_and_reported_as_user_trusted() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json(&out)[0]["reason_code"], "UntrustedChain");
 
-    let out = rootkey(
-        &[
-            "--json",
-            "attest",
-            "verify",
-            "--roots",
-            roots.to_str().unwrap(),
-            ev.to_str().unwrap(),
-        ],
-        d.path(),
+    let with_roots = |dir: &Path| {
+        rootkey(
+            &[
+                "--json",
+                "attest",
+                "verify",
+                "--roots",
+                roots.to_str().unwrap(),
+                ev.to_str().unwrap(),
+            ],
+            dir,
+        )
+    };
+    // Trusting the CA is not enough: software keys fail closed unless allow_software is set.
+    let out = with_roots(d.path());
+    assert_eq!(out.status.code(), Some(1));
+    let r = &json(&out)[0];
+    assert_eq!(r["attestation"], "valid");
+    assert_eq!(r["eligible"], false);
+    assert_eq!(r["assurance"], Value::Null);
+    assert!(
+        r["policy_findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "software-authenticator" && f["severity"] == "deny"),
+        "{r}"
     );
+
+    std::fs::write(
+        d.path().join("absent-config.toml"),
+        "[policy]\nrequire_pin = false\nallow_software = true\n",
+    )
+    .unwrap();
+    let out = with_roots(d.path());
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -400,6 +426,7 @@ fn software_ca_via_roots_dir_is_valid_and_reported_as_user_trusted() {
         String::from_utf8_lossy(&out.stdout)
     );
     let r = &json(&out)[0];
+    assert_eq!(r["assurance"], "software");
     assert_eq!(r["trust_root"], "rootkey-soft-ca.pem");
     assert_eq!(r["trust_root_source"], "user");
     assert_eq!(r["challenge_checked"], true);
@@ -416,7 +443,11 @@ fn software_ca_via_roots_dir_is_valid_and_reported_as_user_trusted() {
 
     // policy.trusted_roots (a path relative to the policy file) works the same way.
     let policy = d.path().join("policy.toml");
-    std::fs::write(&policy, "trusted_roots = [\"roots/rootkey-soft-ca.pem\"]\n").unwrap();
+    std::fs::write(
+        &policy,
+        "trusted_roots = [\"roots/rootkey-soft-ca.pem\"]\nallow_software = true\n",
+    )
+    .unwrap();
     let out = rootkey(
         &[
             "--json",

@@ -39,7 +39,12 @@ impl Station {
 
     fn empty() -> Station {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("policy.toml"), "require_pin = false\n").unwrap();
+        // Soft keys: no PIN to type, and software allowed (it is denied by default).
+        std::fs::write(
+            dir.path().join("policy.toml"),
+            "require_pin = false\nallow_software = true\n",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("none.toml"), "").unwrap();
         let s = Station { dir };
         let o = s

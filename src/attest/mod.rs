@@ -12,6 +12,7 @@
 //! yields an [`Eligibility`] that hands it on only when the policy allows the key.
 
 pub mod anchor;
+pub mod assurance;
 pub mod chain;
 pub mod fido_u2f;
 pub mod firmware;
@@ -34,12 +35,13 @@ use crate::webauthn::authdata::format_aaguid;
 use crate::webauthn::client_data::TYPE_CREATE;
 use crate::webauthn::{sha256, AuthData, ClientData, ClientDataError, CoseKey, Evidence};
 
+pub use anchor::{Anchor, AnchorSource, TrustError};
+pub use assurance::Assurance;
 pub use mds::{Certification, MdsBlob, MdsError, MdsMatch};
 pub use object::{AttestationObject, ObjectError};
 pub use policy::{evaluate, Eligibility, Finding, FirmwareAction, Policy, PolicyConfig, Severity};
 pub use reason::InvalidReason;
 pub use report::FileReport;
-pub use anchor::{Anchor, AnchorSource, TrustError};
 pub use trust::TrustStore;
 
 /// What a format's verification procedure concluded about the statement's signer.
@@ -89,6 +91,7 @@ pub struct VerifiedAttestation {
     certificate_key_id: Option<String>,
     mds: Option<MdsMatch>,
     challenge: ChallengeCheck,
+    assurance: Assurance,
 }
 
 impl VerifiedAttestation {
@@ -136,6 +139,12 @@ impl VerifiedAttestation {
     /// should require `Checked`: third-party evidence cannot exclude replay).
     pub fn challenge(&self) -> ChallengeCheck {
         self.challenge
+    }
+    /// What the attested values prove about the key being hardware: software when the signed
+    /// AAGUID, the model name or the attestation certificate says so, else decided by where the
+    /// chain ended (see [`Assurance`]). The policy may lower it with the key's own statements.
+    pub fn assurance(&self) -> Assurance {
+        self.assurance
     }
 }
 
@@ -354,6 +363,8 @@ fn verify_inner(
         certificate_key_id: None,
         mds: None,
         challenge: result.challenge,
+        // No chain (self attestation) until a chain is verified below.
+        assurance: Assurance::UserRoot,
     };
     if let Statement::Basic { x5c } = statement {
         // §7.1 step 22: the chain must end in an acceptable trust anchor.
@@ -384,6 +395,23 @@ fn verify_inner(
         verified.kind = AttestationType::Basic;
         verified.certificate_key_id = Some(key_id);
         verified.mds = entry.map(|e| e.summary(trust.mds().is_some_and(|m| m.is_stale(at))));
+        verified.assurance = match root.source {
+            AnchorSource::PinnedVendor | AnchorSource::Mds => Assurance::Hardware,
+            AnchorSource::User => Assurance::UserRoot,
+        };
+    }
+    // Software wins over any root: a software key is copyable whoever signed its certificate.
+    let model = crate::webauthn::models::model_name(&cred.aaguid)
+        .map(str::to_string)
+        .or_else(|| verified.mds.as_ref().map(|m| m.description.clone()));
+    if assurance::software_in_attestation(
+        &cred.aaguid,
+        model.as_deref(),
+        verified.leaf_subject.as_deref(),
+    )
+    .is_some()
+    {
+        verified.assurance = Assurance::Software;
     }
     // Self attestation gets no metadata: its AAGUID is the key's unproven claim.
     Ok(Verdict::Valid(Box::new(verified)))

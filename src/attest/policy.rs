@@ -10,14 +10,22 @@
 //! min_certification = "L1"                   # FIDO_CERTIFIED level; unset: not required
 //! require_pin = true                         # default
 //! allow_self_attestation = false             # default
+//! allow_software = false                     # default: software authenticators are denied
 //! trusted_roots = ["rootkey-soft-ca.pem"]    # user roots: PEM paths or SHA-256 fingerprints
 //! vulnerable_firmware = "deny"               # or "warn"
 //! ```
+//!
+//! `allow_software = true` lets a software authenticator (rootkey's own soft key, or any key whose
+//! AAGUID, model or attestation certificate says "NOT HARDWARE") be eligible with a warning
+//! instead of being denied; it is for demos and tests only, since a software key's secrets can be
+//! copied with its state file. Every report names the result's [`super::Assurance`] (`hardware`,
+//! `user-root` or `software`) so an eligible software key is never taken for hardware downstream.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::assurance::{self, Assurance};
 use super::firmware::{self, FirmwareStatus};
 use super::{AnchorSource, AttestationResult, AttestationType, Certification, ChallengeCheck};
 use super::{Verdict, VerifiedAttestation};
@@ -65,6 +73,9 @@ pub struct PolicyConfig {
     /// Whether self attestation (no certificate chain) may be eligible.
     #[serde(default)]
     pub allow_self_attestation: bool,
+    /// Whether a software authenticator may be eligible (with a warning); demos and tests only.
+    #[serde(default)]
+    pub allow_software: bool,
     /// User roots trusted for eligibility: PEM file paths or SHA-256 fingerprints (hex).
     #[serde(default)]
     pub trusted_roots: Vec<String>,
@@ -82,6 +93,7 @@ impl Default for PolicyConfig {
             min_certification: None,
             require_pin: true,
             allow_self_attestation: false,
+            allow_software: false,
             trusted_roots: Vec::new(),
             vulnerable_firmware: FirmwareAction::Deny,
         }
@@ -118,6 +130,7 @@ pub struct Policy {
     min_certification: Option<Certification>,
     require_pin: bool,
     allow_self_attestation: bool,
+    allow_software: bool,
     trusted_root_fingerprints: BTreeSet<String>,
     vulnerable_firmware: FirmwareAction,
 }
@@ -163,6 +176,7 @@ impl Policy {
             min_certification,
             require_pin: c.require_pin,
             allow_self_attestation: c.allow_self_attestation,
+            allow_software: c.allow_software,
             trusted_root_fingerprints,
             vulnerable_firmware: c.vulnerable_firmware,
         })
@@ -229,6 +243,7 @@ pub struct Eligibility {
     /// The model name, when known.
     pub model: Option<String>,
     approved: Option<VerifiedAttestation>,
+    assurance: Option<Assurance>,
 }
 
 impl Eligibility {
@@ -243,6 +258,13 @@ impl Eligibility {
     /// Consumes the decision, yielding the verified attestation only when eligible.
     pub fn into_approved(self) -> Option<VerifiedAttestation> {
         self.approved
+    }
+    /// How much the approved attestation proves about the key being hardware; None when the key
+    /// is not eligible. The verifier's [`VerifiedAttestation::assurance`], made `Software` when
+    /// the key's own statements (device facts) say it is a software authenticator: software wins
+    /// over a user root and over a vendor root.
+    pub fn assurance(&self) -> Option<Assurance> {
+        self.approved.as_ref().and(self.assurance)
     }
 }
 
@@ -336,6 +358,14 @@ pub fn evaluate(
     if let Some(v) = verified {
         check_verified(v, model.as_deref(), result, policy, &mut add);
     }
+    let software = verified
+        .and_then(|v| {
+            assurance::software_in_attestation(&v.aaguid(), model.as_deref(), v.leaf_subject())
+        })
+        .or_else(|| device.and_then(assurance::software_in_device));
+    if let Some(why) = &software {
+        check_software(why, policy, &mut add);
+    }
     check_device(result, device, policy, &mut add);
 
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
@@ -347,6 +377,38 @@ pub fn evaluate(
             (Verdict::Valid(v), false) => Some(v.as_ref().clone()),
             _ => None,
         },
+        assurance: verified.map(|v| match software {
+            Some(_) => Assurance::Software,
+            None => v.assurance(),
+        }),
+    }
+}
+
+fn check_software(
+    why: &str,
+    policy: &Policy,
+    add: &mut impl FnMut(&'static str, Severity, String),
+) {
+    if policy.allow_software {
+        add(
+            "software-authenticator",
+            Severity::Warn,
+            format!(
+                "this is a software authenticator, NOT HARDWARE ({why}), eligible only because \
+                 the policy sets allow_software = true; its secrets can be copied with its state \
+                 file, so never let it guard a real root account or stand for a custodian"
+            ),
+        );
+    } else {
+        add(
+            "software-authenticator",
+            Severity::Deny,
+            format!(
+                "this is a software authenticator, NOT HARDWARE ({why}): its secrets can be \
+                 copied with its state file, so it proves neither a physical key nor a person; \
+                 use a hardware key, and set allow_software = true only for demos and tests"
+            ),
+        );
     }
 }
 
@@ -396,17 +458,6 @@ fn check_verified(
                 );
             }
         }
-    }
-    let software = model.is_some_and(|m| m.contains("NOT HARDWARE"))
-        || v.leaf_subject().is_some_and(|s| s.contains("NOT HARDWARE"));
-    if software {
-        add(
-            "software-authenticator",
-            Severity::Warn,
-            "this is a software authenticator (NOT HARDWARE), accepted only because its CA is \
-             trusted explicitly; never use it to guard a real root account"
-                .into(),
-        );
     }
     if !policy.allowed_aaguids.is_empty() && !policy.allowed_aaguids.contains(&v.aaguid()) {
         add(
@@ -599,6 +650,17 @@ mod tests {
             ..PolicyConfig::default()
         })
         .is_err());
+    }
+
+    #[test]
+    fn software_is_denied_by_default_and_allowed_only_by_name() {
+        assert!(!PolicyConfig::default().allow_software);
+        assert!(!Policy::default().allow_software);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.toml");
+        std::fs::write(&p, "allow_software = true\n").unwrap();
+        let c = Policy::config_from_file(&p).unwrap();
+        assert!(Policy::from_config(&c).unwrap().allow_software);
     }
 
     #[test]

@@ -159,6 +159,7 @@ fn print_table(reports: &[FileReport]) {
         "trust root",
         "certification",
         "eligible",
+        "assurance",
     ]);
     for r in reports {
         t.row([
@@ -172,6 +173,7 @@ fn print_table(reports: &[FileReport]) {
             r.trust_root.clone().unwrap_or_else(|| "-".into()),
             r.certification.unwrap_or("-").to_string(),
             if r.eligible { "yes" } else { "NO" }.to_string(),
+            r.assurance.map_or("-", |a| a.as_str()).to_string(),
         ]);
     }
     println!("{t}");
