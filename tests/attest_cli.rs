@@ -466,3 +466,116 @@ fn software_ca_via_roots_dir_is_valid_and_reported_as_user_trusted() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+fn eligible_and_ids(out: &Output) -> (bool, Vec<String>) {
+    let r = &json(out)[0];
+    let ids = r["policy_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    (r["eligible"] == true, ids)
+}
+
+#[test]
+fn purpose_custodian_is_judged_by_policy_custodian_which_inherits_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("absent-config.toml");
+    let file = real("yubico-yubikey_5_nfc-packed.json");
+    let verify = |purpose: &str| {
+        rootkey(
+            &[
+                "--json",
+                "attest",
+                "verify",
+                "--at",
+                AT,
+                "--purpose",
+                purpose,
+                &file,
+            ],
+            d.path(),
+        )
+    };
+
+    // require_pin = false written for root keys does not loosen custodian keys.
+    std::fs::write(&cfg, "[policy]\nrequire_pin = false\n").unwrap();
+    let root = verify("root");
+    assert_eq!(root.status.code(), Some(0));
+    assert_eq!(json(&root)[0]["assurance"], "hardware");
+    let custodian = verify("custodian");
+    assert_eq!(custodian.status.code(), Some(1));
+    let (eligible, ids) = eligible_and_ids(&custodian);
+    assert!(
+        !eligible && ids.contains(&"pin-unknown".to_string()),
+        "{ids:?}"
+    );
+
+    // Its own table decides, and a stricter custodian setting does not tighten root keys.
+    std::fs::write(
+        &cfg,
+        "[policy]\nrequire_pin = false\n\n\
+         [policy.custodian]\nrequire_pin = false\nallowed_formats = [\"fido-u2f\"]\n",
+    )
+    .unwrap();
+    assert_eq!(verify("root").status.code(), Some(0));
+    let custodian = verify("custodian");
+    assert_eq!(custodian.status.code(), Some(1));
+    let (_, ids) = eligible_and_ids(&custodian);
+    assert!(ids.contains(&"format-not-allowed".to_string()), "{ids:?}");
+    assert!(!ids.contains(&"pin-unknown".to_string()), "{ids:?}");
+
+    // The default purpose is root.
+    let default = rootkey(&["--json", "attest", "verify", "--at", AT, &file], d.path());
+    assert_eq!(default.status.code(), Some(0));
+
+    // A typo in the custodian table is a usage error naming the table, for either purpose.
+    std::fs::write(&cfg, "[policy.custodian]\nrequire_pinn = false\n").unwrap();
+    for purpose in ["root", "custodian"] {
+        let out = verify(purpose);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("policy.custodian"), "{err}");
+    }
+
+    let out = verify("auditor");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn purpose_custodian_reads_the_custodian_table_of_a_policy_file() {
+    let d = config_dir();
+    let policy = d.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "require_pin = false\n\n[custodian]\nrequire_pin = false\nallowed_models = [\"Nitrokey\"]\n",
+    )
+    .unwrap();
+    let file = real("yubico-yubikey_5_nfc-packed.json");
+    let verify = |purpose: &str| {
+        rootkey(
+            &[
+                "--json",
+                "attest",
+                "verify",
+                "--at",
+                AT,
+                "--policy",
+                policy.to_str().unwrap(),
+                "--purpose",
+                purpose,
+                &file,
+            ],
+            d.path(),
+        )
+    };
+    assert_eq!(verify("root").status.code(), Some(0));
+    let out = verify("custodian");
+    assert_eq!(out.status.code(), Some(1));
+    let (eligible, ids) = eligible_and_ids(&out);
+    assert!(
+        !eligible && ids.contains(&"model-not-allowed".to_string()),
+        "{ids:?}"
+    );
+}

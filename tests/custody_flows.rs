@@ -39,10 +39,12 @@ impl Station {
 
     fn empty() -> Station {
         let dir = tempfile::tempdir().unwrap();
-        // Soft keys: no PIN to type, and software allowed (it is denied by default).
+        // Soft keys: no PIN to type, and software allowed (denied by default), for root keys
+        // and (in its own table, which does not inherit) for custodian keys.
         std::fs::write(
             dir.path().join("policy.toml"),
-            "require_pin = false\nallow_software = true\n",
+            "require_pin = false\nallow_software = true\n\n\
+             [custodian]\nrequire_pin = false\nallow_software = true\n",
         )
         .unwrap();
         std::fs::write(dir.path().join("none.toml"), "").unwrap();

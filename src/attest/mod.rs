@@ -39,7 +39,10 @@ pub use anchor::{Anchor, AnchorSource, TrustError};
 pub use assurance::Assurance;
 pub use mds::{Certification, MdsBlob, MdsError, MdsMatch};
 pub use object::{AttestationObject, ObjectError};
-pub use policy::{evaluate, Eligibility, Finding, FirmwareAction, Policy, PolicyConfig, Severity};
+pub use policy::{
+    configs_from_table, evaluate, Eligibility, Finding, FirmwareAction, KeyPurpose, Policy,
+    PolicyConfig, PolicyError, Severity,
+};
 pub use reason::InvalidReason;
 pub use report::FileReport;
 pub use trust::TrustStore;

@@ -203,11 +203,13 @@ fn story(mut r: Runner) -> CmdResult {
     std::fs::create_dir_all(&f.keys)?;
     // The one departure from a production policy, said out loud: software keys are allowed
     // (`allow_software`, denied by default) and trusted through their CA (`--roots`), and they
-    // carry no PIN because the demo has no one to type it.
+    // carry no PIN because the demo has no one to type it. Custodian keys have their own table,
+    // which does not inherit from [policy], so it says the same again.
     std::fs::write(
         &f.config,
         "# rootkey demo configuration: software keys, NOT for real root accounts\n\
          [policy]\nrequire_pin = false\nallow_software = true\n\n\
+         [policy.custodian]\nrequire_pin = false\nallow_software = true\n\n\
          [aws]\ncompany_domains = [\"example.com\"]\n",
     )?;
     let config = s(&f.config);
