@@ -32,6 +32,8 @@
 //! built-in default above, never the other table's value, so a setting written to loosen root
 //! keys (say `require_pin = false` or `allow_software = true`) cannot silently loosen custodian
 //! keys, and the other way round. Write a setting in both tables when both should have it.
+//!
+//! The operator's description of every field is `docs/policy.md`.
 
 use std::collections::BTreeSet;
 

@@ -34,7 +34,8 @@ pub struct VerifyArgs {
     /// Check certificate validity at this time (RFC 3339) [default: now]
     #[arg(long, value_name = "RFC3339")]
     pub at: Option<String>,
-    /// Policy file (TOML, the shape of the config's [policy] section) [default: config's [policy]]
+    /// Policy file (TOML, the shape of the config's [policy] section, [custodian] table included)
+    /// [default: the config's [policy], or its [policy.custodian] with --purpose custodian]
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Which policy the keys are judged by: root ([policy]) or custodian ([policy.custodian])
