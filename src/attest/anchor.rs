@@ -1,7 +1,6 @@
 //! Trust anchors as values: what a chain may end in, where each came from, and how PEM files
-//! become anchors. A leaf module of `attest`: [`super::chain`], [`super::mds`] and
-//! [`super::trust`] import it, and it imports none of them (so none of them imports another that
-//! imports it back).
+//! become anchors. A leaf module of `attest`: `chain`, `mds` and `trust` import it, and it
+//! imports no other module of `attest`.
 
 use serde::Serialize;
 
