@@ -76,6 +76,12 @@ impl Config {
         self.path.as_deref()
     }
 
+    /// Section `[name]` as raw TOML, for a layer whose section holds sub-tables it reads
+    /// separately (`[policy]` and `[policy.custodian]`); None when the file has no such section.
+    pub fn value(&self, name: &str) -> Option<&toml::Value> {
+        self.table.get(name)
+    }
+
     /// Deserializes section `[name]`; a missing section gives `T::default()`.
     pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, ConfigError> {
         match self.table.get(name) {
@@ -126,6 +132,18 @@ mod tests {
             c.section::<Demo>("aws").unwrap().domains,
             vec!["example.com"]
         );
+    }
+
+    #[test]
+    fn raw_sections_are_handed_out_as_written() {
+        let c = Config::parse(
+            "[policy]\n[policy.custodian]\nrequire_pin = false\n",
+            "c".into(),
+        )
+        .unwrap();
+        let policy = c.value("policy").unwrap();
+        assert_eq!(policy["custodian"]["require_pin"].as_bool(), Some(false));
+        assert!(c.value("aws").is_none());
     }
 
     #[test]

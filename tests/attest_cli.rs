@@ -96,6 +96,7 @@ fn valid_keys_exit_0_with_the_documented_json_fields() {
         "trust_root",
         "certification",
         "eligible",
+        "assurance",
         "policy_findings",
     ] {
         assert!(r.get(field).is_some(), "missing {field}: {r}");
@@ -105,6 +106,7 @@ fn valid_keys_exit_0_with_the_documented_json_fields() {
     assert_eq!(r["aaguid"], "fa2b99dc-9e39-4257-8f92-4a30d23c4118");
     assert_eq!(r["trust_root"], "yubico-u2f-root-ca-serial-457200631.pem");
     assert_eq!(r["eligible"], true);
+    assert_eq!(r["assurance"], "hardware");
     let ids: Vec<&str> = r["policy_findings"]
         .as_array()
         .unwrap()
@@ -382,17 +384,41 @@ fn software_ca_via_roots_dir_is_valid_and_reported_as_user_trusted() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json(&out)[0]["reason_code"], "UntrustedChain");
 
-    let out = rootkey(
-        &[
-            "--json",
-            "attest",
-            "verify",
-            "--roots",
-            roots.to_str().unwrap(),
-            ev.to_str().unwrap(),
-        ],
-        d.path(),
+    let with_roots = |dir: &Path| {
+        rootkey(
+            &[
+                "--json",
+                "attest",
+                "verify",
+                "--roots",
+                roots.to_str().unwrap(),
+                ev.to_str().unwrap(),
+            ],
+            dir,
+        )
+    };
+    // Trusting the CA is not enough: software keys fail closed unless allow_software is set.
+    let out = with_roots(d.path());
+    assert_eq!(out.status.code(), Some(1));
+    let r = &json(&out)[0];
+    assert_eq!(r["attestation"], "valid");
+    assert_eq!(r["eligible"], false);
+    assert_eq!(r["assurance"], Value::Null);
+    assert!(
+        r["policy_findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "software-authenticator" && f["severity"] == "deny"),
+        "{r}"
     );
+
+    std::fs::write(
+        d.path().join("absent-config.toml"),
+        "[policy]\nrequire_pin = false\nallow_software = true\n",
+    )
+    .unwrap();
+    let out = with_roots(d.path());
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -400,6 +426,7 @@ fn software_ca_via_roots_dir_is_valid_and_reported_as_user_trusted() {
         String::from_utf8_lossy(&out.stdout)
     );
     let r = &json(&out)[0];
+    assert_eq!(r["assurance"], "software");
     assert_eq!(r["trust_root"], "rootkey-soft-ca.pem");
     assert_eq!(r["trust_root_source"], "user");
     assert_eq!(r["challenge_checked"], true);
@@ -416,7 +443,11 @@ fn software_ca_via_roots_dir_is_valid_and_reported_as_user_trusted() {
 
     // policy.trusted_roots (a path relative to the policy file) works the same way.
     let policy = d.path().join("policy.toml");
-    std::fs::write(&policy, "trusted_roots = [\"roots/rootkey-soft-ca.pem\"]\n").unwrap();
+    std::fs::write(
+        &policy,
+        "trusted_roots = [\"roots/rootkey-soft-ca.pem\"]\nallow_software = true\n",
+    )
+    .unwrap();
     let out = rootkey(
         &[
             "--json",
@@ -433,5 +464,118 @@ fn software_ca_via_roots_dir_is_valid_and_reported_as_user_trusted() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn eligible_and_ids(out: &Output) -> (bool, Vec<String>) {
+    let r = &json(out)[0];
+    let ids = r["policy_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    (r["eligible"] == true, ids)
+}
+
+#[test]
+fn purpose_custodian_is_judged_by_policy_custodian_which_inherits_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("absent-config.toml");
+    let file = real("yubico-yubikey_5_nfc-packed.json");
+    let verify = |purpose: &str| {
+        rootkey(
+            &[
+                "--json",
+                "attest",
+                "verify",
+                "--at",
+                AT,
+                "--purpose",
+                purpose,
+                &file,
+            ],
+            d.path(),
+        )
+    };
+
+    // require_pin = false written for root keys does not loosen custodian keys.
+    std::fs::write(&cfg, "[policy]\nrequire_pin = false\n").unwrap();
+    let root = verify("root");
+    assert_eq!(root.status.code(), Some(0));
+    assert_eq!(json(&root)[0]["assurance"], "hardware");
+    let custodian = verify("custodian");
+    assert_eq!(custodian.status.code(), Some(1));
+    let (eligible, ids) = eligible_and_ids(&custodian);
+    assert!(
+        !eligible && ids.contains(&"pin-unknown".to_string()),
+        "{ids:?}"
+    );
+
+    // Its own table decides, and a stricter custodian setting does not tighten root keys.
+    std::fs::write(
+        &cfg,
+        "[policy]\nrequire_pin = false\n\n\
+         [policy.custodian]\nrequire_pin = false\nallowed_formats = [\"fido-u2f\"]\n",
+    )
+    .unwrap();
+    assert_eq!(verify("root").status.code(), Some(0));
+    let custodian = verify("custodian");
+    assert_eq!(custodian.status.code(), Some(1));
+    let (_, ids) = eligible_and_ids(&custodian);
+    assert!(ids.contains(&"format-not-allowed".to_string()), "{ids:?}");
+    assert!(!ids.contains(&"pin-unknown".to_string()), "{ids:?}");
+
+    // The default purpose is root.
+    let default = rootkey(&["--json", "attest", "verify", "--at", AT, &file], d.path());
+    assert_eq!(default.status.code(), Some(0));
+
+    // A typo in the custodian table is a usage error naming the table, for either purpose.
+    std::fs::write(&cfg, "[policy.custodian]\nrequire_pinn = false\n").unwrap();
+    for purpose in ["root", "custodian"] {
+        let out = verify(purpose);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("policy.custodian"), "{err}");
+    }
+
+    let out = verify("auditor");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn purpose_custodian_reads_the_custodian_table_of_a_policy_file() {
+    let d = config_dir();
+    let policy = d.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "require_pin = false\n\n[custodian]\nrequire_pin = false\nallowed_models = [\"Nitrokey\"]\n",
+    )
+    .unwrap();
+    let file = real("yubico-yubikey_5_nfc-packed.json");
+    let verify = |purpose: &str| {
+        rootkey(
+            &[
+                "--json",
+                "attest",
+                "verify",
+                "--at",
+                AT,
+                "--policy",
+                policy.to_str().unwrap(),
+                "--purpose",
+                purpose,
+                &file,
+            ],
+            d.path(),
+        )
+    };
+    assert_eq!(verify("root").status.code(), Some(0));
+    let out = verify("custodian");
+    assert_eq!(out.status.code(), Some(1));
+    let (eligible, ids) = eligible_and_ids(&out);
+    assert!(
+        !eligible && ids.contains(&"model-not-allowed".to_string()),
+        "{ids:?}"
     );
 }

@@ -496,8 +496,31 @@ fn a_software_ca_is_a_user_root_eligible_only_when_trusted() {
         .iter()
         .any(|f| f.id == "untrusted-user-root" && f.severity == Severity::Deny));
 
+    // Trusting its root is not enough: a software key is denied unless the policy allows it.
+    let trusted_only = Policy::from_config(&PolicyConfig {
+        trusted_roots: vec![root.fingerprint.clone()],
+        ..PolicyConfig::default()
+    })
+    .unwrap();
+    let e = evaluate(&r, Some(&device), &trusted_only);
+    assert!(!e.eligible(), "{:?}", e.findings);
+    assert_eq!(e.assurance(), None);
+    let sw = e
+        .findings
+        .iter()
+        .find(|f| f.id == "software-authenticator")
+        .unwrap();
+    assert_eq!(sw.severity, Severity::Deny);
+    assert!(
+        sw.message
+            .contains("set allow_software = true only for demos and tests"),
+        "{}",
+        sw.message
+    );
+
     let mut policy = Policy::from_config(&PolicyConfig {
         trusted_roots: vec![root.fingerprint.clone()],
+        allow_software: true,
         ..PolicyConfig::default()
     })
     .unwrap();
@@ -509,6 +532,11 @@ fn a_software_ca_is_a_user_root_eligible_only_when_trusted() {
         .any(|f| f.id == "software-authenticator" && f.severity == Severity::Warn));
     assert!(e.findings.iter().any(|f| f.id == "user-trusted-root"));
     assert_eq!(e.approved().unwrap().credential_id(), b"cred-id-1");
+    assert_eq!(e.assurance(), Some(attest::Assurance::Software));
+    assert_eq!(
+        e.approved().unwrap().assurance(),
+        attest::Assurance::Software
+    );
 
     // A different user root is not trusted by that fingerprint.
     policy.trust_root(&"00".repeat(32));

@@ -39,7 +39,14 @@ impl Station {
 
     fn empty() -> Station {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("policy.toml"), "require_pin = false\n").unwrap();
+        // Soft keys: no PIN to type, and software allowed (denied by default), for root keys
+        // and (in its own table, which does not inherit) for custodian keys.
+        std::fs::write(
+            dir.path().join("policy.toml"),
+            "require_pin = false\nallow_software = true\n\n\
+             [custodian]\nrequire_pin = false\nallow_software = true\n",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("none.toml"), "").unwrap();
         let s = Station { dir };
         let o = s
@@ -403,6 +410,18 @@ fn enrollment_refusals() {
     let o = s.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("primary key refused"), "{}", stderr(&o));
+    // Soft key with its CA trusted, under a policy that does not allow software keys.
+    std::fs::write(s.path("no-software.toml"), "require_pin = false\n").unwrap();
+    let mut args = s.enroll_args("Cork", &[]);
+    let i = args.iter().position(|a| a == "--policy").unwrap();
+    args[i + 1] = s.path("no-software.toml").display().to_string();
+    let o = s.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("primary key refused") && stderr(&o).contains("NOT HARDWARE"),
+        "{}",
+        stderr(&o)
+    );
     // The same physical key as primary and backup.
     let mut args = s.enroll_args("Cork", &[]);
     let i = args.iter().position(|a| a == "--backup").unwrap();

@@ -10,7 +10,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::oid_registry::{OID_PKCS1_SHA1WITHRSA, OID_SHA1_WITH_RSA};
 use x509_parser::time::ASN1Time;
 
-use super::trust::Anchor;
+use super::anchor::Anchor;
 use crate::webauthn::sha256;
 
 /// Why a certificate chain was rejected.
@@ -305,7 +305,7 @@ pub fn verify_chain<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attest::trust::AnchorSource;
+    use crate::attest::anchor::AnchorSource;
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
 
     struct Ca {

@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::anchor::{pem_certificates, Anchor, AnchorSource, TrustError};
 use super::chain::{self, ChainError};
-use super::trust::{pem_certificates, Anchor, AnchorSource, TrustError};
 
 /// The production MDS3 BLOB anchor, pinned (see `roots/README.md`).
 const GLOBALSIGN_R3: &str = include_str!("roots/globalsign-root-ca-r3.pem");

@@ -3,7 +3,7 @@
 //!
 //! Layout follows the wire format: [`object`] parses the attestation object, one file per
 //! statement format ([`packed`], [`fido_u2f`], [`none`], [`platform`]), [`chain`] validates
-//! certificate paths against [`trust`] anchors, [`mds`] reads FIDO metadata, [`crate::webauthn::models`] and
+//! certificate paths against [`anchor`]s (which [`trust`] collects), [`mds`] reads FIDO metadata, [`crate::webauthn::models`] and
 //! [`firmware`] know about devices, and [`policy`] turns a verified attestation into an
 //! eligibility decision.
 //!
@@ -11,6 +11,8 @@
 //! [`VerifiedAttestation`] (no public constructor: only the verifier makes one), and [`evaluate`]
 //! yields an [`Eligibility`] that hands it on only when the policy allows the key.
 
+pub mod anchor;
+pub mod assurance;
 pub mod chain;
 pub mod fido_u2f;
 pub mod firmware;
@@ -33,61 +35,17 @@ use crate::webauthn::authdata::format_aaguid;
 use crate::webauthn::client_data::TYPE_CREATE;
 use crate::webauthn::{sha256, AuthData, ClientData, ClientDataError, CoseKey, Evidence};
 
+pub use anchor::{Anchor, AnchorSource, TrustError};
+pub use assurance::Assurance;
 pub use mds::{Certification, MdsBlob, MdsError, MdsMatch};
 pub use object::{AttestationObject, ObjectError};
-pub use policy::{evaluate, Eligibility, Finding, FirmwareAction, Policy, PolicyConfig, Severity};
+pub use policy::{
+    configs_from_table, evaluate, Eligibility, Finding, FirmwareAction, KeyPurpose, Policy,
+    PolicyConfig, PolicyError, Severity,
+};
 pub use reason::InvalidReason;
 pub use report::FileReport;
-pub use trust::{Anchor, AnchorSource, TrustError, TrustStore};
-
-/// TEMPORARY STUB (replaced by the attest-policy branch).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Assurance {
-    /// Vendor or metadata root.
-    Hardware,
-    /// A root the operator trusted.
-    UserRoot,
-    /// A software authenticator.
-    Software,
-}
-
-impl Assurance {
-    /// Name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Assurance::Hardware => "hardware",
-            Assurance::UserRoot => "user-root",
-            Assurance::Software => "software",
-        }
-    }
-    /// Whether hardware.
-    pub fn is_hardware(self) -> bool {
-        self == Assurance::Hardware
-    }
-}
-
-impl Eligibility {
-    /// TEMPORARY STUB (replaced by the attest-policy branch).
-    pub fn assurance(&self) -> Option<Assurance> {
-        let v = self.approved()?;
-        let soft = self
-            .model
-            .as_deref()
-            .is_some_and(|m| m.contains("NOT HARDWARE"))
-            || v.leaf_subject().is_some_and(|s| s.contains("NOT HARDWARE"));
-        Some(if soft {
-            Assurance::Software
-        } else if v
-            .trust_root()
-            .is_some_and(|r| r.source == AnchorSource::User)
-        {
-            Assurance::UserRoot
-        } else {
-            Assurance::Hardware
-        })
-    }
-}
+pub use trust::TrustStore;
 
 /// What a format's verification procedure concluded about the statement's signer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +94,7 @@ pub struct VerifiedAttestation {
     certificate_key_id: Option<String>,
     mds: Option<MdsMatch>,
     challenge: ChallengeCheck,
+    assurance: Assurance,
 }
 
 impl VerifiedAttestation {
@@ -183,6 +142,12 @@ impl VerifiedAttestation {
     /// should require `Checked`: third-party evidence cannot exclude replay).
     pub fn challenge(&self) -> ChallengeCheck {
         self.challenge
+    }
+    /// What the attested values prove about the key being hardware: software when the signed
+    /// AAGUID, the model name or the attestation certificate says so, else decided by where the
+    /// chain ended (see [`Assurance`]). The policy may lower it with the key's own statements.
+    pub fn assurance(&self) -> Assurance {
+        self.assurance
     }
 }
 
@@ -401,6 +366,8 @@ fn verify_inner(
         certificate_key_id: None,
         mds: None,
         challenge: result.challenge,
+        // No chain (self attestation) until a chain is verified below.
+        assurance: Assurance::UserRoot,
     };
     if let Statement::Basic { x5c } = statement {
         // §7.1 step 22: the chain must end in an acceptable trust anchor.
@@ -431,6 +398,23 @@ fn verify_inner(
         verified.kind = AttestationType::Basic;
         verified.certificate_key_id = Some(key_id);
         verified.mds = entry.map(|e| e.summary(trust.mds().is_some_and(|m| m.is_stale(at))));
+        verified.assurance = match root.source {
+            AnchorSource::PinnedVendor | AnchorSource::Mds => Assurance::Hardware,
+            AnchorSource::User => Assurance::UserRoot,
+        };
+    }
+    // Software wins over any root: a software key is copyable whoever signed its certificate.
+    let model = crate::webauthn::models::model_name(&cred.aaguid)
+        .map(str::to_string)
+        .or_else(|| verified.mds.as_ref().map(|m| m.description.clone()));
+    if assurance::software_in_attestation(
+        &cred.aaguid,
+        model.as_deref(),
+        verified.leaf_subject.as_deref(),
+    )
+    .is_some()
+    {
+        verified.assurance = Assurance::Software;
     }
     // Self attestation gets no metadata: its AAGUID is the key's unproven claim.
     Ok(Verdict::Valid(Box::new(verified)))

@@ -1,6 +1,9 @@
-//! Eligibility policy: may this verified key guard a root account?
+//! Eligibility policy: may this verified key guard a root account, or approve custody actions?
 //!
-//! The `[policy]` section of the config file (or `--policy FILE` with the same shape):
+//! Two policies, one per [`KeyPurpose`]: the `[policy]` section of the config file is the policy
+//! for the keys that guard root accounts, and its `[policy.custodian]` sub-table is the policy for
+//! the custodians' own keys (the ones that approve checkouts, check-ins and audits). `--policy
+//! FILE` takes the same shape, either bare or under `[policy]`, with or without `[custodian]`.
 //!
 //! ```toml
 //! [policy]
@@ -10,14 +13,33 @@
 //! min_certification = "L1"                   # FIDO_CERTIFIED level; unset: not required
 //! require_pin = true                         # default
 //! allow_self_attestation = false             # default
+//! allow_software = false                     # default: software authenticators are denied
 //! trusted_roots = ["rootkey-soft-ca.pem"]    # user roots: PEM paths or SHA-256 fingerprints
 //! vulnerable_firmware = "deny"               # or "warn"
+//!
+//! [policy.custodian]                         # custodians' keys: same fields, same defaults
+//! require_pin = true
 //! ```
+//!
+//! `allow_software = true` lets a software authenticator (rootkey's own soft key, or any key whose
+//! AAGUID, model or attestation certificate says "NOT HARDWARE") be eligible with a warning
+//! instead of being denied; it is for demos and tests only, since a software key's secrets can be
+//! copied with its state file. Every report names the result's [`super::Assurance`] (`hardware`,
+//! `user-root` or `software`) so an eligible software key is never taken for hardware downstream.
+//!
+//! The two tables are independent: `[policy.custodian]` does **not** inherit from `[policy]`,
+//! and `[policy]` does not read `[policy.custodian]`. A field left out of either takes the
+//! built-in default above, never the other table's value, so a setting written to loosen root
+//! keys (say `require_pin = false` or `allow_software = true`) cannot silently loosen custodian
+//! keys, and the other way round. Write a setting in both tables when both should have it.
+//!
+//! The operator's description of every field is `docs/policy.md`.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::assurance::{self, Assurance};
 use super::firmware::{self, FirmwareStatus};
 use super::{AnchorSource, AttestationResult, AttestationType, Certification, ChallengeCheck};
 use super::{Verdict, VerifiedAttestation};
@@ -65,6 +87,9 @@ pub struct PolicyConfig {
     /// Whether self attestation (no certificate chain) may be eligible.
     #[serde(default)]
     pub allow_self_attestation: bool,
+    /// Whether a software authenticator may be eligible (with a warning); demos and tests only.
+    #[serde(default)]
+    pub allow_software: bool,
     /// User roots trusted for eligibility: PEM file paths or SHA-256 fingerprints (hex).
     #[serde(default)]
     pub trusted_roots: Vec<String>,
@@ -82,11 +107,50 @@ impl Default for PolicyConfig {
             min_certification: None,
             require_pin: true,
             allow_self_attestation: false,
+            allow_software: false,
             trusted_roots: Vec::new(),
             vulnerable_firmware: FirmwareAction::Deny,
         }
     }
 }
+
+/// Which key a policy is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPurpose {
+    /// A key that guards an AWS account's root user: the `[policy]` table.
+    Root,
+    /// A custodian's own key, which approves custody actions: the `[policy.custodian]` table.
+    Custodian,
+}
+
+impl KeyPurpose {
+    /// `root` or `custodian`, as `--purpose` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyPurpose::Root => "root",
+            KeyPurpose::Custodian => "custodian",
+        }
+    }
+
+    /// The config table this purpose's policy is read from.
+    pub fn table(self) -> &'static str {
+        match self {
+            KeyPurpose::Root => "policy",
+            KeyPurpose::Custodian => "policy.custodian",
+        }
+    }
+
+    /// This purpose's half of a `(root, custodian)` pair, as [`configs_from_table`] returns it.
+    pub fn pick<T>(self, (root, custodian): (T, T)) -> T {
+        match self {
+            KeyPurpose::Root => root,
+            KeyPurpose::Custodian => custodian,
+        }
+    }
+}
+
+/// The name of the custodian sub-table inside `[policy]`.
+pub const CUSTODIAN_TABLE: &str = "custodian";
 
 /// Why a policy could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -102,11 +166,53 @@ pub enum PolicyError {
         path: String,
         source: std::io::Error,
     },
-    #[error("policy file {path} is not valid TOML in the [policy] shape: {source}")]
+    #[error("policy file {path} is not valid TOML in the [{table}] shape: {source}")]
     Toml {
         path: String,
-        source: toml::de::Error,
+        /// `policy` or `policy.custodian`.
+        table: &'static str,
+        source: Box<toml::de::Error>,
     },
+    #[error("[{table}] is not in the policy shape: {source}")]
+    Table {
+        /// `policy` or `policy.custodian`.
+        table: &'static str,
+        source: Box<toml::de::Error>,
+    },
+}
+
+/// Reads the `[policy]` table: the root-key policy and the `[policy.custodian]` policy.
+///
+/// Neither inherits from the other: a field missing from a table takes the built-in default
+/// ([`PolicyConfig::default`]), never the other table's value. A missing `[policy]` gives two
+/// default policies; a missing `[policy.custodian]` gives the default custodian policy.
+pub fn configs_from_table(
+    policy: Option<&toml::Value>,
+) -> Result<(PolicyConfig, PolicyConfig), PolicyError> {
+    let root_err = |source| PolicyError::Table {
+        table: KeyPurpose::Root.table(),
+        source: Box::new(source),
+    };
+    let mut table = match policy {
+        None => return Ok((PolicyConfig::default(), PolicyConfig::default())),
+        Some(toml::Value::Table(t)) => t.clone(),
+        Some(other) => {
+            return Err(root_err(serde::de::Error::custom(format!(
+                "expected a table, found {}",
+                other.type_str()
+            ))))
+        }
+    };
+    let custodian = table.remove(CUSTODIAN_TABLE);
+    let root = PolicyConfig::deserialize(toml::Value::Table(table)).map_err(root_err)?;
+    let custodian = match custodian {
+        None => PolicyConfig::default(),
+        Some(v) => PolicyConfig::deserialize(v).map_err(|source| PolicyError::Table {
+            table: KeyPurpose::Custodian.table(),
+            source: Box::new(source),
+        })?,
+    };
+    Ok((root, custodian))
 }
 
 /// A checked policy.
@@ -118,6 +224,7 @@ pub struct Policy {
     min_certification: Option<Certification>,
     require_pin: bool,
     allow_self_attestation: bool,
+    allow_software: bool,
     trusted_root_fingerprints: BTreeSet<String>,
     vulnerable_firmware: FirmwareAction,
 }
@@ -163,27 +270,51 @@ impl Policy {
             min_certification,
             require_pin: c.require_pin,
             allow_self_attestation: c.allow_self_attestation,
+            allow_software: c.allow_software,
             trusted_root_fingerprints,
             vulnerable_firmware: c.vulnerable_firmware,
         })
     }
 
-    /// Reads a `--policy FILE`: the same shape as `[policy]`, either bare or under `[policy]`.
+    /// Reads a `--policy FILE` for root keys (see [`Policy::configs_from_file`]).
     pub fn config_from_file(path: &std::path::Path) -> Result<PolicyConfig, PolicyError> {
+        Ok(Policy::configs_from_file(path)?.0)
+    }
+
+    /// Reads a `--policy FILE` for keys of `purpose` (see [`Policy::configs_from_file`]).
+    pub fn config_from_file_for(
+        path: &std::path::Path,
+        purpose: KeyPurpose,
+    ) -> Result<PolicyConfig, PolicyError> {
+        Ok(purpose.pick(Policy::configs_from_file(path)?))
+    }
+
+    /// Reads a `--policy FILE`: the same shape as `[policy]` (a `[custodian]` sub-table
+    /// included), either bare or under `[policy]`; returns the root-key and custodian policies.
+    pub fn configs_from_file(
+        path: &std::path::Path,
+    ) -> Result<(PolicyConfig, PolicyConfig), PolicyError> {
         let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        let toml_err = |source| PolicyError::Toml {
+        let table: toml::Table = toml::from_str(&text).map_err(|source| PolicyError::Toml {
             path: path.display().to_string(),
-            source,
-        };
-        let table: toml::Table = toml::from_str(&text).map_err(toml_err)?;
+            table: KeyPurpose::Root.table(),
+            source: Box::new(source),
+        })?;
         let section = match table.get("policy") {
             Some(toml::Value::Table(t)) if table.len() == 1 => t.clone(),
             _ => table,
         };
-        PolicyConfig::deserialize(toml::Value::Table(section)).map_err(toml_err)
+        configs_from_table(Some(&toml::Value::Table(section))).map_err(|e| match e {
+            PolicyError::Table { table, source } => PolicyError::Toml {
+                path: path.display().to_string(),
+                table,
+                source,
+            },
+            other => other,
+        })
     }
 
     /// Trusts a user root (by SHA-256 fingerprint of its DER) for eligibility.
@@ -229,6 +360,7 @@ pub struct Eligibility {
     /// The model name, when known.
     pub model: Option<String>,
     approved: Option<VerifiedAttestation>,
+    assurance: Option<Assurance>,
 }
 
 impl Eligibility {
@@ -243,6 +375,13 @@ impl Eligibility {
     /// Consumes the decision, yielding the verified attestation only when eligible.
     pub fn into_approved(self) -> Option<VerifiedAttestation> {
         self.approved
+    }
+    /// How much the approved attestation proves about the key being hardware; None when the key
+    /// is not eligible. The verifier's [`VerifiedAttestation::assurance`], made `Software` when
+    /// the key's own statements (device facts) say it is a software authenticator: software wins
+    /// over a user root and over a vendor root.
+    pub fn assurance(&self) -> Option<Assurance> {
+        self.approved.as_ref().and(self.assurance)
     }
 }
 
@@ -336,6 +475,14 @@ pub fn evaluate(
     if let Some(v) = verified {
         check_verified(v, model.as_deref(), result, policy, &mut add);
     }
+    let software = verified
+        .and_then(|v| {
+            assurance::software_in_attestation(&v.aaguid(), model.as_deref(), v.leaf_subject())
+        })
+        .or_else(|| device.and_then(assurance::software_in_device));
+    if let Some(why) = &software {
+        check_software(why, policy, &mut add);
+    }
     check_device(result, device, policy, &mut add);
 
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
@@ -347,6 +494,38 @@ pub fn evaluate(
             (Verdict::Valid(v), false) => Some(v.as_ref().clone()),
             _ => None,
         },
+        assurance: verified.map(|v| match software {
+            Some(_) => Assurance::Software,
+            None => v.assurance(),
+        }),
+    }
+}
+
+fn check_software(
+    why: &str,
+    policy: &Policy,
+    add: &mut impl FnMut(&'static str, Severity, String),
+) {
+    if policy.allow_software {
+        add(
+            "software-authenticator",
+            Severity::Warn,
+            format!(
+                "this is a software authenticator, NOT HARDWARE ({why}), eligible only because \
+                 the policy sets allow_software = true; its secrets can be copied with its state \
+                 file, so never let it guard a real root account or stand for a custodian"
+            ),
+        );
+    } else {
+        add(
+            "software-authenticator",
+            Severity::Deny,
+            format!(
+                "this is a software authenticator, NOT HARDWARE ({why}): its secrets can be \
+                 copied with its state file, so it proves neither a physical key nor a person; \
+                 use a hardware key, and set allow_software = true only for demos and tests"
+            ),
+        );
     }
 }
 
@@ -396,17 +575,6 @@ fn check_verified(
                 );
             }
         }
-    }
-    let software = model.is_some_and(|m| m.contains("NOT HARDWARE"))
-        || v.leaf_subject().is_some_and(|s| s.contains("NOT HARDWARE"));
-    if software {
-        add(
-            "software-authenticator",
-            Severity::Warn,
-            "this is a software authenticator (NOT HARDWARE), accepted only because its CA is \
-             trusted explicitly; never use it to guard a real root account"
-                .into(),
-        );
     }
     if !policy.allowed_aaguids.is_empty() && !policy.allowed_aaguids.contains(&v.aaguid()) {
         add(
@@ -599,6 +767,126 @@ mod tests {
             ..PolicyConfig::default()
         })
         .is_err());
+    }
+
+    fn table(text: &str) -> toml::Value {
+        toml::Value::Table(toml::from_str(text).unwrap())
+    }
+
+    #[test]
+    fn software_is_denied_by_default_and_allowed_only_by_name() {
+        assert!(!PolicyConfig::default().allow_software);
+        assert!(!Policy::default().allow_software);
+        let (root, _) = configs_from_table(Some(&table("allow_software = true\n"))).unwrap();
+        assert!(Policy::from_config(&root).unwrap().allow_software);
+    }
+
+    #[test]
+    fn the_custodian_table_is_split_off_and_inherits_nothing() {
+        let (root, custodian) = configs_from_table(None).unwrap();
+        assert_eq!(root, PolicyConfig::default());
+        assert_eq!(custodian, PolicyConfig::default());
+
+        let (root, custodian) = configs_from_table(Some(&table(
+            "require_pin = false\nallow_software = true\nallowed_models = [\"YubiKey\"]\n\
+             [custodian]\nallowed_formats = [\"packed\"]\n",
+        )))
+        .unwrap();
+        assert!(!root.require_pin && root.allow_software);
+        assert_eq!(root.allowed_models, vec!["YubiKey".to_string()]);
+        assert_eq!(root.allowed_formats, default_formats());
+        // What the root table loosened stays at the defaults for custodians, and vice versa.
+        assert_eq!(
+            custodian,
+            PolicyConfig {
+                allowed_formats: vec!["packed".into()],
+                ..PolicyConfig::default()
+            }
+        );
+        assert_eq!(
+            KeyPurpose::Custodian.pick((root.clone(), custodian.clone())),
+            custodian
+        );
+        assert_eq!(KeyPurpose::Root.pick((root.clone(), custodian)), root);
+
+        // A custodian-only table leaves root keys at the defaults.
+        let (root, custodian) =
+            configs_from_table(Some(&table("[custodian]\nrequire_pin = false\n"))).unwrap();
+        assert_eq!(root, PolicyConfig::default());
+        assert!(!custodian.require_pin);
+    }
+
+    #[test]
+    fn typos_are_reported_with_the_table_they_are_in() {
+        let err =
+            configs_from_table(Some(&table("[custodian]\nrequire_pinn = false\n"))).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PolicyError::Table {
+                    table: "policy.custodian",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("[policy.custodian]"), "{err}");
+        let err = configs_from_table(Some(&table("require_pinn = false\n"))).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PolicyError::Table {
+                    table: "policy",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = configs_from_table(Some(&table("custodian = 3\n"))).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PolicyError::Table {
+                    table: "policy.custodian",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = configs_from_table(Some(&toml::Value::Integer(3))).unwrap_err();
+        assert!(err.to_string().contains("expected a table"), "{err}");
+    }
+
+    #[test]
+    fn policy_files_may_hold_the_custodian_table_bare_or_under_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.toml");
+        for text in [
+            "require_pin = false\n[custodian]\nallow_software = true\n",
+            "[policy]\nrequire_pin = false\n[policy.custodian]\nallow_software = true\n",
+        ] {
+            std::fs::write(&p, text).unwrap();
+            let (root, custodian) = Policy::configs_from_file(&p).unwrap();
+            assert!(!root.require_pin && !root.allow_software, "{text}");
+            assert!(custodian.require_pin && custodian.allow_software, "{text}");
+            assert_eq!(Policy::config_from_file(&p).unwrap(), root);
+            assert_eq!(
+                Policy::config_from_file_for(&p, KeyPurpose::Custodian).unwrap(),
+                custodian
+            );
+        }
+        std::fs::write(&p, "[custodian]\nno_such_rule = 1\n").unwrap();
+        let err = Policy::configs_from_file(&p).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PolicyError::Toml {
+                    table: "policy.custodian",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]

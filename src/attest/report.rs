@@ -34,8 +34,11 @@ pub struct FileReport {
     pub fips: Option<bool>,
     /// Whether the issued challenge was compared.
     pub challenge_checked: bool,
-    /// Whether the key may guard a root account.
+    /// Whether the key is eligible under the policy it was judged by.
     pub eligible: bool,
+    /// When eligible, how much the attestation proves about the key being hardware
+    /// (`hardware`, `user-root`, `software`); null when not eligible.
+    pub assurance: Option<super::Assurance>,
     /// Policy findings, most serious first.
     pub policy_findings: Vec<Finding>,
 }
@@ -85,6 +88,7 @@ impl FileReport {
             fips: valid.and_then(|v| v.mds()).map(|m| m.fips),
             challenge_checked: result.challenge == ChallengeCheck::Checked,
             eligible: eligibility.eligible(),
+            assurance: eligibility.assurance(),
             policy_findings: eligibility.findings.clone(),
         }
     }

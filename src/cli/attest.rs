@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 use super::{print_json, CliError, CmdResult, GlobalArgs, Outcome, Table};
-use crate::attest::{self, mds, policy, FileReport, MdsBlob, Policy, PolicyConfig, TrustStore};
+use crate::attest::policy::{self, KeyPurpose};
+use crate::attest::{self, mds, FileReport, MdsBlob, Policy, TrustStore};
 use crate::text::escape;
 use crate::webauthn::Evidence;
 
@@ -34,9 +35,31 @@ pub struct VerifyArgs {
     /// Check certificate validity at this time (RFC 3339) [default: now]
     #[arg(long, value_name = "RFC3339")]
     pub at: Option<String>,
-    /// Policy file (TOML, the shape of the config's [policy] section) [default: config's [policy]]
+    /// Policy file (TOML, the shape of the config's [policy] section, [custodian] table included)
+    /// [default: the config's [policy], or its [policy.custodian] with --purpose custodian]
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Which policy the keys are judged by: root ([policy]) or custodian ([policy.custodian])
+    #[arg(long, value_enum, default_value_t = Purpose::Root)]
+    pub purpose: Purpose,
+}
+
+/// What the keys in the evidence are for (`--purpose`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Purpose {
+    /// Keys that guard an AWS account's root user: the [policy] table
+    Root,
+    /// Custodians' own keys, which approve custody actions: the [policy.custodian] table
+    Custodian,
+}
+
+impl From<Purpose> for KeyPurpose {
+    fn from(p: Purpose) -> KeyPurpose {
+        match p {
+            Purpose::Root => KeyPurpose::Root,
+            Purpose::Custodian => KeyPurpose::Custodian,
+        }
+    }
 }
 
 /// Runs one `rootkey attest` subcommand.
@@ -50,23 +73,31 @@ fn read(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()).into())
 }
 
-/// The trust anchors and policy a key is judged by: pinned roots, the policy (`--policy FILE`,
-/// else the config's `[policy]`) with its trusted roots, and every root in `--roots DIR`, which
-/// naming on the command line trusts explicitly.
+/// The trust anchors and policy a key of `purpose` is judged by: pinned roots, the policy for
+/// that purpose (`--policy FILE`, else the config's `[policy]` for root keys or
+/// `[policy.custodian]` for custodian keys; neither inherits from the other) with its trusted
+/// roots, and every root in `--roots DIR`, which naming on the command line trusts explicitly.
 pub(super) fn trust_and_policy(
+    purpose: KeyPurpose,
     roots: Option<&Path>,
     policy_file: Option<&Path>,
     global: &GlobalArgs,
 ) -> Result<(TrustStore, Policy), CliError> {
     let (policy_cfg, policy_base) = match policy_file {
         Some(p) => (
-            Policy::config_from_file(p)?,
+            Policy::config_from_file_for(p, purpose)?,
             p.parent().map(Path::to_path_buf),
         ),
         None => {
             let config = global.load_config()?;
             let base = config.path().and_then(Path::parent).map(Path::to_path_buf);
-            (config.section::<PolicyConfig>("policy")?, base)
+            let configs = policy::configs_from_table(config.value("policy")).map_err(|e| {
+                match config.path() {
+                    Some(path) => format!("config file {}: {e}", path.display()),
+                    None => e.to_string(),
+                }
+            })?;
+            (purpose.pick(configs), base)
         }
     };
     let mut policy = Policy::from_config(&policy_cfg)?;
@@ -103,8 +134,12 @@ fn verify(args: VerifyArgs, global: &GlobalArgs) -> CmdResult {
         evidence.push((path.display().to_string(), ev));
     }
 
-    let (mut trust, policy) =
-        trust_and_policy(args.roots.as_deref(), args.policy.as_deref(), global)?;
+    let (mut trust, policy) = trust_and_policy(
+        args.purpose.into(),
+        args.roots.as_deref(),
+        args.policy.as_deref(),
+        global,
+    )?;
     if let Some(mds_path) = &args.mds {
         let roots = match &args.mds_root {
             Some(p) => mds::root_from_pem(&p.display().to_string(), &read(p)?)?,
@@ -160,6 +195,7 @@ fn print_table(reports: &[FileReport]) {
         "trust root",
         "certification",
         "eligible",
+        "assurance",
     ]);
     for r in reports {
         t.row([
@@ -173,6 +209,7 @@ fn print_table(reports: &[FileReport]) {
             r.trust_root.clone().unwrap_or_else(|| "-".into()),
             r.certification.unwrap_or("-").to_string(),
             if r.eligible { "yes" } else { "NO" }.to_string(),
+            r.assurance.map_or("-", |a| a.as_str()).to_string(),
         ]);
     }
     println!("{t}");

@@ -84,8 +84,12 @@ pub struct KeyTrust {
 impl KeyTrust {
     /// Trust anchors and the custodian-key policy.
     pub fn eligibility(&self, global: &GlobalArgs) -> Result<Eligibility, super::CliError> {
-        let (trust, policy) =
-            super::attest::trust_and_policy(self.roots.as_deref(), self.policy.as_deref(), global)?;
+        let (trust, policy) = super::attest::trust_and_policy(
+            crate::attest::KeyPurpose::Custodian,
+            self.roots.as_deref(),
+            self.policy.as_deref(),
+            global,
+        )?;
         Ok(Eligibility { trust, policy })
     }
 }

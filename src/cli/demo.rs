@@ -201,11 +201,16 @@ fn s(p: &Path) -> String {
 fn story(mut r: Runner) -> CmdResult {
     let f = Files::new(&r.dir);
     std::fs::create_dir_all(&f.keys)?;
-    // The one departure from a production policy, said out loud: software keys are trusted
-    // through their CA (`--roots`), and they carry no PIN because the demo has no one to type it.
+    // The one departure from a production policy, said out loud: software keys are allowed
+    // (`allow_software`, denied by default) and trusted through their CA (`--roots`), and they
+    // carry no PIN because the demo has no one to type it. Custodian keys have their own table,
+    // which does not inherit from [policy], so it says the same again.
     std::fs::write(
         &f.config,
-        "# rootkey demo configuration\n[policy]\nrequire_pin = false\n\n[aws]\ncompany_domains = [\"example.com\"]\n",
+        "# rootkey demo configuration: software keys, NOT for real root accounts\n\
+         [policy]\nrequire_pin = false\nallow_software = true\n\n\
+         [policy.custodian]\nrequire_pin = false\nallow_software = true\n\n\
+         [aws]\ncompany_domains = [\"example.com\"]\n",
     )?;
     let config = s(&f.config);
     let (alice, bob) = (f.soft("alice"), f.soft("bob"));
@@ -266,7 +271,8 @@ fn story(mut r: Runner) -> CmdResult {
 
     r.heading(
         "Onboard AWS account 123456789012: attest both keys and record them",
-        "Attestation is verified against the software CA, trusted explicitly with --roots.",
+        "Attestation is verified against the software CA, trusted explicitly with --roots; \
+         the demo policy sets allow_software, so the keys pass as software, never as hardware.",
     );
     // AWS as it is before the ceremony: root has a password and no MFA device yet.
     let mut evidence = custody::demo::bundled_evidence(now)?;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::aws::AwsArgs;
 use super::custodian::{parse_pair, CustodianDevices};
 use super::{print_json, CliError, CmdResult, GlobalArgs, Outcome};
+use crate::attest::KeyPurpose;
 use crate::custody::flows::enroll::{
     self, AwsView, ConfirmOutcome, ConfirmRequest, Eligibility, EnrollOutcome, EnrollRequest,
     KeyPlacement,
@@ -128,8 +129,12 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
     };
     let primary = placement(a.primary, a.location_primary, a.bag_primary, "primary")?;
     let backup = placement(a.backup, a.location_backup, a.bag_backup, "backup")?;
-    let (trust, policy) =
-        super::attest::trust_and_policy(a.roots.as_deref(), a.policy.as_deref(), global)?;
+    let (trust, policy) = super::attest::trust_and_policy(
+        KeyPurpose::Root,
+        a.roots.as_deref(),
+        a.policy.as_deref(),
+        global,
+    )?;
     let mut console = global.console();
     // What AWS shows before: counts toward the limit of 8 devices on root.
     let before = read_view(&a.source, &account, Duration::ZERO, &mut console, |_| true)?;
