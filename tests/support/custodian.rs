@@ -1,8 +1,15 @@
 //! Test custodians: real ES256 / Ed25519 keys (ring) that make WebAuthn-style approvals.
 
+use std::cell::Cell;
+
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-use rootkey::ledger::{Approval, CustodianSpec, Role, UnsignedEvent, CUSTODIAN_RP_ID};
+use rootkey::attest::Assurance;
+use rootkey::custody::dual_control::APPROVAL_ORIGIN;
+use rootkey::custody::events::{AttestationSummary, CustodianSpec, B64};
+use rootkey::custody::{Role, CUSTODIAN_RP_ID};
+use rootkey::device::{CUSTODY_ORIGIN, CUSTODY_RP_ID};
+use rootkey::ledger::{Approval, UnsignedEvent};
 use rootkey::webauthn::{client_data::TYPE_GET, sha256, AuthData, ClientData, CoseKey, Flags};
 
 enum Pair {
@@ -18,6 +25,7 @@ pub struct TestCustodian {
     pub credential_id: Vec<u8>,
     pub key: CoseKey,
     pair: Pair,
+    counter: Cell<u32>,
 }
 
 impl TestCustodian {
@@ -54,24 +62,50 @@ impl TestCustodian {
             credential_id: format!("cred-{name}").into_bytes(),
             key,
             pair,
+            counter: Cell::new(0),
         }
     }
 
-    /// The registry spec for enrolling this person.
+    /// The registry spec for enrolling this person (a hardware key, as attested).
     pub fn spec(&self) -> CustodianSpec {
-        CustodianSpec::new(
-            &self.id,
-            &self.name,
-            self.role,
-            &self.credential_id,
-            &self.key,
-        )
+        CustodianSpec {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            role: self.role,
+            credential_id: B64(self.credential_id.clone()),
+            public_key: B64(self.key.to_cbor()),
+            aaguid: "ee882879-721c-4913-9775-3dfcce97072a".into(),
+            model: "YubiKey 5 NFC".into(),
+            attestation: AttestationSummary {
+                fmt: "packed".into(),
+                trust_root: "Yubico FIDO Root CA Serial 450203556".into(),
+                assurance: Assurance::Hardware,
+                certification: None,
+            },
+        }
     }
 
-    /// Signs an assertion over `challenge` with the given RP and flags.
+    /// Signs an assertion over `challenge` with the given RP and flags (origin: the one rootkey
+    /// uses for that RP), with the next signature counter.
     pub fn assert_raw(&self, challenge: &[u8], rp_id: &str, flags: u8) -> Approval {
-        let ad = AuthData::encode(&sha256(rp_id.as_bytes()), Flags(flags), 7, None);
-        let cdj = ClientData::json(TYPE_GET, challenge, "https://rootkey.custodian");
+        let origin = if rp_id == CUSTODY_RP_ID {
+            CUSTODY_ORIGIN
+        } else {
+            APPROVAL_ORIGIN
+        };
+        self.assert_with(challenge, rp_id, origin, flags)
+    }
+
+    /// [`Self::assert_raw`] with an explicit client data origin.
+    pub fn assert_with(&self, challenge: &[u8], rp_id: &str, origin: &str, flags: u8) -> Approval {
+        self.counter.set(self.counter.get() + 1);
+        let ad = AuthData::encode(
+            &sha256(rp_id.as_bytes()),
+            Flags(flags),
+            self.counter.get(),
+            None,
+        );
+        let cdj = ClientData::json(TYPE_GET, challenge, origin);
         let mut msg = ad.clone();
         msg.extend_from_slice(&sha256(&cdj));
         let signature = match &self.pair {
@@ -91,9 +125,13 @@ impl TestCustodian {
         }
     }
 
-    /// A valid approval of `event`.
+    /// A valid approval of `event` (touch and PIN).
     pub fn approve(&self, event: &UnsignedEvent) -> Approval {
-        self.assert_raw(&event.approval_challenge(), CUSTODIAN_RP_ID, Flags::UP)
+        self.assert_raw(
+            &event.approval_challenge(),
+            CUSTODIAN_RP_ID,
+            Flags::UP | Flags::UV,
+        )
     }
 }
 
