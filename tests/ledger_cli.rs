@@ -27,9 +27,20 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Runs `ledger verify` (with extra args) and returns exit code and stdout.
+/// Runs `ledger verify` (with extra args) and returns exit code and stdout. Without an anchor
+/// in `extra`, it passes the auditor's recorded verifier key (these tests never replace the
+/// key unless they pass `--vkey` themselves), since an unanchored verification is not a pass.
 fn verify(db: &Path, extra: &[&str]) -> (i32, String) {
+    let vkey = Ledger::open_readonly(db)
+        .map(|l| l.verifier_key().encode())
+        .unwrap_or_default();
     let mut args = vec!["ledger", "verify"];
+    if !extra
+        .iter()
+        .any(|a| *a == "--vkey" || *a == "--since-checkpoint")
+    {
+        args.extend(["--vkey", vkey.as_str()]);
+    }
     args.extend_from_slice(extra);
     let o = rootkey(db, &args);
     (o.status.code().unwrap_or(-1), stdout(&o) + &stderr(&o))
@@ -114,6 +125,27 @@ fn rewrite(c: &Connection, seq: u64, v: &serde_json::Value) {
     .unwrap();
 }
 
+/// What the holder of a signing key can do: rebuild the tree state from the entries as they now
+/// are and sign a checkpoint over it.
+fn resign(db: &Path, key: &Path) {
+    let l = Ledger::open_readonly(db).unwrap();
+    let mut cr = tree::CompactRange::new();
+    for e in l.entries(0).unwrap() {
+        cr.push(e.leaf_hash());
+    }
+    let pkcs8 = std::fs::read(key).unwrap();
+    let signer =
+        rootkey::ledger::checkpoint::Signer::from_pkcs8("test.example/ledger", &pkcs8).unwrap();
+    let cp = signer.sign(cr.size(), &cr.root());
+    drop(l);
+    open(db)
+        .execute(
+            "UPDATE tree SET frontier = ?1, checkpoint = ?2",
+            params![cr.to_bytes(), cp.note],
+        )
+        .unwrap();
+}
+
 fn approval_json(a: &rootkey::ledger::Approval) -> serde_json::Value {
     serde_json::to_value(a).unwrap()
 }
@@ -124,7 +156,7 @@ fn an_intact_ledger_verifies_and_extends_its_saved_checkpoint() {
     let (code, out) = verify(&w.db, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("ledger intact: 8 entries, 8 approvals verified"),
+        out.contains("ledger intact (anchored by your verifier key only): 8 entries, 8 approvals verified, every custody rule holds"),
         "{out}"
     );
     let saved = w.dir.path().join("cp.txt");
@@ -146,7 +178,8 @@ fn an_intact_ledger_verifies_and_extends_its_saved_checkpoint() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["ok"], true);
     assert_eq!(v["entries"], 9);
-    assert_eq!(v["anchored"], false);
+    assert_eq!(v["anchor"], "none");
+    assert_eq!(o.status.code(), Some(1), "unanchored is not a pass");
     let vkey = v["vkey"].as_str().unwrap().to_string();
     assert_eq!(
         vkey,
@@ -165,7 +198,13 @@ fn verifying_without_an_anchor_warns_and_shows_the_key_to_record() {
         .verifier_key()
         .encode();
     let o = rootkey(&w.db, &["ledger", "verify"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "not anchored, so not a pass: {}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).contains("NOT ANCHORED"), "{}", stdout(&o));
     let err = stderr(&o);
     assert!(
         err.contains("warning: ledger verified only against the key stored in its own database"),
@@ -183,9 +222,12 @@ fn verifying_without_an_anchor_warns_and_shows_the_key_to_record() {
         &["ledger", "checkpoint", "--out", saved.to_str().unwrap()],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    for anchor in [
-        ["--vkey", vkey.as_str()],
-        ["--since-checkpoint", saved.to_str().unwrap()],
+    for (anchor, name) in [
+        (["--vkey", vkey.as_str()], "verifier-key"),
+        (
+            ["--since-checkpoint", saved.to_str().unwrap()],
+            "saved-checkpoint",
+        ),
     ] {
         let mut args = vec!["--json", "ledger", "verify"];
         args.extend_from_slice(&anchor);
@@ -197,9 +239,18 @@ fn verifying_without_an_anchor_warns_and_shows_the_key_to_record() {
             stderr(&o)
         );
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        assert_eq!(v["anchored"], true, "{anchor:?}");
+        assert_eq!(v["anchor"], name, "{anchor:?}");
         assert_eq!(v["vkey"], vkey.as_str());
     }
+    // With the verifier key as the only anchor, verify says what it cannot exclude.
+    let o = rootkey(&w.db, &["ledger", "verify", "--vkey", &vkey]);
+    assert!(
+        stderr(&o).contains(
+            "whoever holds the signing key could have dropped, reordered or rewritten entries"
+        ) && stderr(&o).contains("--since-checkpoint"),
+        "{}",
+        stderr(&o)
+    );
 
     // A malformed key is a usage error, not a verification result.
     let (code, out) = verify(&w.db, &["--vkey", "not-a-key"]);
@@ -364,14 +415,9 @@ fn a_rewritten_history_of_the_same_size_fails_the_consistency_proof() {
     let mut v = entry_json(&c, 7);
     v["event"]["body"]["text"] = "rewritten".into();
     rewrite(&c, 7, &v);
+    // Recompute the frontier the honest way and re-sign it with the ledger's own key.
+    resign(&w.db, &Ledger::default_key_path(&w.db));
     let mut l = Ledger::open(&w.db, None).unwrap();
-    // Recompute the frontier the honest way, then append so a fresh checkpoint is signed.
-    let mut cr = tree::CompactRange::new();
-    for e in l.entries(0).unwrap() {
-        cr.push(e.leaf_hash());
-    }
-    c.execute("UPDATE tree SET frontier = ?1", [cr.to_bytes()])
-        .unwrap();
     l.append(&note("cover-up"), vec![]).unwrap();
     assert_eq!(verify(&w.db, &[]).0, 0, "self-consistent forgery");
     let (code, out) = verify(&w.db, &["--since-checkpoint", saved.to_str().unwrap()]);
@@ -421,6 +467,7 @@ fn a_checkpoint_re_signed_with_another_key_is_caught_by_the_auditors_vkey() {
     open(&w.db)
         .execute("UPDATE meta SET value = ?1 WHERE key = 'vkey'", [evil_vkey])
         .unwrap();
+    resign(&w.db, &w.dir.path().join("evil.key"));
     let mut l = Ledger::open(&w.db, Some(&w.dir.path().join("evil.key"))).unwrap();
     l.append(&note("re-signed"), vec![]).unwrap();
     drop(l);
@@ -446,8 +493,8 @@ fn an_approval_copied_onto_another_event_is_named() {
     let (code, out) = verify(&w.db, &[]);
     assert_eq!(code, 1, "{out}");
     let want = format!(
-        "entry {}: approval by alice does not verify for this event",
-        w.approved_after
+        "entry {}: ledger entry {} (custodian.added) has the wrong approvals: the approval by id-alice does not verify",
+        w.approved_after, w.approved_after
     );
     assert!(out.contains(&want), "{out}");
 }
@@ -461,7 +508,7 @@ fn the_same_person_approving_twice_is_named() {
     rewrite(&c, 2, &v);
     let (code, out) = verify(&w.db, &[]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("entry 2: alice approved twice"), "{out}");
+    assert!(out.contains("entry 2: ledger entry 2 (custodian.added) has the wrong approvals: id-alice approved twice"), "{out}");
 }
 
 #[test]
@@ -474,14 +521,14 @@ fn an_approval_by_a_removed_custodian_is_named() {
     let challenge = tree::sha256(&event_bytes);
     let ap = w
         .carol
-        .assert_raw(&challenge, rootkey::ledger::CUSTODIAN_RP_ID, 0x01);
+        .assert_raw(&challenge, rootkey::custody::CUSTODIAN_RP_ID, 0x05);
     v["approvals"][1] = approval_json(&ap);
     rewrite(&c, w.approved_after, &v);
     let (code, out) = verify(&w.db, &[]);
     assert_eq!(code, 1, "{out}");
     let want = format!(
-        "entry {}: approval by carol, who was removed at entry {}",
-        w.approved_after, w.carol_removed
+        "entry {}: ledger entry {} (custodian.added) has the wrong approvals: approval by id-carol, who was removed at entry {}",
+        w.approved_after, w.approved_after, w.carol_removed
     );
     assert!(out.contains(&want), "{out}");
     let _ = (&w.alice, &w.bob);

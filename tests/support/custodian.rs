@@ -25,6 +25,7 @@ pub struct TestCustodian {
     pub credential_id: Vec<u8>,
     pub key: CoseKey,
     pair: Pair,
+    pkcs8: Vec<u8>,
     counter: Cell<u32>,
 }
 
@@ -37,7 +38,7 @@ impl TestCustodian {
     /// A person with `role`.
     pub fn with_role(name: &str, es256: bool, role: Role) -> Self {
         let rng = SystemRandom::new();
-        let (pair, key) = if es256 {
+        let (pair, key, pkcs8) = if es256 {
             let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
             let p = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, doc.as_ref(), &rng)
                 .unwrap();
@@ -46,14 +47,14 @@ impl TestCustodian {
                 x: pt[1..33].try_into().unwrap(),
                 y: pt[33..65].try_into().unwrap(),
             };
-            (Pair::Es256(p), key)
+            (Pair::Es256(p), key, doc.as_ref().to_vec())
         } else {
             let doc = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
             let p = Ed25519KeyPair::from_pkcs8(doc.as_ref()).unwrap();
             let key = CoseKey::EdDsa {
                 x: p.public_key().as_ref().try_into().unwrap(),
             };
-            (Pair::Ed25519(p), key)
+            (Pair::Ed25519(p), key, doc.as_ref().to_vec())
         };
         TestCustodian {
             id: format!("id-{name}"),
@@ -62,7 +63,30 @@ impl TestCustodian {
             credential_id: format!("cred-{name}").into_bytes(),
             key,
             pair,
+            pkcs8,
             counter: Cell::new(0),
+        }
+    }
+
+    /// Another person claiming this person's very key (one authenticator, two names).
+    pub fn same_key_as(&self, name: &str) -> Self {
+        let rng = SystemRandom::new();
+        let pair = match &self.pair {
+            Pair::Es256(_) => Pair::Es256(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &self.pkcs8, &rng)
+                    .unwrap(),
+            ),
+            Pair::Ed25519(_) => Pair::Ed25519(Ed25519KeyPair::from_pkcs8(&self.pkcs8).unwrap()),
+        };
+        TestCustodian {
+            id: format!("id-{name}"),
+            name: name.to_string(),
+            role: self.role,
+            credential_id: self.credential_id.clone(),
+            key: self.key.clone(),
+            pair,
+            pkcs8: self.pkcs8.clone(),
+            counter: Cell::new(self.counter.get() + 100),
         }
     }
 

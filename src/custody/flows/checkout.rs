@@ -61,6 +61,12 @@ pub fn checkout(
 ) -> Result<CheckoutOutcome, FlowError> {
     check_text("--reason", TextKind::Reason, &req.reason)?;
     check_text("--ticket", TextKind::Ticket, &req.ticket)?;
+    let (requester, approver) = (req.requester.id.as_str(), req.approver.id.as_str());
+    super::check_approvers(
+        station.state().registry(),
+        &[requester, approver],
+        &crate::custody::Requirement::Named([requester.to_string(), approver.to_string()]),
+    )?;
     let window = parse_window(&req.window).map_err(|e| FlowError::Usage(e.to_string()))?;
     let key = station.state().key(&req.key_id).ok_or_else(|| {
         FlowError::Usage(format!(

@@ -237,6 +237,13 @@ pub fn add(
     req: &AddRequest,
     elig: &Eligibility,
 ) -> Result<CustodianOutcome, FlowError> {
+    if station.state().registry().all().is_empty() {
+        return Err(FlowError::Usage(
+            "the registry is empty: the first two custodians enroll together with \
+             `rootkey custodian bootstrap`"
+                .into(),
+        ));
+    }
     check_new_person(&req.person)?;
     // Whether the id is free and who may approve are known before anyone touches a key.
     if let Some(old) = station.state().registry().get(&req.person.id) {
