@@ -26,7 +26,9 @@ fn demo_runs_the_whole_story_and_its_ledger_verifies() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     for step in [
+        "keys set-pin",
         "custodian bootstrap",
+        "custodian add dana",
         "enroll --account 123456789012",
         "enroll confirm",
         "keys enrolled",
@@ -84,7 +86,24 @@ fn demo_runs_the_whole_story_and_its_ledger_verifies() {
         .iter()
         .map(|f| f["code"].as_str().unwrap())
         .collect();
-    assert_eq!(codes, ["ROOT-LOGIN-UNEXPLAINED"]);
+    let critical: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "critical")
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(critical, ["ROOT-LOGIN-UNEXPLAINED"]);
+    // The demo's keys are software, and the report says so instead of counting them as hardware.
+    assert_eq!(codes.iter().filter(|c| **c == "KEY-SOFTWARE").count(), 2);
+    assert_eq!(
+        codes.iter().filter(|c| **c == "CUSTODIAN-KEY-SOFTWARE").count(),
+        3
+    );
+    assert_eq!(
+        json["kpis"]["accounts_two_hardware_keys_no_virtual"]["numerator"],
+        0
+    );
     let html = std::fs::read_to_string(dir.join("audit-report.html")).unwrap();
     assert!(html.contains("ROOT-LOGIN-UNEXPLAINED"));
     assert!(!html.contains("<script") && !html.contains("<link"));

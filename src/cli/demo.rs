@@ -22,6 +22,11 @@ pub struct DemoArgs {
     pub dir: Option<PathBuf>,
 }
 
+/// The PIN every demo key gets (each person types their own on a real station).
+const DEMO_PIN: &str = "246810";
+/// The environment variable the demo's commands read PINs from (`--pin-env`).
+const DEMO_PIN_VAR: &str = "ROOTKEY_DEMO_PIN";
+
 /// What a step's exit code must be for the story to go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
@@ -61,6 +66,7 @@ impl Runner {
             .env_remove("ROOTKEY_LEDGER")
             .env_remove("ROOTKEY_CONFIG")
             .env_remove("ROOTKEY_DEVICE")
+            .env(DEMO_PIN_VAR, DEMO_PIN)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {
@@ -202,49 +208,78 @@ fn story(mut r: Runner) -> CmdResult {
     let f = Files::new(&r.dir);
     std::fs::create_dir_all(&f.keys)?;
     // The one departure from a production policy, said out loud: software keys are allowed
-    // (`allow_software`, denied by default) and trusted through their CA (`--roots`), and they
-    // carry no PIN because the demo has no one to type it. Custodian keys have their own table,
-    // which does not inherit from [policy], so it says the same again.
+    // (`allow_software`, denied by default) and trusted through their CA (`--roots`); every
+    // report and listing says they are software. Custodian keys have their own table, which
+    // does not inherit from [policy], so it says the same again.
     std::fs::write(
         &f.config,
         "# rootkey demo configuration: software keys, NOT for real root accounts\n\
-         [policy]\nrequire_pin = false\nallow_software = true\n\n\
-         [policy.custodian]\nrequire_pin = false\nallow_software = true\n\n\
+         [policy]\nallow_software = true\n\n\
+         [policy.custodian]\nallow_software = true\n\n\
          [aws]\ncompany_domains = [\"example.com\"]\n",
     )?;
     let config = s(&f.config);
-    let (alice, bob) = (f.soft("alice"), f.soft("bob"));
+    let keys_dir = s(&f.keys);
+    let (alice, bob, dana) = (f.soft("alice"), f.soft("bob"), f.soft("dana"));
     let (primary, backup) = (f.soft("root-primary"), f.soft("root-backup"));
     let alice_dev = format!("alice={alice}");
     let bob_dev = format!("bob={bob}");
+    let dana_dev = format!("dana={dana}");
     let custodian_devices = [
         "--custodian-device",
         &alice_dev,
         "--custodian-device",
         &bob_dev,
     ];
+    // Every command reads PINs from the demo's variable instead of prompting.
+    let pins = ["--config", config.as_str(), "--pin-env", DEMO_PIN_VAR];
     let now = time::OffsetDateTime::now_utc();
     eprintln!("rootkey demo in {}", r.dir.display());
     eprintln!(
-        "Four software keys stand in for hardware (two custodians' keys, a primary and a backup \
-         root key); a bundled AWS evidence file stands in for AWS. Everything else is real."
+        "Five software keys stand in for hardware (three people's keys, a primary and a backup \
+         root key); a bundled AWS evidence file stands in for AWS. Everything else is real, and \
+         every output says the keys are software."
     );
 
     r.heading(
         "Create the custody ledger",
         "A SQLite ledger and its Ed25519 signing key (mode 0600).",
     );
-    r.run(
-        &["ledger", "init", "--origin", "demo.rootkey.example/custody"],
+    let init = r.run(
+        &[
+            "--json",
+            "ledger",
+            "init",
+            "--origin",
+            "demo.rootkey.example/custody",
+        ],
         None,
         Expect::Success,
     )?;
+    let vkey = serde_json::from_str::<serde_json::Value>(&init)?["vkey"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    eprintln!("   the auditor records the verifier key {vkey}");
+
+    r.heading(
+        "Everyone sets a PIN on their key",
+        "Approvals need the person, not only the key: a touch and the PIN.",
+    );
+    for key in [&alice, &bob, &dana, &primary, &backup] {
+        r.run(
+            &["--device", key, "keys", "set-pin", "--pin-stdin"],
+            Some(&format!("{DEMO_PIN}\n")),
+            Expect::Success,
+        )?;
+    }
 
     r.heading(
         "Enroll the first two custodians, together",
-        "Each makes a credential on their own key; both approve the bootstrap entry.",
+        "Each key is attested and proven to be nobody else's; both approve the bootstrap entry.",
     );
-    let mut args = vec![
+    let mut args = pins.to_vec();
+    args.extend([
         "custodian",
         "bootstrap",
         "--first",
@@ -255,9 +290,35 @@ fn story(mut r: Runner) -> CmdResult {
         "bob",
         "--second-name",
         "Bob Okafor",
-    ];
+        "--roots",
+        &keys_dir,
+    ]);
     args.extend(custodian_devices);
     r.run(&args, None, Expect::Success)?;
+
+    r.heading(
+        "Enroll the auditor",
+        "Dana audits; her own key approves the audits she records. Alice and Bob approve.",
+    );
+    let mut args = pins.to_vec();
+    args.extend([
+        "--device",
+        &dana,
+        "custodian",
+        "add",
+        "dana",
+        "--name",
+        "Dana Reyes",
+        "--role",
+        "auditor",
+        "--approvers",
+        "alice,bob",
+        "--roots",
+        &keys_dir,
+    ]);
+    args.extend(custodian_devices);
+    r.run(&args, None, Expect::Success)?;
+    r.run(&["custodian", "list"], None, Expect::Success)?;
 
     r.heading(
         "Look at a new root key",
@@ -278,10 +339,8 @@ fn story(mut r: Runner) -> CmdResult {
     let mut evidence = custody::demo::bundled_evidence(now)?;
     aws::save_evidence(&evidence, &f.evidence)?;
     let evidence_path = s(&f.evidence);
-    let keys_dir = s(&f.keys);
-    let mut args = vec![
-        "--config",
-        &config,
+    let mut args = pins.to_vec();
+    args.extend([
         "enroll",
         "--account",
         custody::demo::ACCOUNT,
@@ -303,7 +362,7 @@ fn story(mut r: Runner) -> CmdResult {
         &keys_dir,
         "--evidence-in",
         &evidence_path,
-    ];
+    ]);
     args.extend(custodian_devices);
     r.run(&args, None, Expect::Success)?;
     let (primary_id, backup_id) = enrolled_keys(&r.ledger)?;
@@ -331,7 +390,8 @@ fn story(mut r: Runner) -> CmdResult {
         "Confirm through the AWS API that exactly these keys are on root",
         "",
     );
-    let mut args = vec![
+    let mut args = pins.to_vec();
+    args.extend([
         "enroll",
         "confirm",
         "--account",
@@ -340,7 +400,7 @@ fn story(mut r: Runner) -> CmdResult {
         "alice,bob",
         "--evidence-in",
         &evidence_path,
-    ];
+    ]);
     args.extend(custodian_devices);
     r.run(&args, None, Expect::Success)?;
 
@@ -365,7 +425,8 @@ fn story(mut r: Runner) -> CmdResult {
         "Break-glass: check the primary key out",
         "Alice needs root for an incident; Bob approves. Each touches their own key.",
     );
-    let mut args = vec![
+    let mut args = pins.to_vec();
+    args.extend([
         "checkout",
         "--key",
         &primary_id,
@@ -381,7 +442,7 @@ fn story(mut r: Runner) -> CmdResult {
         "bob",
         "--bag-broken",
         "TB-100231",
-    ];
+    ]);
     args.extend(custodian_devices);
     r.run(&args, None, Expect::Success)?;
 
@@ -401,7 +462,8 @@ fn story(mut r: Runner) -> CmdResult {
         "Check the primary key back in",
         "The key proves it is the enrolled key; a new bag is sealed; two custodians approve.",
     );
-    let mut args = vec![
+    let mut args = pins.to_vec();
+    args.extend([
         "--device",
         &primary,
         "checkin",
@@ -411,7 +473,7 @@ fn story(mut r: Runner) -> CmdResult {
         "TB-100377",
         "--custodians",
         "alice,bob",
-    ];
+    ]);
     args.extend(custodian_devices);
     r.run(&args, None, Expect::Success)?;
 
@@ -432,7 +494,8 @@ fn story(mut r: Runner) -> CmdResult {
         "Quarterly touch test of the backup key",
         "The key proves it is still in the safe.",
     );
-    let mut args = vec![
+    let mut args = pins.to_vec();
+    args.extend([
         "--device",
         &backup,
         "keys",
@@ -441,18 +504,21 @@ fn story(mut r: Runner) -> CmdResult {
         &backup_id,
         "--custodians",
         "bob",
-    ];
+    ]);
     args.extend(custodian_devices);
     r.run(&args, None, Expect::Success)?;
 
     r.heading(
         "The quarterly audit",
         "Ledger intact and extending the saved checkpoint; keys; AWS compared; every root login \
-         matched against checkouts. The unexplained sign-in must be caught (exit 1).",
+         matched against checkouts. The unexplained sign-in must be caught (exit 1), and the \
+         software keys named for what they are. Dana approves recording it with her own key.",
     );
     let base = [
         "--config",
         config.as_str(),
+        "--pin-env",
+        DEMO_PIN_VAR,
         "audit",
         "--evidence-in",
         evidence_path.as_str(),
@@ -469,7 +535,9 @@ fn story(mut r: Runner) -> CmdResult {
         let out = s(out);
         let mut args = base.to_vec();
         args.extend(["--format", format, "--out", &out]);
-        if !record {
+        if record {
+            args.extend(["--approvers", "dana", "--custodian-device", &dana_dev]);
+        } else {
             args.push("--no-record");
         }
         r.run(&args, None, Expect::Findings)?;
@@ -488,7 +556,8 @@ fn story(mut r: Runner) -> CmdResult {
 
     eprintln!();
     eprintln!(
-        "The story ran as it should: the audit caught the root sign-in outside any checkout."
+        "The story ran as it should: the audit caught the root sign-in outside any checkout, \
+         and said plainly that every key in this demo is software."
     );
     eprintln!("  report (HTML):     {}", f.report_html.display());
     eprintln!("  report (Markdown): {}", f.report_md.display());
@@ -506,14 +575,18 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
-/// The story's point, checked rather than assumed: exactly one critical finding, the sign-in
-/// outside any checkout, and the sign-in during the checkout explained by it.
+/// The story's point, checked rather than assumed: one critical finding, the sign-in outside
+/// any checkout; the sign-in during the checkout explained by it; and every software key named
+/// (three people's keys and both root keys) instead of counted as hardware.
 fn check_report(path: &Path) -> Result<(), CliError> {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
-    let codes: Vec<&str> = report["findings"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|f| f["code"].as_str()).collect())
-        .unwrap_or_default();
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    let count = |code: &str| findings.iter().filter(|f| f["code"] == code).count();
+    let critical: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["severity"] == "critical")
+        .filter_map(|f| f["code"].as_str())
+        .collect();
     let explained = report["logins"]
         .as_array()
         .map(|a| {
@@ -522,10 +595,20 @@ fn check_report(path: &Path) -> Result<(), CliError> {
                 .count()
         })
         .unwrap_or(0);
-    if codes != ["ROOT-LOGIN-UNEXPLAINED"] || explained != 1 {
+    let hardware = &report["kpis"]["accounts_two_hardware_keys_no_virtual"]["numerator"];
+    if critical != ["ROOT-LOGIN-UNEXPLAINED"]
+        || explained != 1
+        || count("CUSTODIAN-KEY-SOFTWARE") != 3
+        || count("KEY-SOFTWARE") != 2
+        || *hardware != 0
+    {
         return Err(format!(
-            "the demo audit should find exactly the unexplained root sign-in and explain the \
-             other; it found {codes:?} with {explained} explained sign-in(s) (see {})",
+            "the demo audit should find exactly one critical finding (the unexplained root \
+             sign-in), explain the other, name the five software keys and count no account as \
+             guarded by hardware; it found critical {critical:?}, {explained} explained \
+             sign-in(s), {} software custodian keys, {} software root keys (see {})",
+            count("CUSTODIAN-KEY-SOFTWARE"),
+            count("KEY-SOFTWARE"),
             path.display()
         )
         .into());

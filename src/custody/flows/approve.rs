@@ -81,12 +81,13 @@ pub(crate) fn gather_from(
             ""
         };
         console.step(&format!(
-            "custodian {} ({}): insert your key{software}, give its PIN and touch it to approve {}",
+            "{} {} ({}): insert your key{software}, give its PIN and touch it to approve {}",
+            who.role.as_str(),
             who.id,
             who.name,
             event.event().kind
         ))?;
-        let label = format!("custodian {}", who.id);
+        let label = format!("{} {}", who.role.as_str(), who.id);
         let assertion = with_key_pin(console, &label, &a.device, true, |key, pin| {
             key.get_assertion(&GetAssertion {
                 rp_id: CUSTODIAN_RP_ID.into(),
