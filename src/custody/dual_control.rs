@@ -4,15 +4,15 @@
 //! An approval is a WebAuthn assertion by a person's own custodian key over the SHA-256 of the
 //! event's canonical bytes; [`crate::webauthn::assertion::verify`] checks all of it (RP ID,
 //! origin, type, challenge, touch, PIN or biometrics, signature, counter). Only
-//! [`CustodyState::approve`] turns verified approvals into an [`Approved`] entry, and the custody
+//! [`Registry::approve`] turns verified approvals into an [`Approved`] entry, and the custody
 //! state applies nothing else: an event whose approvals were not verified cannot be folded.
+//! The rules of the registry's own events are in [`super::membership`].
 
 use std::collections::BTreeSet;
 
 use time::OffsetDateTime;
 
 use super::events::{CustodianSpec, CustodyEvent};
-use super::state::{At, CustodyState, StateError};
 use crate::ledger::{Approval, Entry, Event};
 use crate::text;
 use crate::webauthn::assertion::{self, Expected, Parts};
@@ -23,27 +23,7 @@ pub const CUSTODIAN_RP_ID: &str = "rootkey.custodian";
 /// Origin written into (and required of) the client data of every approval.
 pub const APPROVAL_ORIGIN: &str = "rootkey:approval";
 
-/// What a registered person may do.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Approves custody changes.
-    Custodian,
-    /// Reads and audits; approves only the audits they ran.
-    Auditor,
-}
-
-impl Role {
-    /// The role's name as stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Custodian => "custodian",
-            Role::Auditor => "auditor",
-        }
-    }
-}
+pub use super::events::Role;
 
 /// A person in the registry, with the ledger positions that enrolled and removed them.
 #[derive(Debug, Clone, PartialEq)]
@@ -279,7 +259,7 @@ pub struct Approver {
 }
 
 /// A ledger entry whose approvals were verified against the registry. Only
-/// [`CustodyState::approve`] makes one, and only an `Approved` can be applied to the state.
+/// [`Registry::approve`] makes one, and only an `Approved` can be applied to the state.
 #[derive(Debug, Clone)]
 pub struct Approved<'e> {
     seq: u64,
@@ -323,32 +303,40 @@ impl<'e> Approved<'e> {
     }
 }
 
-impl CustodyState {
+/// Why an entry's approvals were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApprovalError {
+    /// A bootstrap body that does not decode (the fold names it).
+    #[error(transparent)]
+    Body(#[from] super::events::EventError),
+    /// An approval that does not verify, or an approver who may not approve.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl Registry {
     /// Verifies `entry`'s approvals: each is by a distinct active person (for a bootstrap, one of
     /// the two it enrols, with the key it enrols), signed by their enrolled credential over this
-    /// event, with their PIN or biometrics, and a counter higher than any seen from them.
+    /// event, with their PIN or biometrics, and a counter higher than any seen from them. The
+    /// only way to make an [`Approved`].
     pub fn approve<'e>(
         &self,
         entry: &'e Entry,
         time: OffsetDateTime,
-    ) -> Result<Approved<'e>, StateError> {
+    ) -> Result<Approved<'e>, ApprovalError> {
         let seq = entry.seq;
         let kind = entry.event.kind.as_str();
-        let wrong = |detail: String| StateError::Approvals {
-            seq,
-            kind: kind.to_string(),
-            detail,
-        };
+        let wrong = ApprovalError::Refused;
         let newcomers: Vec<Custodian> = if kind == super::events::CUSTODIAN_BOOTSTRAP {
-            match CustodyEvent::decode(kind, &entry.event.body) {
-                Ok(Some(CustodyEvent::CustodianBootstrap(b))) => b
+            match CustodyEvent::decode(kind, &entry.event.body)? {
+                Some(CustodyEvent::CustodianBootstrap(b)) => b
                     .custodians
                     .iter()
                     .map(|s| Custodian::from_spec(s, seq))
                     .collect::<Result<_, _>>()
                     .map_err(wrong)?,
-                Ok(_) => Vec::new(),
-                Err(source) => return Err(StateError::Malformed { seq, source }),
+                _ => Vec::new(),
             }
         } else {
             Vec::new()
@@ -358,7 +346,7 @@ impl CustodyState {
         let mut approvers = Vec::with_capacity(entry.approvals.len());
         for a in &entry.approvals {
             let who = if newcomers.is_empty() {
-                self.registry().get(&a.custodian_id)
+                self.get(&a.custodian_id)
             } else {
                 let key = text::id_key(&a.custodian_id);
                 newcomers.iter().find(|c| text::id_key(&c.id) == key)
@@ -425,117 +413,3 @@ fn verify_approval(who: &Custodian, a: &Approval, challenge: &[u8; 32]) -> Resul
     .map_err(|e| e.to_string())
 }
 
-// ---------------------------------------------------------------------------------------------
-// The rules of the registry itself.
-
-impl CustodyState {
-    /// The first two people, together, while there is nobody: custodians, two different
-    /// people, two different keys that are nobody else's.
-    pub(super) fn apply_bootstrap(
-        &mut self,
-        at: &At<'_>,
-        b: super::events::CustodianBootstrap,
-    ) -> Result<(), StateError> {
-        if !self.registry.all().is_empty() {
-            return Err(at.inconsistent(
-                "custodian.bootstrap is allowed only while there are no custodians: add people with `rootkey custodian add`",
-            ));
-        }
-        let people: Vec<Custodian> = b
-            .custodians
-            .iter()
-            .map(|s| Custodian::from_spec(s, at.seq))
-            .collect::<Result<_, _>>()
-            .map_err(|e| at.inconsistent(e))?;
-        if people.iter().any(|p| p.role != Role::Custodian) {
-            return Err(at.inconsistent("both bootstrap people must have the custodian role"));
-        }
-        let (a, c) = (&people[0], &people[1]);
-        if text::id_key(&a.id) == text::id_key(&c.id)
-            || text::name_key(&a.name) == text::name_key(&c.name)
-        {
-            return Err(at.inconsistent(format!(
-                "{} and {} are the same person: dual control needs two different people",
-                a.id, c.id
-            )));
-        }
-        if a.credential_id == c.credential_id || a.public_key == c.public_key {
-            return Err(at.inconsistent(format!(
-                "{} and {} enrolled the same credential: one key is one person",
-                a.id, c.id
-            )));
-        }
-        for p in &people {
-            self.check_new_credential(at, p)?;
-        }
-        for p in people {
-            self.registry.add(p);
-        }
-        Ok(())
-    }
-
-    /// One more person, with an id never used before (in any letter case) and a key that is
-    /// nobody else's.
-    pub(super) fn apply_added(
-        &mut self,
-        at: &At<'_>,
-        b: super::events::CustodianAdded,
-    ) -> Result<(), StateError> {
-        if self.registry.all().is_empty() {
-            return Err(at.inconsistent(
-                "the registry is empty: the first two custodians enroll together with `rootkey custodian bootstrap`",
-            ));
-        }
-        let p = Custodian::from_spec(&b.custodian, at.seq).map_err(|e| at.inconsistent(e))?;
-        if let Some(old) = self.registry.get(&p.id) {
-            return Err(at.inconsistent(format!(
-                "id {} is taken: {} was enrolled at entry {} (ids are unique for the life of the ledger, in any letter case); choose another id",
-                p.id, old.id, old.added_seq
-            )));
-        }
-        self.check_new_credential(at, &p)?;
-        self.registry.add(p);
-        Ok(())
-    }
-
-    /// A person leaves. Removing a custodian must leave two, or nothing could be approved.
-    pub(super) fn apply_removed(
-        &mut self,
-        at: &At<'_>,
-        b: super::events::CustodianRemoved,
-    ) -> Result<(), StateError> {
-        let who = self
-            .registry
-            .get(&b.id)
-            .filter(|c| c.is_active())
-            .ok_or_else(|| at.inconsistent(format!("no active person has id {}", b.id)))?;
-        if who.role == Role::Custodian {
-            let left = self
-                .registry
-                .active_custodians()
-                .filter(|c| text::id_key(&c.id) != text::id_key(&who.id))
-                .count();
-            if left < 2 {
-                return Err(at.inconsistent(format!(
-                    "removing {} would leave {left} active custodian(s), and dual control needs two: add a custodian first",
-                    who.id
-                )));
-            }
-        }
-        let id = who.id.clone();
-        self.registry.remove(&id, at.seq);
-        Ok(())
-    }
-
-    /// One key, one person, one purpose: a credential already enrolled by anyone, as a
-    /// custodian key or a root key, is refused.
-    fn check_new_credential(&self, at: &At<'_>, p: &Custodian) -> Result<(), StateError> {
-        if let Some(owner) = self.credential_owner(&p.credential_id, &p.public_key.to_cbor()) {
-            return Err(at.inconsistent(format!(
-                "the key {} enrolled holds a credential that is already {owner}'s: one key is one person and one purpose; use another key",
-                p.id
-            )));
-        }
-        Ok(())
-    }
-}

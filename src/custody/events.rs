@@ -13,7 +13,6 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::dual_control::Role;
 use crate::attest::Assurance;
 use crate::text::{self, TextKind};
 use crate::webauthn::{b64url, b64url_decode};
@@ -61,6 +60,28 @@ pub const KINDS: &[&str] = &[
     KEY_RETIRED,
     AUDIT_COMPLETED,
 ];
+
+/// What a registered person may do.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Approves custody changes.
+    Custodian,
+    /// Reads and audits; approves only the audits they ran.
+    Auditor,
+}
+
+impl Role {
+    /// The role's name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Custodian => "custodian",
+            Role::Auditor => "auditor",
+        }
+    }
+}
 
 /// Bytes carried in a body as base64url without padding.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -2,7 +2,8 @@
 //!
 //! - [`events`]: the one table of event kinds and their typed bodies.
 //! - [`state`]: the fold over verified ledger entries: the one authority on what may happen.
-//!   Its rules, by job: [`dual_control`] (people, approvals, who must approve what),
+//!   Its rules, by job: [`dual_control`] (who must approve what, and the one approval
+//!   verifier), [`membership`] (the registry's own events),
 //!   [`enrollment`] (keys entering custody), [`break_glass`] (checkouts, check-ins, possession,
 //!   moves, retirement), [`findings`] (what the audit concludes from state and AWS facts).
 //! - [`station`]: the ledger as commands use it: verified in full, appended to through the fold.
@@ -19,6 +20,7 @@ pub mod dual_control;
 pub mod enrollment;
 pub mod events;
 pub mod findings;
+pub mod membership;
 pub mod flows;
 pub mod state;
 pub mod station;

@@ -2,8 +2,11 @@
 //! what may happen next.
 //!
 //! Every custody rule is written once, in the `apply_*` functions of this module's siblings
-//! ([`super::dual_control`] for people and approvals, [`super::enrollment`] for keys entering
-//! custody, [`super::break_glass`] for keys going out and coming back). Three callers ask them:
+//! ([`super::dual_control`] for who must approve and how approvals verify,
+//! [`super::membership`] for people, [`super::enrollment`] for keys entering custody,
+//! [`super::break_glass`] for keys going out and coming back, [`super::findings`] for audits).
+//! Those siblings import this module; this module imports none of them (its `apply_*` calls
+//! are methods), so the rules and the state do not import each other. Three callers ask them:
 //! the flows ([`CustodyState::check`], before anyone touches a key), every append
 //! (`custody::Station`, which folds the event with its verified approvals before writing it),
 //! and verification (`custody::verify_ledger`, used by `ledger verify` and the audit). So
@@ -17,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use time::OffsetDateTime;
 
-use super::dual_control::{Approved, Registry, Requirement, Role};
+use super::dual_control::{ApprovalError, Approved, Registry, Requirement, Role};
 use super::events::{
     AttestationSummary, ConfirmationSource, CustodyEvent, EventError, KeyRole, PossessionProof,
 };
@@ -325,7 +328,17 @@ impl CustodyState {
 
     /// Verifies one ledger entry's approvals and applies it: the fold step.
     pub fn apply_entry(&mut self, entry: &Entry, time: OffsetDateTime) -> Result<(), StateError> {
-        let approved = self.approve(entry, time)?;
+        let approved = self.registry.approve(entry, time).map_err(|e| match e {
+            ApprovalError::Body(source) => StateError::Malformed {
+                seq: entry.seq,
+                source,
+            },
+            ApprovalError::Refused(detail) => StateError::Approvals {
+                seq: entry.seq,
+                kind: entry.event.kind.clone(),
+                detail,
+            },
+        })?;
         self.apply(approved)
     }
 
