@@ -97,7 +97,10 @@ fn demo_runs_the_whole_story_and_its_ledger_verifies() {
     // The demo's keys are software, and the report says so instead of counting them as hardware.
     assert_eq!(codes.iter().filter(|c| **c == "KEY-SOFTWARE").count(), 2);
     assert_eq!(
-        codes.iter().filter(|c| **c == "CUSTODIAN-KEY-SOFTWARE").count(),
+        codes
+            .iter()
+            .filter(|c| **c == "CUSTODIAN-KEY-SOFTWARE")
+            .count(),
         3
     );
     assert_eq!(

@@ -412,4 +412,3 @@ fn verify_approval(who: &Custodian, a: &Approval, challenge: &[u8; 32]) -> Resul
     .map(|v| v.counter())
     .map_err(|e| e.to_string())
 }
-

@@ -20,8 +20,8 @@ pub mod dual_control;
 pub mod enrollment;
 pub mod events;
 pub mod findings;
-pub mod membership;
 pub mod flows;
+pub mod membership;
 pub mod state;
 pub mod station;
 
