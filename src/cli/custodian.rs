@@ -242,7 +242,7 @@ fn list(station: &Station, json: bool) -> CmdResult {
             p.name.clone(),
             p.role.as_str().to_string(),
             if p.software {
-                format!("{} — SOFTWARE, not hardware", p.model)
+                format!("SOFTWARE, not hardware: {}", p.model)
             } else {
                 p.model.clone()
             },
