@@ -412,3 +412,41 @@ fn verify_approval(who: &Custodian, a: &Approval, challenge: &[u8; 32]) -> Resul
     .map(|v| v.counter())
     .map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const C: Role = Role::Custodian;
+    const A: Role = Role::Auditor;
+
+    #[test]
+    fn requirements_accept_exactly_the_people_they_name() {
+        let two = Requirement::Custodians(2);
+        assert!(two.check(&[("alice", C), ("bob", C)]).is_ok());
+        assert!(two.check(&[("alice", C)]).is_err());
+        assert!(
+            two.check(&[("alice", C), ("dana", A)]).is_err(),
+            "auditors approve audits only"
+        );
+        let named = Requirement::Named(["alice".into(), "bob".into()]);
+        assert!(
+            named.check(&[("BOB", C), ("alice", C)]).is_ok(),
+            "ids compare case-insensitively"
+        );
+        assert!(named.check(&[("alice", C), ("carol", C)]).is_err());
+        assert!(named
+            .check(&[("alice", C), ("bob", C), ("carol", C)])
+            .is_err());
+        let removal = Requirement::CustodiansExcept("carol".into());
+        assert!(removal.check(&[("alice", C), ("bob", C)]).is_ok());
+        let own = removal.check(&[("alice", C), ("Carol", C)]).unwrap_err();
+        assert!(own.contains("own removal"), "{own}");
+        let audit = Requirement::AuditorOrCustodians;
+        assert!(audit.check(&[("dana", A)]).is_ok());
+        assert!(audit.check(&[("alice", C), ("bob", C)]).is_ok());
+        assert!(audit.check(&[("alice", C)]).is_err());
+        assert!(audit.check(&[]).is_err());
+        assert!(Requirement::Nobody.check(&[]).is_ok());
+    }
+}
