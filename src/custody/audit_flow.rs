@@ -228,6 +228,10 @@ pub fn record(
                 why: source.to_string(),
             })
         }
+        // Read-only access to the database is enough to audit; it is not enough to record.
+        Err(super::StationError::Ledger(LedgerError::NoWriteAccess { path, why })) => {
+            return Ok(Recorded::NoSigningKey { path, why })
+        }
         Err(e) => return Err(AuditError::Record(e.into())),
     };
     let event = UnsignedEvent::new(super::events::AUDIT_COMPLETED, actor, body)
