@@ -11,7 +11,13 @@ fn cmd(db: &Path, args: &[&str]) -> Command {
 }
 
 fn verify_ok(db: &Path) -> serde_json::Value {
-    let o = cmd(db, &["--json", "ledger", "verify"]).output().unwrap();
+    let vkey = rootkey::ledger::Ledger::open_readonly(db)
+        .unwrap()
+        .verifier_key()
+        .encode();
+    let o = cmd(db, &["--json", "ledger", "verify", "--vkey", &vkey])
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
     assert_eq!(o.status.code(), Some(0), "verify failed: {v}");
     v

@@ -109,8 +109,35 @@ impl Station {
 
     /// Appends events with their approvals in one transaction: each approval is verified and
     /// each event folded onto the state first, and the write happens only if nobody appended
-    /// since this station verified the ledger ([`LedgerError::Moved`] otherwise).
+    /// since the state was folded. If someone did, the station verifies the ledger again and
+    /// judges the events against the new state (approvals sign the event, not its position, so
+    /// they stay valid); a few rounds of that, then [`LedgerError::Moved`].
     pub fn append(
+        &mut self,
+        batch: Vec<(UnsignedEvent, Vec<Approval>)>,
+    ) -> Result<BatchReceipt, StationError> {
+        const ROUNDS: usize = 4;
+        for _ in 1..ROUNDS {
+            match self.try_append(batch.clone()) {
+                Err(StationError::Ledger(LedgerError::Moved { .. })) => self.refresh()?,
+                other => return other,
+            }
+        }
+        self.try_append(batch)
+    }
+
+    /// Verifies the ledger again (someone else appended) and takes its state.
+    fn refresh(&mut self) -> Result<(), StationError> {
+        let v = verify_ledger(&self.ledger, &VerifyOptions::default())?;
+        if let Some(f) = v.report.failure {
+            return Err(StationError::Broken(f));
+        }
+        self.len = v.report.entries;
+        self.state = v.state;
+        Ok(())
+    }
+
+    fn try_append(
         &mut self,
         batch: Vec<(UnsignedEvent, Vec<Approval>)>,
     ) -> Result<BatchReceipt, StationError> {

@@ -354,6 +354,12 @@ impl Ledger {
         Ok(Checkpoint::open(&note, &self.verifier)?)
     }
 
+    /// A read transaction: everything read until it is dropped comes from one state of the
+    /// file (appends by other processes wait for it, up to the busy timeout).
+    pub(crate) fn read_snapshot(&self) -> Result<rusqlite::Transaction<'_>, LedgerError> {
+        Ok(self.conn.unchecked_transaction()?)
+    }
+
     /// The stored frontier (compact range) bytes, unchecked: verify compares them with the
     /// entries.
     pub(crate) fn stored_frontier(&self) -> Result<Vec<u8>, LedgerError> {

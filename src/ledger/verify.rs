@@ -105,6 +105,9 @@ impl Ledger {
         opts: &VerifyOptions,
         check: &mut EntryCheck<'_>,
     ) -> Result<VerifyReport, LedgerError> {
+        // One read transaction: the checkpoint, the entries and the frontier are read from the
+        // same state of the file, however many appends other processes make meanwhile.
+        let _snapshot = self.read_snapshot()?;
         let key = opts
             .vkey
             .clone()
