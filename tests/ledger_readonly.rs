@@ -164,7 +164,7 @@ fn an_auditor_with_read_access_only_verifies_shows_exports_and_audits() {
     let o = auditor.run(&db, &["ledger", "verify", "--vkey", &vkey]);
     assert_eq!(o.status.code(), Some(0), "verify: {}", text(&o));
     assert!(
-        text(&o).contains("ledger intact: 2 entries"),
+        text(&o).contains("ledger intact (anchored by your verifier key only): 2 entries"),
         "{}",
         text(&o)
     );
@@ -279,7 +279,7 @@ fn a_wal_ledger_from_an_older_rootkey_is_converted_when_opened_for_writing() {
     let o = auditor.run(&db, &["ledger", "verify", "--vkey", &vkey]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
-        text(&o).contains("ledger intact: 3 entries"),
+        text(&o).contains("ledger intact (anchored by your verifier key only): 3 entries"),
         "{}",
         text(&o)
     );
@@ -332,7 +332,7 @@ fn an_interrupted_write_is_explained_to_the_auditor_and_recovered_by_the_owner()
     chmod(&copy, 0o600);
     let o = owner(&copy, &["ledger", "verify", "--vkey", &vkey]);
     assert!(
-        text(&o).contains("ledger intact: 2 entries"),
+        text(&o).contains("ledger intact (anchored by your verifier key only): 2 entries"),
         "{}",
         text(&o)
     );
