@@ -48,6 +48,8 @@ pub enum DeviceError {
     PinInvalid { retries: Option<u32> },
     #[error("the PIN is blocked after too many wrong tries: the key must be reset (which erases its credentials)")]
     PinBlocked,
+    #[error("several wrong PINs in a row: the key refuses PINs until it is unplugged and plugged in again (it is not locked; the tries left still count)")]
+    PinAuthBlocked,
     #[error("a PIN was given but this key has none set: set one with `rootkey keys set-pin`")]
     PinNotSet,
     #[error("the new PIN is not acceptable: {0}")]

@@ -122,6 +122,21 @@ impl SoftCa {
         Ok(ca)
     }
 
+    /// Signs `message` with the attestation key (ECDSA P-256 SHA-256, DER): the packed
+    /// attestation signature of another front end to this CA (the virtual HID key).
+    pub fn sign_attestation(&self, message: &[u8]) -> Result<Vec<u8>, DeviceError> {
+        let rng = SystemRandom::new();
+        let key = EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P256_SHA256_ASN1_SIGNING,
+            &self.attestation_key_pkcs8,
+            &rng,
+        )
+        .map_err(|e| DeviceError::Crypto(format!("attestation key: {e}")))?;
+        key.sign(&rng, message)
+            .map(|s| s.as_ref().to_vec())
+            .map_err(|e| DeviceError::Crypto(format!("attestation signature: {e}")))
+    }
+
     fn load(path: &Path) -> Result<SoftCa, DeviceError> {
         let bytes = read_private(path)?;
         let corrupt = |reason: String| DeviceError::StateCorrupt {
