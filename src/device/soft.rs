@@ -44,6 +44,7 @@ const CA_FORMAT: &str = "rootkey-soft-ca/1";
 // giving the PIN away cheaply without making every test slow.
 const PIN_ITERATIONS: u32 = 10_000;
 const FIDO_AAGUID_OID: &[u64] = &[1, 3, 6, 1, 4, 1, 45724, 1, 1, 4];
+const BASIC_CONSTRAINTS_OID: &[u64] = &[2, 5, 29, 19];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PinRecord {
@@ -205,15 +206,18 @@ impl SoftCa {
         dn.push(DnType::OrganizationalUnitName, "Authenticator Attestation");
         dn.push(DnType::CommonName, SOFT_MODEL_NAME);
         leaf.distinguished_name = dn;
-        leaf.is_ca = IsCa::ExplicitNoCa;
+        // basicConstraints with cA false, as DER requires it (X.690 §11.5: a DEFAULT value is
+        // not encoded): an empty SEQUENCE. rcgen's ExplicitNoCa writes `cA FALSE`, which strict
+        // DER parsers (python-fido2's, through pyca/cryptography) reject.
+        leaf.is_ca = IsCa::NoCa;
         leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         leaf.not_before = now - time::Duration::days(1);
         leaf.not_after = now + time::Duration::days(365 * 20);
         leaf.serial_number = Some(serial()?);
-        leaf.custom_extensions = vec![CustomExtension::from_oid_content(
-            FIDO_AAGUID_OID,
-            der_octet_string(&SOFT_AAGUID),
-        )];
+        leaf.custom_extensions = vec![
+            CustomExtension::from_oid_content(BASIC_CONSTRAINTS_OID, vec![0x30, 0x00]),
+            CustomExtension::from_oid_content(FIDO_AAGUID_OID, der_octet_string(&SOFT_AAGUID)),
+        ];
         let leaf_cert = leaf
             .signed_by(&leaf_key, &root_cert, &root_key)
             .map_err(err)?;
