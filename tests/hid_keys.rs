@@ -253,7 +253,7 @@ fn no_touch_times_out_with_a_clear_message_and_releases_the_key() {
     assert!(start.elapsed() < Duration::from_secs(20));
     assert!(!o.status.success());
     let err = text(&o.stderr);
-    assert!(err.contains("no touch within"), "{err}");
+    assert!(err.contains("gave up waiting for a touch"), "{err}");
     assert!(o.stdout.is_empty(), "stdout: {}", text(&o.stdout));
     assert!(!ev.exists());
     assert!(keys.key(0).log_contains("waiting for a touch"));
@@ -285,6 +285,31 @@ fn keepalives_while_the_user_is_slow_to_touch_are_waited_through() {
         "",
     );
     assert_eq!(json(&o)["fmt"], "packed");
+}
+
+#[test]
+fn a_key_that_stops_answering_is_given_up_on_after_the_answer_timeout() {
+    let keys = VirtualKeys::start(1, &KeyOptions::default());
+    let pid = keys.key(0).pid();
+    // A frozen key: it stays "plugged in" (the node accepts) but never answers.
+    // SAFETY: kill(2) on the child process this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let start = Instant::now();
+    let o = rootkey(
+        &keys,
+        &["--json", "--device", &keys.spec(0), "keys", "info"],
+        "",
+    );
+    let took = start.elapsed();
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(err.contains("did not answer within 5 s"), "{err}");
+    assert!(o.stdout.is_empty(), "stdout: {}", text(&o.stdout));
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    // Thawed, the key answers the next command.
+    assert_eq!(info(&keys, 0)["pin_set"], false);
 }
 
 #[test]

@@ -284,8 +284,9 @@ pub fn ctap_status_name(code: u8) -> &'static str {
 /// Maps a CTAP status code to what the user must do.
 pub fn map_ctap_status(code: u8, rp_id: &str) -> DeviceError {
     match code {
+        // The key's own timeout, not rootkey's: how long it waited is the key's business.
         0x05 | 0x2F | 0x3A => DeviceError::Timeout {
-            secs: TOUCH_TIMEOUT.as_secs(),
+            secs: 0,
             waiting_for_touch: true,
         },
         0x27 | 0x2D => DeviceError::OperationDenied,
@@ -868,6 +869,11 @@ mod tests {
                 ..
             }
         ));
+        let key_gave_up = m("response_status err = 0x2F x").to_string();
+        assert!(
+            key_gave_up.contains("the key gave up waiting for a touch"),
+            "{key_gave_up}"
+        );
         assert!(matches!(
             m("response_status err = 0x27 x"),
             DeviceError::OperationDenied

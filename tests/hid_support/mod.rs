@@ -181,6 +181,12 @@ impl VirtualKeys {
 }
 
 impl VirtualKey {
+    /// The key's process id (to freeze it with SIGSTOP, say); panics once unplugged.
+    pub fn pid(&self) -> i32 {
+        let id = self.child.as_ref().expect("the key is plugged in").id();
+        i32::try_from(id).expect("a pid fits in i32")
+    }
+
     /// What the key logged so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
