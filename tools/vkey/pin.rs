@@ -184,3 +184,85 @@ impl KeyAgreement {
         Ok(protocol.kdf(z))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_sides_of_ecdh_agree_for_both_protocols() {
+        let a = KeyAgreement::generate();
+        let b = KeyAgreement::generate();
+        for p in [Protocol::One, Protocol::Two] {
+            let ab = a.shared_secret(p, &b.cose()).unwrap();
+            let ba = b.shared_secret(p, &a.cose()).unwrap();
+            assert_eq!(ab, ba);
+            assert_eq!(ab.len(), if p == Protocol::One { 32 } else { 64 });
+        }
+        let c = KeyAgreement::generate();
+        assert_ne!(
+            a.shared_secret(Protocol::Two, &b.cose()).unwrap(),
+            a.shared_secret(Protocol::Two, &c.cose()).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_point_off_the_curve_or_a_malformed_key_is_refused() {
+        let a = KeyAgreement::generate();
+        let int = |i: i64| Value::Integer(i.into());
+        let bad = Value::Map(vec![
+            (int(1), int(2)),
+            (int(-2), Value::Bytes(vec![1; 32])),
+            (int(-3), Value::Bytes(vec![2; 32])),
+        ]);
+        assert_eq!(
+            a.shared_secret(Protocol::Two, &bad),
+            Err(status::INVALID_PARAMETER)
+        );
+        assert_eq!(
+            a.shared_secret(Protocol::Two, &Value::Bytes(vec![])),
+            Err(status::INVALID_PARAMETER)
+        );
+    }
+
+    #[test]
+    fn encryption_round_trips_and_protocol_two_uses_a_fresh_iv() {
+        let key: Vec<u8> = (0..64).collect();
+        let pt = [7u8; 64];
+        for p in [Protocol::One, Protocol::Two] {
+            let ct = p.encrypt(&key, &pt);
+            assert_eq!(p.decrypt(&key, &ct).unwrap(), pt);
+        }
+        let one = Protocol::One.encrypt(&key, &pt);
+        assert_eq!(one.len(), 64);
+        assert_eq!(one, Protocol::One.encrypt(&key, &pt), "IV zero");
+        let two = Protocol::Two.encrypt(&key, &pt);
+        assert_eq!(two.len(), 80);
+        assert_ne!(two, Protocol::Two.encrypt(&key, &pt), "random IV");
+        assert_eq!(
+            Protocol::Two.decrypt(&key, &[0; 20]),
+            Err(status::INVALID_PARAMETER)
+        );
+        assert_eq!(
+            Protocol::One.decrypt(&key, &[]),
+            Err(status::INVALID_PARAMETER)
+        );
+    }
+
+    #[test]
+    fn authenticate_and_verify() {
+        let key = [3u8; 32];
+        assert_eq!(Protocol::One.authenticate(&key, b"m").len(), 16);
+        assert_eq!(Protocol::Two.authenticate(&key, b"m").len(), 32);
+        for p in [Protocol::One, Protocol::Two] {
+            let tag = p.authenticate(&key, b"message");
+            assert!(p.verify(&key, b"message", &tag));
+            assert!(!p.verify(&key, b"messagf", &tag));
+            assert!(!p.verify(&key, b"message", &tag[..tag.len() - 1]));
+        }
+        assert_eq!(
+            Protocol::from_value(&Value::Integer(3.into())),
+            Err(status::INVALID_PARAMETER)
+        );
+    }
+}
