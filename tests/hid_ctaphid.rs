@@ -284,3 +284,36 @@ fn a_withheld_touch_times_out_on_the_key() {
         break;
     }
 }
+
+#[test]
+fn another_handle_is_told_the_key_is_busy_while_it_waits_for_a_touch() {
+    let keys = VirtualKeys::start(
+        1,
+        &KeyOptions {
+            withhold_touch: true,
+            touch_timeout: Some(Duration::from_secs(30)),
+            ..KeyOptions::default()
+        },
+    );
+    let first = Handle::open(&keys.key(0).path);
+    let cid = first.allocate();
+    first.send(cid, CBOR, &make_credential_request());
+    assert_eq!(first.recv(), (cid, KEEPALIVE, vec![0x02]));
+    // A second program opens the key meanwhile: it gets a channel, then CHANNEL_BUSY.
+    let second = Handle::open(&keys.key(0).path);
+    let other = second.allocate();
+    second.send(other, CBOR, &[0x04]);
+    assert_eq!(second.recv(), (other, ERROR, vec![0x06]));
+    first.send(cid, CANCEL, b"");
+    loop {
+        let (_, cmd, data) = first.recv();
+        if cmd != KEEPALIVE {
+            assert_eq!((cmd, data), (CBOR, vec![0x2D]));
+            break;
+        }
+    }
+    // Free again.
+    second.send(other, CBOR, &[0x04]);
+    let (c, cmd, data) = second.recv();
+    assert_eq!((c, cmd, data[0]), (other, CBOR, 0x00));
+}

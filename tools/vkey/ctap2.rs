@@ -320,7 +320,9 @@ impl Authenticator {
         // Step 5: options. No built-in UV; up=false is invalid for makeCredential.
         let options = get(params, 0x07);
         let rk = option(options, "rk")?.unwrap_or(false);
-        if option(options, "uv")? == Some(true) {
+        // With a pinUvAuthParam, "uv" is treated as false (§6.1.2 step 5); otherwise this key
+        // has no built-in UV to honour it.
+        if option(options, "uv")? == Some(true) && get(params, 0x08).is_none() {
             return Err(status::INVALID_OPTION);
         }
         if option(options, "up")? == Some(false) {
@@ -424,7 +426,8 @@ impl Authenticator {
         if option(options, "rk")?.is_some() {
             return Err(status::UNSUPPORTED_OPTION);
         }
-        if option(options, "uv")? == Some(true) {
+        // As for makeCredential (§6.2.2 step 5).
+        if option(options, "uv")? == Some(true) && get(params, 0x06).is_none() {
             return Err(status::INVALID_OPTION);
         }
         let up = option(options, "up")?.unwrap_or(true);

@@ -14,7 +14,8 @@ mod pin;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
 use ctap2::{status, Authenticator, Presence};
@@ -59,9 +60,11 @@ struct Options {
     touch_delay: Duration,
 }
 
+/// What every open handle shares: the channel counter and the one authenticator, which serves
+/// one CTAP2 request at a time (others get CTAPHID_ERROR CHANNEL_BUSY meanwhile).
 struct Shared {
-    next_cid: u32,
-    auth: Authenticator,
+    next_cid: AtomicU32,
+    auth: Mutex<Authenticator>,
 }
 
 fn usage() -> ! {
@@ -109,10 +112,10 @@ fn main() {
             std::process::exit(1)
         }
     };
-    let shared = Arc::new(Mutex::new(Shared {
-        next_cid: 1,
-        auth: Authenticator::new(ca),
-    }));
+    let shared = Arc::new(Shared {
+        next_cid: AtomicU32::new(1),
+        auth: Mutex::new(Authenticator::new(ca)),
+    });
     eprintln!("rootkey-vkey: listening on {}", socket.display());
     loop {
         // SAFETY: accept on a listening socket we own; the result is a new descriptor or -1.
@@ -236,7 +239,7 @@ struct Pending {
 }
 
 /// Serves one open handle until the host closes it.
-fn serve(conn: OwnedFd, shared: &Mutex<Shared>, opts: &Options) {
+fn serve(conn: OwnedFd, shared: &Shared, opts: &Options) {
     let fd = conn.as_raw_fd();
     let mut pending: Option<Pending> = None;
     loop {
@@ -320,23 +323,19 @@ fn serve(conn: OwnedFd, shared: &Mutex<Shared>, opts: &Options) {
     }
 }
 
-fn allocated(shared: &Mutex<Shared>, cid: u32) -> bool {
-    let s = shared.lock().unwrap_or_else(|p| p.into_inner());
-    cid < s.next_cid
+fn allocated(shared: &Shared, cid: u32) -> bool {
+    cid < shared.next_cid.load(Ordering::SeqCst)
 }
 
 /// Answers one complete message; false when the host is gone.
-fn dispatch(fd: RawFd, shared: &Mutex<Shared>, opts: &Options, msg: Pending) -> bool {
+fn dispatch(fd: RawFd, shared: &Shared, opts: &Options, msg: Pending) -> bool {
     match msg.cmd {
         CMD_INIT => {
             if msg.data.len() != 8 {
                 return send_error(fd, msg.cid, ERR_INVALID_LEN);
             }
             let new_cid = if msg.cid == BROADCAST {
-                let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
-                let c = s.next_cid;
-                s.next_cid += 1;
-                c
+                shared.next_cid.fetch_add(1, Ordering::SeqCst)
             } else {
                 msg.cid // resynchronisation on an allocated channel
             };
@@ -359,8 +358,15 @@ fn dispatch(fd: RawFd, shared: &Mutex<Shared>, opts: &Options, msg: Pending) -> 
                 host_gone: false,
             };
             let answer = {
-                let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
-                s.auth.handle(&msg.data, &mut presence)
+                let mut auth = match shared.auth.try_lock() {
+                    Ok(a) => a,
+                    Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                    // Another handle's request is in progress (waiting for a touch, say).
+                    Err(TryLockError::WouldBlock) => {
+                        return send_error(fd, msg.cid, ERR_CHANNEL_BUSY);
+                    }
+                };
+                auth.handle(&msg.data, &mut presence)
             };
             if presence.host_gone {
                 return false;
