@@ -369,6 +369,38 @@ fn a_key_unplugged_mid_operation_is_reported_promptly() {
 }
 
 #[test]
+fn a_key_busy_with_another_program_says_so() {
+    let keys = VirtualKeys::start(
+        1,
+        &KeyOptions {
+            touch_delay: Some(Duration::from_secs(5)),
+            ..KeyOptions::default()
+        },
+    );
+    let ev = keys.dir().join("ev.json");
+    let first = Command::new(env!("CARGO_BIN_EXE_rootkey"))
+        .envs(keys.env())
+        .args(["--device", &keys.spec(0), "keys", "attest", "--out"])
+        .arg(&ev)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rootkey runs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !keys.key(0).log_contains("waiting for a touch") {
+        assert!(Instant::now() < deadline, "{}", keys.key(0).log_text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = rootkey(&keys, &["--device", &keys.spec(0), "keys", "info"], "");
+    let first = first.wait_with_output().expect("the first finishes");
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(err.contains("busy with another program"), "{err}");
+}
+
+#[test]
 fn two_keys_are_told_apart_by_path() {
     let keys = VirtualKeys::start(2, &KeyOptions::default());
     let o = rootkey(

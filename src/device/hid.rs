@@ -289,6 +289,9 @@ pub fn map_ctap_status(code: u8, rp_id: &str) -> DeviceError {
             secs: 0,
             waiting_for_touch: true,
         },
+        0x06 => DeviceError::Hid(
+            "the key is busy with another program's request (a browser, another rootkey waiting for a touch): finish that first, then try again".into(),
+        ),
         0x27 | 0x2D => DeviceError::OperationDenied,
         0x2E | 0x22 => DeviceError::NoCredentials {
             rp_id: rp_id.into(),
@@ -885,6 +888,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        assert!(m("response_status err = 0x06 x")
+            .to_string()
+            .contains("busy with another program"));
         assert!(matches!(m("read err = 0xFE"), DeviceError::Hid(_)));
         assert!(matches!(m("something else"), DeviceError::Hid(_)));
         assert!(matches!(m("response_status err = 0x"), DeviceError::Hid(_)));

@@ -397,7 +397,9 @@ impl Presence for Touch<'_> {
         if limit.is_zero() && self.opts.touch {
             return Ok(());
         }
-        if !self.opts.touch {
+        if self.opts.touch {
+            eprintln!("rootkey-vkey: waiting for a touch (it comes in {limit:?})");
+        } else {
             eprintln!("rootkey-vkey: waiting for a touch that will not come");
         }
         while start.elapsed() < limit {
