@@ -11,9 +11,8 @@ use hid_support::{KeyOptions, VirtualKeys};
 use serde_json::Value;
 
 fn rootkey(keys: &VirtualKeys, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rootkey"))
-        .envs(keys.env())
-        .env_remove("ROOTKEY_DEVICE")
+    let mut child = keys
+        .rootkey()
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -636,6 +636,25 @@ mod tests {
     }
 
     #[test]
+    fn attestation_certificate_basic_constraints_are_der() {
+        // cA FALSE is the DEFAULT: DER leaves it out, so the extension is an empty SEQUENCE.
+        // Strict parsers (pyca/cryptography, under python-fido2) reject an encoded default.
+        use x509_parser::prelude::*;
+        let dir = tempfile::tempdir().unwrap();
+        let ca = SoftCa::load_or_create(dir.path()).unwrap();
+        let (_, cert) = X509Certificate::from_der(&ca.attestation_der).unwrap();
+        let bc = cert
+            .extensions()
+            .iter()
+            .find(|e| e.oid.to_id_string() == "2.5.29.19")
+            .expect("basicConstraints present");
+        assert_eq!(bc.value, &[0x30, 0x00]);
+        assert!(matches!(cert.basic_constraints(), Ok(Some(b)) if !b.value.ca));
+        let sig = ca.sign_attestation(b"message").unwrap();
+        assert_eq!(sig[0], 0x30, "a DER ECDSA signature");
+    }
+
+    #[test]
     fn two_keys_in_one_directory_share_the_ca() {
         let dir = tempfile::tempdir().unwrap();
         let a = SoftAuthenticator::open(&dir.path().join("a.json")).unwrap();

@@ -161,6 +161,14 @@ impl VirtualKeys {
         ]
     }
 
+    /// `rootkey` with the environment that makes the virtual nodes visible (and no
+    /// `ROOTKEY_DEVICE` from the caller's environment): add `--device`, [`Self::spec`] and the rest.
+    pub fn rootkey(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rootkey"));
+        cmd.envs(self.env()).env_remove("ROOTKEY_DEVICE");
+        cmd
+    }
+
     /// The directory holding the keys' attestation root (`rootkey-soft-ca.pem`).
     pub fn roots_dir(&self) -> &Path {
         self.dir.path()
