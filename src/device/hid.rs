@@ -284,16 +284,22 @@ pub fn ctap_status_name(code: u8) -> &'static str {
 /// Maps a CTAP status code to what the user must do.
 pub fn map_ctap_status(code: u8, rp_id: &str) -> DeviceError {
     match code {
+        // The key's own timeout, not rootkey's: how long it waited is the key's business.
         0x05 | 0x2F | 0x3A => DeviceError::Timeout {
-            secs: TOUCH_TIMEOUT.as_secs(),
+            secs: 0,
             waiting_for_touch: true,
         },
+        0x06 => DeviceError::Hid(
+            "the key is busy with another program's request (a browser, another rootkey waiting for a touch): finish that first, then try again".into(),
+        ),
         0x27 | 0x2D => DeviceError::OperationDenied,
         0x2E | 0x22 => DeviceError::NoCredentials {
             rp_id: rp_id.into(),
         },
         0x31 | 0x33 => DeviceError::PinInvalid { retries: None },
-        0x32 | 0x34 => DeviceError::PinBlocked,
+        0x32 => DeviceError::PinBlocked,
+        // PIN_AUTH_BLOCKED is not a lock-out: a power cycle clears it (CTAP 2.1 §6.5.5.5).
+        0x34 => DeviceError::PinAuthBlocked,
         0x35 => DeviceError::PinNotSet,
         0x36 => DeviceError::PinRequired,
         0x37 => DeviceError::PinPolicy("the key's PIN policy refused it".into()),
@@ -336,6 +342,114 @@ pub fn format_firmware(vendor_id: Option<u16>, raw: u32) -> Option<String> {
     Some(raw.to_string())
 }
 
+/// hidraw ioctl request numbers (linux/hidraw.h): `_IOR('H', nr, size)`.
+const fn hidioc_read(nr: u32, size: u32) -> u32 {
+    (2 << 30) | (size << 16) | ((b'H' as u32) << 8) | nr
+}
+const HID_MAX_DESCRIPTOR_SIZE: usize = 4096;
+const HIDIOCGRDESCSIZE: u32 = hidioc_read(0x01, 4);
+const HIDIOCGRDESC: u32 = hidioc_read(0x02, 4 + HID_MAX_DESCRIPTOR_SIZE as u32);
+const HIDIOCGRAWINFO: u32 = hidioc_read(0x03, 8);
+const fn hidiocgrawname(len: u32) -> u32 {
+    hidioc_read(0x04, len)
+}
+
+#[repr(C)]
+struct HidrawReportDescriptor {
+    size: u32,
+    value: [u8; HID_MAX_DESCRIPTOR_SIZE],
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct HidrawDevinfo {
+    bustype: u32,
+    vendor: i16,
+    product: i16,
+}
+
+/// Describes an open hidraw node from its own ioctls (report descriptor, ids, name): what
+/// enumeration would have said, for a node enumeration does not see. None if the node does not
+/// answer as hidraw does.
+fn probe_hidraw(file: &std::fs::File, path: &str) -> Option<HidDescriptor> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    let mut size: libc::c_int = 0;
+    // SAFETY: each ioctl writes at most the size encoded in its request into the buffer given,
+    // which is that size.
+    unsafe {
+        if libc::ioctl(fd, HIDIOCGRDESCSIZE as _, &mut size) < 0 {
+            return None;
+        }
+        let mut desc = Box::new(HidrawReportDescriptor {
+            size: u32::try_from(size)
+                .ok()?
+                .min(HID_MAX_DESCRIPTOR_SIZE as u32),
+            value: [0; HID_MAX_DESCRIPTOR_SIZE],
+        });
+        if libc::ioctl(fd, HIDIOCGRDESC as _, &mut *desc) < 0 {
+            return None;
+        }
+        let (usage_page, usage) = descriptor_usage(&desc.value[..desc.size as usize])?;
+        let mut info = HidrawDevinfo::default();
+        if libc::ioctl(fd, HIDIOCGRAWINFO as _, &mut info) < 0 {
+            return None;
+        }
+        let mut name = [0u8; 256];
+        let n = libc::ioctl(
+            fd,
+            hidiocgrawname(name.len() as u32) as _,
+            name.as_mut_ptr(),
+        );
+        let product = (n > 0).then(|| {
+            let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+            String::from_utf8_lossy(&name[..end]).into_owned()
+        });
+        Some(HidDescriptor {
+            path: path.to_string(),
+            vendor_id: info.vendor as u16,
+            product_id: info.product as u16,
+            usage_page,
+            usage,
+            manufacturer: None,
+            product,
+        })
+    }
+}
+
+/// The usage page and usage of a report descriptor's first top-level collection (HID 1.11
+/// §6.2.2): the items hidapi reports as a device's usage page and usage.
+pub fn descriptor_usage(desc: &[u8]) -> Option<(u16, u16)> {
+    let mut page = None;
+    let mut usage = None;
+    let mut i = 0;
+    while i < desc.len() {
+        let prefix = desc[i];
+        if prefix == 0xFE {
+            // Long item: size in the next byte, skipped.
+            i += 3 + usize::from(*desc.get(i + 1)?);
+            continue;
+        }
+        let size = match prefix & 0x03 {
+            3 => 4,
+            n => usize::from(n),
+        };
+        let data = desc.get(i + 1..i + 1 + size)?;
+        let value = data
+            .iter()
+            .rev()
+            .fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
+        match prefix & 0xFC {
+            0x04 => page = Some(value as u16), // Usage Page
+            0x08 if usage.is_none() => usage = Some(value as u16), // Usage
+            0xA0 => return Some((page?, usage?)), // Collection
+            _ => {}
+        }
+        i += 1 + size;
+    }
+    None
+}
+
 /// A USB FIDO key opened by path.
 pub struct HidAuthenticator {
     desc: HidDescriptor,
@@ -365,14 +479,20 @@ impl HidAuthenticator {
         if all.iter().any(|d| d.path == path) {
             return Err(DeviceError::NotFido { path: path.into() });
         }
-        // Not enumerated: say why (missing node, permissions) when opening it tells us.
-        match std::fs::OpenOptions::new()
+        // Not enumerated (no udev in a container, a node bind-mounted elsewhere, a virtual
+        // node): ask the node itself with hidraw ioctls, and say why (missing node,
+        // permissions) when opening it fails.
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open(path)
-        {
-            Err(e) => Err(classify_open_error(path, &e)),
-            Ok(_) => Err(DeviceError::NotFido { path: path.into() }),
+            .map_err(|e| classify_open_error(path, &e))?;
+        match probe_hidraw(&file, path) {
+            Some(d) if d.usage_page == FIDO_USAGE_PAGE && d.usage == FIDO_USAGE => {
+                drop(file);
+                Self::open_descriptor(d)
+            }
+            _ => Err(DeviceError::NotFido { path: path.into() }),
         }
     }
 
@@ -428,13 +548,37 @@ impl HidAuthenticator {
         };
         match result {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(msg)) => Err(map_ctap_error(&msg, rp_id)),
+            Ok(Err(msg)) => Err(self.with_retries(map_ctap_error(&msg, rp_id))),
             Err(e) => {
                 // The worker still holds the device; later calls would queue behind it.
                 if matches!(e, DeviceError::Timeout { .. }) {
                     self.stuck = true;
                 }
                 Err(e)
+            }
+        }
+    }
+}
+
+impl HidAuthenticator {
+    /// A wrong PIN says how many tries are left, as the key counts them (getPINRetries): the
+    /// error from the key itself carries no count.
+    fn with_retries(&mut self, e: DeviceError) -> DeviceError {
+        if !matches!(e, DeviceError::PinInvalid { retries: None }) {
+            return e;
+        }
+        let key = Arc::clone(&self.key);
+        let retries = {
+            let _quiet = StdoutToStderr::new();
+            with_timeout(ANSWER_TIMEOUT, false, move || key.get_pin_retries().ok())
+        };
+        match retries {
+            Ok(n) => DeviceError::PinInvalid {
+                retries: n.and_then(|n| u32::try_from(n).ok()),
+            },
+            Err(timeout) => {
+                self.stuck = true;
+                timeout
             }
         }
     }
@@ -463,6 +607,9 @@ impl Authenticator for HidAuthenticator {
         out.pin_set = option("clientPin");
         out.uv = option("uv");
         out.attestation_formats = info.attestation_formats.clone();
+        // A key that calls itself rootkey's software authenticator is taken at its word (the
+        // virtual HID key does): claiming software can only make it less trusted.
+        out.is_software = aaguid == Some(crate::webauthn::models::SOFT_AAGUID);
         Ok(out)
     }
 
@@ -703,6 +850,10 @@ mod tests {
             DeviceError::PinBlocked
         ));
         assert!(matches!(
+            m("response_status err = 0x34 x"),
+            DeviceError::PinAuthBlocked
+        ));
+        assert!(matches!(
             m("response_status err = 0x36 x"),
             DeviceError::PinRequired
         ));
@@ -721,6 +872,11 @@ mod tests {
                 ..
             }
         ));
+        let key_gave_up = m("response_status err = 0x2F x").to_string();
+        assert!(
+            key_gave_up.contains("the key gave up waiting for a touch"),
+            "{key_gave_up}"
+        );
         assert!(matches!(
             m("response_status err = 0x27 x"),
             DeviceError::OperationDenied
@@ -732,6 +888,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        assert!(m("response_status err = 0x06 x")
+            .to_string()
+            .contains("busy with another program"));
         assert!(matches!(m("read err = 0xFE"), DeviceError::Hid(_)));
         assert!(matches!(m("something else"), DeviceError::Hid(_)));
         assert!(matches!(m("response_status err = 0x"), DeviceError::Hid(_)));
@@ -793,6 +952,29 @@ mod tests {
             assert_eq!(ino(1), ino(2));
         }
         assert_eq!(ino(1), before);
+    }
+
+    #[test]
+    fn report_descriptor_usage() {
+        // A FIDO interface (CTAP 2.1 §11.2.8.1) and a boot keyboard.
+        let fido = [
+            0x06, 0xD0, 0xF1, 0x09, 0x01, 0xA1, 0x01, 0x09, 0x20, 0x15, 0x00, 0x26, 0xFF, 0x00,
+            0x75, 0x08, 0x95, 0x40, 0x81, 0x02, 0xC0,
+        ];
+        assert_eq!(descriptor_usage(&fido), Some((FIDO_USAGE_PAGE, FIDO_USAGE)));
+        let keyboard = [0x05, 0x01, 0x09, 0x06, 0xA1, 0x01, 0x05, 0x07, 0xC0];
+        assert_eq!(descriptor_usage(&keyboard), Some((0x0001, 0x06)));
+        assert_eq!(descriptor_usage(&[]), None);
+        assert_eq!(descriptor_usage(&[0x06, 0xD0]), None); // truncated item
+        assert_eq!(descriptor_usage(&[0xA1, 0x01]), None); // collection without usage
+    }
+
+    #[test]
+    fn hidraw_request_numbers_match_linux() {
+        assert_eq!(HIDIOCGRDESCSIZE, 0x8004_4801);
+        assert_eq!(HIDIOCGRDESC, 0x9004_4802);
+        assert_eq!(HIDIOCGRAWINFO, 0x8008_4803);
+        assert_eq!(hidiocgrawname(256), 0x8100_4804);
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub enum DeviceError {
     NotFound { path: String },
     #[error("{path} is not a FIDO security key (its HID usage page is not 0xF1D0)")]
     NotFido { path: String },
+    /// `secs` is how long rootkey waited; 0 when the key reported its own timeout.
     #[error("{}", timeout_message(*.secs, *.waiting_for_touch))]
     Timeout { secs: u64, waiting_for_touch: bool },
     #[error("this key has a PIN: give it (prompt or --pin-stdin)")]
@@ -48,6 +49,8 @@ pub enum DeviceError {
     PinInvalid { retries: Option<u32> },
     #[error("the PIN is blocked after too many wrong tries: the key must be reset (which erases its credentials)")]
     PinBlocked,
+    #[error("several wrong PINs in a row: the key refuses PINs until it is unplugged and plugged in again (it is not locked; the tries left still count)")]
+    PinAuthBlocked,
     #[error("a PIN was given but this key has none set: set one with `rootkey keys set-pin`")]
     PinNotSet,
     #[error("the new PIN is not acceptable: {0}")]
@@ -83,7 +86,10 @@ pub enum DeviceError {
 }
 
 fn timeout_message(secs: u64, waiting_for_touch: bool) -> String {
-    if waiting_for_touch {
+    if waiting_for_touch && secs == 0 {
+        // The key itself gave up (CTAP2_ERR_USER_ACTION_TIMEOUT): its own time, not ours.
+        "the key gave up waiting for a touch: run the command again and touch your key when it blinks".to_string()
+    } else if waiting_for_touch {
         format!("no touch within {secs} s: touch your key when it blinks (if it never blinks, it is not responding: unplug and replug it)")
     } else {
         format!(

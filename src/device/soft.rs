@@ -44,6 +44,7 @@ const CA_FORMAT: &str = "rootkey-soft-ca/1";
 // giving the PIN away cheaply without making every test slow.
 const PIN_ITERATIONS: u32 = 10_000;
 const FIDO_AAGUID_OID: &[u64] = &[1, 3, 6, 1, 4, 1, 45724, 1, 1, 4];
+const BASIC_CONSTRAINTS_OID: &[u64] = &[2, 5, 29, 19];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PinRecord {
@@ -122,6 +123,21 @@ impl SoftCa {
         Ok(ca)
     }
 
+    /// Signs `message` with the attestation key (ECDSA P-256 SHA-256, DER): the packed
+    /// attestation signature of another front end to this CA (the virtual HID key).
+    pub fn sign_attestation(&self, message: &[u8]) -> Result<Vec<u8>, DeviceError> {
+        let rng = SystemRandom::new();
+        let key = EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P256_SHA256_ASN1_SIGNING,
+            &self.attestation_key_pkcs8,
+            &rng,
+        )
+        .map_err(|e| DeviceError::Crypto(format!("attestation key: {e}")))?;
+        key.sign(&rng, message)
+            .map(|s| s.as_ref().to_vec())
+            .map_err(|e| DeviceError::Crypto(format!("attestation signature: {e}")))
+    }
+
     fn load(path: &Path) -> Result<SoftCa, DeviceError> {
         let bytes = read_private(path)?;
         let corrupt = |reason: String| DeviceError::StateCorrupt {
@@ -190,15 +206,18 @@ impl SoftCa {
         dn.push(DnType::OrganizationalUnitName, "Authenticator Attestation");
         dn.push(DnType::CommonName, SOFT_MODEL_NAME);
         leaf.distinguished_name = dn;
-        leaf.is_ca = IsCa::ExplicitNoCa;
+        // basicConstraints with cA false, as DER requires it (X.690 §11.5: a DEFAULT value is
+        // not encoded): an empty SEQUENCE. rcgen's ExplicitNoCa writes `cA FALSE`, which strict
+        // DER parsers (python-fido2's, through pyca/cryptography) reject.
+        leaf.is_ca = IsCa::NoCa;
         leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         leaf.not_before = now - time::Duration::days(1);
         leaf.not_after = now + time::Duration::days(365 * 20);
         leaf.serial_number = Some(serial()?);
-        leaf.custom_extensions = vec![CustomExtension::from_oid_content(
-            FIDO_AAGUID_OID,
-            der_octet_string(&SOFT_AAGUID),
-        )];
+        leaf.custom_extensions = vec![
+            CustomExtension::from_oid_content(BASIC_CONSTRAINTS_OID, vec![0x30, 0x00]),
+            CustomExtension::from_oid_content(FIDO_AAGUID_OID, der_octet_string(&SOFT_AAGUID)),
+        ];
         let leaf_cert = leaf
             .signed_by(&leaf_key, &root_cert, &root_key)
             .map_err(err)?;
@@ -614,6 +633,25 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn attestation_certificate_basic_constraints_are_der() {
+        // cA FALSE is the DEFAULT: DER leaves it out, so the extension is an empty SEQUENCE.
+        // Strict parsers (pyca/cryptography, under python-fido2) reject an encoded default.
+        use x509_parser::prelude::*;
+        let dir = tempfile::tempdir().unwrap();
+        let ca = SoftCa::load_or_create(dir.path()).unwrap();
+        let (_, cert) = X509Certificate::from_der(&ca.attestation_der).unwrap();
+        let bc = cert
+            .extensions()
+            .iter()
+            .find(|e| e.oid.to_id_string() == "2.5.29.19")
+            .expect("basicConstraints present");
+        assert_eq!(bc.value, &[0x30, 0x00]);
+        assert!(matches!(cert.basic_constraints(), Ok(Some(b)) if !b.value.ca));
+        let sig = ca.sign_attestation(b"message").unwrap();
+        assert_eq!(sig[0], 0x30, "a DER ECDSA signature");
     }
 
     #[test]
