@@ -48,12 +48,35 @@ fn ledger_show_prints_hostile_note_text_escaped() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     let text = "safe\x1b[2J\x1b[31m opened\u{202E}gnp.exe\u{2066}\nrootkey> checkout approved\x07";
-    let o = rootkey(&db, &["ledger", "note", "--actor", "x\x1b[31m", text]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // rootkey refuses such text at the source, printing it escaped and writing nothing...
+    let o = rootkey(&db, &["ledger", "note", "--actor", "operator", text]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_nothing_raw("the refusal", &o.stderr);
+    let o = rootkey(&db, &["ledger", "note", "--actor", "x\x1b[31m", "fine"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_nothing_raw("the refusal", &o.stderr);
+    // ...so an insider holding the signing key writes it into the ledger directly, bypassing
+    // every rule; `ledger show` still shows it (that is how people look into a broken ledger),
+    // escaped, after a warning that the ledger failed verification.
+    let mut l = rootkey::ledger::Ledger::open(&db, None).unwrap();
+    let ev = rootkey::ledger::UnsignedEvent::new(
+        "note",
+        "x\x1b[31m",
+        serde_json::json!({ "text": text }),
+    )
+    .unwrap();
+    l.append(&ev, vec![]).unwrap();
+    drop(l);
 
     let o = rootkey(&db, &["ledger", "show"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("FAILED verification"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_nothing_raw("ledger show", &o.stdout);
+    assert_nothing_raw("ledger show's warning", &o.stderr);
     let out = String::from_utf8(o.stdout).unwrap();
     for shown in [
         "\\u{001B}[2J",
