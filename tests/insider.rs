@@ -656,3 +656,76 @@ fn rand_id() -> [u8; 16] {
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id).unwrap();
     id
 }
+
+/// The one-authority check for one rule: the custody state refuses `event` before approval
+/// (what the flows ask), and the same event written in by the key holder with both custodians'
+/// real approvals makes `ledger verify` fail naming the entry and the same rule.
+fn fold_and_verify_agree(s: &Station, event: &UnsignedEvent, approvers: &[&str], rule: &str) {
+    let station = rootkey::custody::Station::open(&s.path("ledger.db"), None).unwrap();
+    let refused = station.check(&[event]).unwrap_err().to_string();
+    assert!(refused.contains(rule), "the flows' check: {refused}");
+    drop(station);
+    let approvals = approvers.iter().map(|w| approval(s, w, event)).collect();
+    let seq = force(s, event, approvals);
+    let (code, out) = verify(s, &s.vkey());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!("FAILED: entry {seq}")) && out.contains(rule),
+        "ledger verify must name entry {seq} and the rule {rule:?}: {out}"
+    );
+    resign(s, |q| q != seq, |_, _| {});
+    let (code, out) = verify(s, &s.vkey());
+    assert_eq!(code, Some(0), "undone: {out}");
+}
+
+#[test]
+fn every_break_glass_and_enrollment_rule_is_one_rule_for_flows_and_verify() {
+    let s = Station::new();
+    let (p, b) = s.onboarded();
+    assert!(checkout(&s, &p, "alice", "bob").status.success());
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
+    let t = |d: time::Duration| rootkey::report::fmt_time(now + d);
+    let zero = time::Duration::ZERO;
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "key.checked_out",
+            json!({"key_id": b, "account_id": ACCT, "reason": "r", "ticket": "T-2",
+                   "window_start": t(zero), "window_end": t(time::Duration::hours(2)),
+                   "requester": "alice", "approver": "bob", "bag_broken": "B2"}),
+            "one key must always stay in the safe",
+        ),
+        (
+            "key.checked_out",
+            json!({"key_id": p, "account_id": ACCT, "reason": "r", "ticket": "T-2",
+                   "window_start": t(zero), "window_end": t(time::Duration::hours(2)),
+                   "requester": "alice", "approver": "bob", "bag_broken": "B1"}),
+            "is not in the safe",
+        ),
+        (
+            "key.moved",
+            json!({"key_id": b, "account_id": ACCT, "from_location": "Deposit box 114, Cork",
+                   "to_location": "Vault 9", "bag_serial": "b-1", "reason": "r"}),
+            "already used",
+        ),
+        (
+            "key.enrolled",
+            json!({"key_id": "00000000", "account_id": ACCT, "role": "backup",
+                   "aaguid": "ee882879-721c-4913-9775-3dfcce97072a", "model": "YubiKey 5 NFC",
+                   "attestation": {"fmt": "packed", "trust_root": "Yubico", "assurance": "hardware"},
+                   "custody_credential_id": "AAEC", "custody_public_key": "pQECAyYgASFYIGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWIlggT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU",
+                   "location": "Vault 9", "bag_serial": "B77", "aws_device_name": "rootkey-00000000"}),
+            "not derived from its custody public key",
+        ),
+        (
+            "account.enrolled",
+            json!({"account_id": ACCT, "primary_key_id": p, "backup_key_id": b}),
+            "already enrolled",
+        ),
+    ];
+    for (kind, body, rule) in cases {
+        let ev = UnsignedEvent::new(kind, "mallory", body).unwrap();
+        fold_and_verify_agree(&s, &ev, &["alice", "bob"], rule);
+    }
+}
