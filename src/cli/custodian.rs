@@ -45,6 +45,9 @@ pub enum CustodianCmd {
     Add(AddArgs),
     /// Remove a person, approved by two custodians
     Remove(RemoveArgs),
+    /// Replace a person's own key with a new one (--device): approved by the person with their
+    /// current key, or by two other custodians when it is lost
+    Rotate(RotateArgs),
     /// List everyone the ledger enrolled
     List,
 }
@@ -129,6 +132,24 @@ pub struct RemoveArgs {
     pub keys: CustodianDevices,
 }
 
+/// `rootkey custodian rotate` flags.
+#[derive(Debug, clap::Args)]
+pub struct RotateArgs {
+    /// The person whose key is replaced
+    #[arg(long, value_name = "ID")]
+    pub id: String,
+    /// Why (lost, broken, upgraded)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// Who approves: the person themselves (with their current key), or two other custodians
+    #[arg(long, value_name = "ID[,ID]", value_delimiter = ',', required = true)]
+    pub approvers: Vec<String>,
+    #[command(flatten)]
+    pub trust: KeyTrust,
+    #[command(flatten)]
+    pub keys: CustodianDevices,
+}
+
 /// Role on the command line.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum RoleArg {
@@ -182,6 +203,21 @@ pub fn run(cmd: CustodianCmd, global: &GlobalArgs) -> CmdResult {
             let elig = a.trust.eligibility(global)?;
             custodians::add(&mut Station::open(&path, None)?, &mut console, &req, &elig)?
         }
+        CustodianCmd::Rotate(a) => {
+            let req = custodians::RotateRequest {
+                actor: a.id.clone(),
+                id: a.id.clone(),
+                device: DeviceSpec::from_flag(global.device.as_deref())?,
+                reason: a.reason.clone(),
+                approvers: a
+                    .approvers
+                    .iter()
+                    .map(|id| Approver::with_devices(id.trim(), &a.keys.devices))
+                    .collect(),
+            };
+            let elig = a.trust.eligibility(global)?;
+            custodians::rotate(&mut Station::open(&path, None)?, &mut console, &req, &elig)?
+        }
         CustodianCmd::Remove(a) => {
             let req = RemoveRequest {
                 actor: a.approvers[0].clone(),
@@ -202,6 +238,8 @@ fn print_outcome(o: &CustodianOutcome, json: bool) -> CmdResult {
         for c in &o.custodians {
             let what = if o.kind.ends_with("removed") {
                 "removed"
+            } else if o.kind.ends_with("rotated") {
+                "gave a new key to"
             } else {
                 "enrolled"
             };

@@ -36,10 +36,18 @@ pub enum KeysCmd {
         /// Only the keys guarding this AWS account
         #[arg(long, value_name = "ID")]
         account: Option<String>,
+        /// Also print each key's history: where it has been, who had it, when it proved itself
+        #[arg(long)]
+        history: bool,
     },
     /// Prove a key in custody is present (the key in --device signs a fresh challenge with its
     /// custody credential) and record it in the ledger as key.verified
     Verify(VerifyArgs),
+    /// Move a key in the safe to another location (the key in --device proves itself and is
+    /// sealed in a new bag); two custodians approve
+    Move(super::lifecycle::MoveArgs),
+    /// Retire a key for good (lost, destroyed, compromised, replaced); two custodians approve
+    Retire(super::lifecycle::RetireArgs),
 }
 
 /// `rootkey keys verify` flags.
@@ -69,12 +77,14 @@ pub fn run(cmd: KeysCmd, global: &GlobalArgs) -> CmdResult {
         KeysCmd::Attest { out, pin_stdin } => {
             attest(&spec()?, out.as_deref(), pin_stdin, global.json)
         }
-        KeysCmd::Enrolled { account } => enrolled(account.as_deref(), global),
+        KeysCmd::Enrolled { account, history } => enrolled(account.as_deref(), history, global),
         KeysCmd::Verify(args) => verify(args, spec()?, global),
+        KeysCmd::Move(args) => super::lifecycle::run_move(args, spec()?, global),
+        KeysCmd::Retire(args) => super::lifecycle::run_retire(args, global),
     }
 }
 
-fn enrolled(account: Option<&str>, global: &GlobalArgs) -> CmdResult {
+fn enrolled(account: Option<&str>, history: bool, global: &GlobalArgs) -> CmdResult {
     let ledger = crate::custody::Station::open_readonly(&global.ledger_path()?)?;
     let now = time::OffsetDateTime::now_utc();
     let keys = crate::custody::flows::inventory::inventory(ledger.state(), account, now);
@@ -135,6 +145,23 @@ fn enrolled(account: Option<&str>, global: &GlobalArgs) -> CmdResult {
         ]);
     }
     println!("{t}");
+    if history {
+        for k in &keys {
+            println!(
+                "\nkey {} ({} of account {}):",
+                k.key_id, k.role, k.account_id
+            );
+            let mut h = Table::new(["entry", "time", "what"]);
+            for step in &k.history {
+                h.row([
+                    step.seq.to_string(),
+                    crate::report::fmt_time(step.time),
+                    step.detail.clone(),
+                ]);
+            }
+            println!("{h}");
+        }
+    }
     Ok(Outcome::Ok)
 }
 

@@ -14,6 +14,7 @@ mod docs;
 mod enroll;
 mod keys;
 mod ledger;
+mod lifecycle;
 mod output;
 
 use std::path::PathBuf;
@@ -111,6 +112,9 @@ pub enum Command {
     /// Custodians: bootstrap the first two, add, remove, list
     #[command(subcommand)]
     Custodian(custodian::CustodianCmd),
+    /// Accounts in custody: take one out of scope
+    #[command(subcommand)]
+    Account(lifecycle::AccountCmd),
     /// Onboard an account: attest two keys, guide the AWS console registration, confirm it
     Enroll(Box<enroll::EnrollArgs>),
     /// Break-glass: check a key out under dual control
@@ -164,6 +168,7 @@ fn run(cli: Cli) -> CmdResult {
         Command::Attest(cmd) => attest::run(cmd, global),
         Command::Aws(cmd) => aws::run(cmd, global),
         Command::Custodian(cmd) => custodian::run(cmd, global),
+        Command::Account(cmd) => lifecycle::run_account(cmd, global),
         Command::Enroll(args) => enroll::run(*args, global),
         Command::Checkout(args) => checkout::run(args, global),
         Command::Checkin(args) => checkin::run(args, global),

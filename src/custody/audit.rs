@@ -107,11 +107,12 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
             .is_none_or(|list| list.iter().any(|x| x == a))
     };
 
+    // An account closed in the ledger is no longer expected (unless asked for by name).
     let mut account_ids: BTreeSet<String> = state
         .accounts()
         .keys()
         .chain(input.aws.iter().map(|f| &f.account_id))
-        .filter(|a| in_scope(a))
+        .filter(|a| in_scope(a) && !state.account_closed(a))
         .cloned()
         .collect();
     if let Some(list) = input.accounts {
@@ -349,6 +350,42 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         findings.extend(acct_findings);
     }
 
+    let mut incidents = Vec::new();
+    for r in state
+        .retirements()
+        .iter()
+        .filter(|r| r.reason.is_incident() && r.time >= input.period_start && r.time <= now)
+    {
+        incidents.push(report::IncidentRow {
+            time: r.time,
+            key_id: r.key_id.clone(),
+            account_id: r.account_id.clone(),
+            reason: r.reason.as_str().into(),
+            note: r.note.clone(),
+            seq: r.seq,
+        });
+        findings.push(Finding {
+            code: "KEY-INCIDENT".into(),
+            severity: Severity::High,
+            source: FindingSource::Custody,
+            account_id: Some(r.account_id.clone()),
+            key_id: Some(r.key_id.clone()),
+            subject: format!("{} entry {}", r.key_id, r.seq),
+            title: format!(
+                "key {} was retired as {}: it may be in someone else's hands; check root activity since it was last proven present and make sure its device is gone from root",
+                r.key_id,
+                r.reason.as_str()
+            ),
+            evidence: [
+                ("note".to_string(), r.note.clone()),
+                ("retired".to_string(), report::fmt_time(r.time)),
+            ]
+            .into_iter()
+            .collect(),
+            controls: vec![],
+        });
+    }
+
     let successful: Vec<_> = logins.iter().filter(|l| l.success).collect();
     let explained = successful
         .iter()
@@ -394,6 +431,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         accounts,
         logins,
     )
+    .with_incidents(incidents)
 }
 
 /// A finding for an active key whose attestation does not prove genuine hardware.

@@ -7,7 +7,8 @@ use super::events::{
     KeyCheckedIn, KeyCheckedOut, KeyMoved, KeyRetired, KeyVerified, PossessionProof,
 };
 use super::state::{
-    record_proof, At, CheckinRecord, CheckoutRecord, CustodyState, KeyState, KeyStatus, StateError,
+    record_proof, At, CheckinRecord, CheckoutRecord, CustodyState, KeyState, KeyStatus, Retirement,
+    StateError,
 };
 use crate::device::{CUSTODY_ORIGIN, CUSTODY_RP_ID};
 use crate::ledger::CLOCK_TOLERANCE;
@@ -172,8 +173,19 @@ impl CustodyState {
             )));
         }
         let index = self.checkouts.len();
-        self.key_mut(at, &b.key_id, &b.account_id)?.status =
-            KeyStatus::CheckedOut { checkout: index };
+        let key = self.key_mut(at, &b.key_id, &b.account_id)?;
+        key.status = KeyStatus::CheckedOut { checkout: index };
+        key.log(
+            at,
+            format!(
+                "checked out by {} (approved by {}) until {}, ticket {}, bag {} broken",
+                b.requester,
+                b.approver,
+                crate::report::fmt_time(b.window_end),
+                b.ticket,
+                b.bag_broken
+            ),
+        );
         self.checkouts.push(CheckoutRecord {
             seq: at.seq,
             time: at.time,
@@ -187,6 +199,7 @@ impl CustodyState {
             approver: b.approver,
             bag_broken: b.bag_broken,
             checkin: None,
+            closed_by_retirement: None,
         });
         Ok(())
     }
@@ -216,6 +229,18 @@ impl CustodyState {
         key.status = KeyStatus::InSafe;
         key.bag_serial = b.bag_serial.clone();
         record_proof(key, at.time, &b.proof);
+        key.log(
+            at,
+            format!(
+                "checked in{}, proved itself, sealed in bag {}",
+                if is_late(window_end, at.time) {
+                    " late"
+                } else {
+                    ""
+                },
+                b.bag_serial
+            ),
+        );
         self.checkouts[checkout].checkin = Some(CheckinRecord {
             seq: at.seq,
             time: at.time,
@@ -236,19 +261,22 @@ impl CustodyState {
             self.use_bag(at, bag)?;
         }
         let key = self.key_mut(at, &b.key_id, &b.account_id)?;
+        let detail = match &b.bag_serial {
+            Some(bag) => format!("proved present, resealed in bag {bag}"),
+            None => "proved present".to_string(),
+        };
         if let Some(bag) = b.bag_serial {
             key.bag_serial = bag;
         }
         record_proof(key, at.time, &b.proof);
+        key.log(at, detail);
         Ok(())
     }
 
     /// A key in the safe moves: from where the ledger says it is, to a place apart from the
-    /// account's other key.
+    /// account's other key, resealed in a new bag, proving on the way that it is the key.
     pub(super) fn apply_moved(&mut self, at: &At<'_>, b: KeyMoved) -> Result<(), StateError> {
-        if let Some(bag) = &b.bag_serial {
-            self.bag_unused(at, bag)?;
-        }
+        self.bag_unused(at, &b.bag_serial)?;
         let key = self.active_key(at, &b.key_id, &b.account_id)?;
         if key.status != KeyStatus::InSafe {
             return Err(at.inconsistent(format!(
@@ -276,24 +304,47 @@ impl CustodyState {
                 b.key_id, other.key_id
             )));
         }
-        if let Some(bag) = &b.bag_serial {
-            self.use_bag(at, bag)?;
-        }
+        self.check_proof(at, key, &b.proof)?;
+        self.use_bag(at, &b.bag_serial)?;
         let key = self.key_mut(at, &b.key_id, &b.account_id)?;
+        key.log(
+            at,
+            format!(
+                "moved from {} to {}, proved itself, sealed in bag {} ({})",
+                key.location, b.to_location, b.bag_serial, b.reason
+            ),
+        );
         key.location = b.to_location;
-        if let Some(bag) = b.bag_serial {
-            key.bag_serial = bag;
-        }
+        key.bag_serial = b.bag_serial;
+        record_proof(key, at.time, &b.proof);
         Ok(())
     }
 
-    /// A key leaves custody for good.
+    /// A key leaves custody for good; a checkout it was out on is closed by the retirement
+    /// (nothing is overdue any more: the key is gone, and the audit now expects AWS not to
+    /// show it).
     pub(super) fn apply_retired(&mut self, at: &At<'_>, b: KeyRetired) -> Result<(), StateError> {
         let key = self.key_mut(at, &b.key_id, &b.account_id)?;
         if !key.is_active() {
             return Err(at.inconsistent(format!("key {} is already retired", b.key_id)));
         }
+        let open = match key.status {
+            KeyStatus::CheckedOut { checkout } => Some(checkout),
+            _ => None,
+        };
         key.status = KeyStatus::Retired { at: at.time };
+        key.log(at, format!("retired ({}): {}", b.reason.as_str(), b.note));
+        if let Some(c) = open.and_then(|i| self.checkouts.get_mut(i)) {
+            c.closed_by_retirement = Some(at.seq);
+        }
+        self.retirements.push(Retirement {
+            seq: at.seq,
+            time: at.time,
+            key_id: b.key_id,
+            account_id: b.account_id,
+            reason: b.reason,
+            note: b.note,
+        });
         Ok(())
     }
 }

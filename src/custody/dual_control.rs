@@ -48,6 +48,8 @@ pub struct Custodian {
     pub removed_seq: Option<u64>,
     /// Highest signature counter seen in their approvals.
     pub last_counter: u32,
+    /// Credentials they used before a rotation, with the entry that ended each.
+    pub retired_credentials: Vec<(Vec<u8>, u64)>,
 }
 
 impl Custodian {
@@ -66,6 +68,7 @@ impl Custodian {
             added_seq: seq,
             removed_seq: None,
             last_counter: 0,
+            retired_credentials: Vec::new(),
         })
     }
 
@@ -105,9 +108,13 @@ impl Registry {
 
     /// Whether anyone, ever, enrolled this credential (by id or public key).
     pub fn holds_credential(&self, credential_id: &[u8], public_key: &[u8]) -> Option<&Custodian> {
-        self.people
-            .iter()
-            .find(|c| c.credential_id == credential_id || c.public_key.to_cbor() == public_key)
+        self.people.iter().find(|c| {
+            c.credential_id == credential_id
+                || c.public_key.to_cbor() == public_key
+                || c.retired_credentials
+                    .iter()
+                    .any(|(old, _)| old == credential_id)
+        })
     }
 
     pub(crate) fn add(&mut self, person: Custodian) {
@@ -118,6 +125,19 @@ impl Registry {
         let key = text::id_key(id);
         if let Some(c) = self.people.iter_mut().find(|c| text::id_key(&c.id) == key) {
             c.removed_seq = Some(seq);
+        }
+    }
+
+    /// Gives `id` their new key (kept from `seq` on); their old one approves nothing more.
+    pub(crate) fn rotate(&mut self, id: &str, new: Custodian, seq: u64) {
+        let key = text::id_key(id);
+        if let Some(c) = self.people.iter_mut().find(|c| text::id_key(&c.id) == key) {
+            c.retired_credentials.push((c.credential_id.clone(), seq));
+            c.credential_id = new.credential_id;
+            c.public_key = new.public_key;
+            c.model = new.model;
+            c.software = new.software;
+            c.last_counter = 0;
         }
     }
 
@@ -144,6 +164,9 @@ pub enum Requirement {
     CustodiansExcept(String),
     /// An auditor's own key, or two custodians (an audit).
     AuditorOrCustodians,
+    /// The person themselves (with the key being replaced), or two other custodians (a key
+    /// rotation: the old key approves its successor when the person still has it).
+    SelfOrCustodians(String),
 }
 
 impl Requirement {
@@ -218,6 +241,21 @@ impl Requirement {
                 }
                 Ok(())
             }
+            Requirement::SelfOrCustodians(who) => {
+                let me = text::id_key(who);
+                let others = approvers
+                    .iter()
+                    .filter(|(id, r)| *r == Role::Custodian && text::id_key(id) != me)
+                    .count();
+                if ids.contains(&me) || others >= 2 {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "a new key for {who} is approved by {who} with their current key, or by two other custodians, but the approvals are from {}",
+                        listed()
+                    ))
+                }
+            }
             Requirement::AuditorOrCustodians => {
                 if auditors >= 1 || custodians >= 2 {
                     Ok(())
@@ -241,6 +279,9 @@ impl Requirement {
             Requirement::Newcomers([a, b]) => format!("{a} and {b}, with the keys being enrolled"),
             Requirement::CustodiansExcept(who) => format!("two custodians other than {who}"),
             Requirement::AuditorOrCustodians => "an auditor, or two custodians".into(),
+            Requirement::SelfOrCustodians(who) => {
+                format!("{who} with their current key, or two other custodians")
+            }
         }
     }
 }

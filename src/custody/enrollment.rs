@@ -108,6 +108,7 @@ impl CustodyState {
             .or_default()
             .keys
             .insert(b.key_id.clone());
+        let key_id = b.key_id.clone();
         self.keys.insert(
             b.key_id.clone(),
             KeyState {
@@ -129,8 +130,19 @@ impl CustodyState {
                 // Making the custody credential needed the key in hand.
                 last_possession: at.time,
                 last_counter: 0,
+                history: Vec::new(),
             },
         );
+        if let Some(k) = self.keys.get_mut(&key_id) {
+            let detail = format!(
+                "enrolled as {} of account {}, sealed in bag {} at {}",
+                k.role.as_str(),
+                k.account_id,
+                k.bag_serial,
+                k.location
+            );
+            k.log(at, detail);
+        }
         Ok(())
     }
 
@@ -154,6 +166,7 @@ impl CustodyState {
         if !key.is_active() {
             return Err(at.inconsistent(format!("key {} is retired", b.key_id)));
         }
+        key.log(at, format!("AWS shows it on root as {}", b.serial_arn));
         key.registration = Some(Registration {
             serial_arn: b.serial_arn,
             enable_date: b.enable_date,
@@ -198,6 +211,33 @@ impl CustodyState {
             }
         }
         self.accounts.entry(b.account_id).or_default().enrolled_at = Some(at.time);
+        Ok(())
+    }
+}
+
+impl CustodyState {
+    /// An account leaves rootkey's scope: none of its keys may still be in custody.
+    pub(super) fn apply_account_closed(
+        &mut self,
+        at: &At<'_>,
+        b: super::events::AccountClosed,
+    ) -> Result<(), StateError> {
+        if !is_aws_account_id(&b.account_id) {
+            return Err(at.inconsistent(format!(
+                "{} is not an AWS account id (12 digits)",
+                b.account_id
+            )));
+        }
+        if self.account_closed(&b.account_id) {
+            return Err(at.inconsistent(format!("account {} is already closed", b.account_id)));
+        }
+        if let Some(k) = self.active_keys_of(&b.account_id).first() {
+            return Err(at.inconsistent(format!(
+                "key {} of account {} is still in custody: retire it (or them) first",
+                k.key_id, b.account_id
+            )));
+        }
+        self.accounts.entry(b.account_id).or_default().closed_at = Some(at.time);
         Ok(())
     }
 }

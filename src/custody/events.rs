@@ -43,6 +43,10 @@ pub const KEY_MOVED: &str = "key.moved";
 pub const KEY_RETIRED: &str = "key.retired";
 /// A finished audit and the digest of its report.
 pub const AUDIT_COMPLETED: &str = "audit.completed";
+/// A person's new custodian key replaces their old one.
+pub const CUSTODIAN_ROTATED: &str = "custodian.rotated";
+/// An account leaves rootkey's scope (closed, or credential-less under central root access).
+pub const ACCOUNT_CLOSED: &str = "account.closed";
 
 /// Every kind the ledger accepts, for help texts and documentation.
 pub const KINDS: &[&str] = &[
@@ -59,6 +63,8 @@ pub const KINDS: &[&str] = &[
     KEY_MOVED,
     KEY_RETIRED,
     AUDIT_COMPLETED,
+    CUSTODIAN_ROTATED,
+    ACCOUNT_CLOSED,
 ];
 
 /// What a registered person may do.
@@ -359,11 +365,12 @@ pub struct KeyMoved {
     pub from_location: String,
     /// Where it is now.
     pub to_location: String,
-    /// New bag serial, when the key was resealed on the way.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bag_serial: Option<String>,
+    /// Serial of the new tamper-evident bag it was sealed in at its new place.
+    pub bag_serial: String,
     /// Why it moved.
     pub reason: String,
+    /// The key's proof, taken when it was resealed: the key that moved is the enrolled key.
+    pub proof: PossessionProof,
 }
 
 /// Body of `key.retired`.
@@ -374,8 +381,88 @@ pub struct KeyRetired {
     pub key_id: String,
     /// Its account.
     pub account_id: String,
-    /// Lost, replaced, destroyed, vulnerable firmware, ...
+    /// Why it leaves.
+    pub reason: RetireReason,
+    /// What happened, in the custodians' words (incident number, where it was last seen).
+    pub note: String,
+}
+
+/// Why a key leaves custody. `lost` and `compromised` are incidents: the audit lists them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetireReason {
+    /// Nobody knows where it is.
+    Lost,
+    /// Physically destroyed (witnessed).
+    Destroyed,
+    /// It may have been copied, tampered with, or used outside custody.
+    Compromised,
+    /// A successor key took its place.
+    Replaced,
+    /// Anything else (the note says what).
+    Other,
+}
+
+impl RetireReason {
+    /// The name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetireReason::Lost => "lost",
+            RetireReason::Destroyed => "destroyed",
+            RetireReason::Compromised => "compromised",
+            RetireReason::Replaced => "replaced",
+            RetireReason::Other => "other",
+        }
+    }
+
+    /// Whether the retirement is an incident (the key may be in someone else's hands).
+    pub fn is_incident(self) -> bool {
+        matches!(self, RetireReason::Lost | RetireReason::Compromised)
+    }
+}
+
+/// Body of `custodian.rotated`: a person's new key replaces their old one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodianRotated {
+    /// The person.
+    pub id: String,
+    /// Credential id of their new custodian credential.
+    pub credential_id: B64,
+    /// Its COSE public key.
+    pub public_key: B64,
+    /// The new key's AAGUID.
+    pub aaguid: String,
+    /// The new key's model.
+    pub model: String,
+    /// The attestation verdict on the new key.
+    pub attestation: AttestationSummary,
+    /// Why (lost, broken, upgraded).
     pub reason: String,
+}
+
+/// Why an account leaves rootkey's scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CloseReason {
+    /// The AWS account was closed.
+    Closed,
+    /// Its root has no credentials at all, under centralized root access.
+    CredentialLess,
+    /// Anything else (the note says what).
+    Other,
+}
+
+/// Body of `account.closed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountClosed {
+    /// The account leaving scope.
+    pub account_id: String,
+    /// Why.
+    pub reason: CloseReason,
+    /// What happened, in the custodians' words.
+    pub note: String,
 }
 
 /// Number of findings per severity in an audit.
@@ -431,6 +518,10 @@ pub enum CustodyEvent {
     CustodianAdded(CustodianAdded),
     /// `custodian.removed`.
     CustodianRemoved(CustodianRemoved),
+    /// `custodian.rotated`.
+    CustodianRotated(CustodianRotated),
+    /// `account.closed`.
+    AccountClosed(AccountClosed),
     /// `key.enrolled`.
     KeyEnrolled(KeyEnrolled),
     /// `key.registration_confirmed`.
@@ -507,6 +598,8 @@ impl CustodyEvent {
             CUSTODIAN_BOOTSTRAP => CustodyEvent::CustodianBootstrap(parse(kind, body)?),
             CUSTODIAN_ADDED => CustodyEvent::CustodianAdded(parse(kind, body)?),
             CUSTODIAN_REMOVED => CustodyEvent::CustodianRemoved(parse(kind, body)?),
+            CUSTODIAN_ROTATED => CustodyEvent::CustodianRotated(parse(kind, body)?),
+            ACCOUNT_CLOSED => CustodyEvent::AccountClosed(parse(kind, body)?),
             KEY_ENROLLED => CustodyEvent::KeyEnrolled(parse(kind, body)?),
             KEY_REGISTRATION_CONFIRMED => {
                 CustodyEvent::KeyRegistrationConfirmed(parse(kind, body)?)
@@ -531,6 +624,8 @@ impl CustodyEvent {
             CustodyEvent::CustodianBootstrap(_) => CUSTODIAN_BOOTSTRAP,
             CustodyEvent::CustodianAdded(_) => CUSTODIAN_ADDED,
             CustodyEvent::CustodianRemoved(_) => CUSTODIAN_REMOVED,
+            CustodyEvent::CustodianRotated(_) => CUSTODIAN_ROTATED,
+            CustodyEvent::AccountClosed(_) => ACCOUNT_CLOSED,
             CustodyEvent::KeyEnrolled(_) => KEY_ENROLLED,
             CustodyEvent::KeyRegistrationConfirmed(_) => KEY_REGISTRATION_CONFIRMED,
             CustodyEvent::AccountEnrolled(_) => ACCOUNT_ENROLLED,
@@ -551,6 +646,8 @@ impl CustodyEvent {
             CustodyEvent::CustodianBootstrap(b) => serde_json::to_value(b),
             CustodyEvent::CustodianAdded(b) => serde_json::to_value(b),
             CustodyEvent::CustodianRemoved(b) => serde_json::to_value(b),
+            CustodyEvent::CustodianRotated(b) => serde_json::to_value(b),
+            CustodyEvent::AccountClosed(b) => serde_json::to_value(b),
             CustodyEvent::KeyEnrolled(b) => serde_json::to_value(b),
             CustodyEvent::KeyRegistrationConfirmed(b) => serde_json::to_value(b),
             CustodyEvent::AccountEnrolled(b) => serde_json::to_value(b),
@@ -663,13 +760,28 @@ impl CustodyEvent {
                 t("from_location", TextKind::Location, &b.from_location)?;
                 t("to_location", TextKind::Location, &b.to_location)?;
                 t("reason", TextKind::Reason, &b.reason)?;
-                if let Some(bag) = &b.bag_serial {
-                    t("bag_serial", TextKind::Serial, bag)?;
-                }
+                t("bag_serial", TextKind::Serial, &b.bag_serial)?;
             }
             CustodyEvent::KeyRetired(b) => {
                 ids(&[("key_id", &b.key_id), ("account_id", &b.account_id)])?;
+                t("note", TextKind::Reason, &b.note)?;
+            }
+            CustodyEvent::CustodianRotated(b) => {
+                t("id", TextKind::Id, &b.id)?;
+                t("model", TextKind::Name, &b.model)?;
                 t("reason", TextKind::Reason, &b.reason)?;
+                if uuid::Uuid::parse_str(&b.aaguid).is_err() {
+                    return Err(invalid("aaguid", "not a UUID"));
+                }
+                if b.credential_id.0.is_empty() {
+                    return Err(invalid("credential_id", "empty"));
+                }
+                crate::webauthn::CoseKey::parse(&b.public_key.0)
+                    .map_err(|e| invalid("public_key", &e.to_string()))?;
+            }
+            CustodyEvent::AccountClosed(b) => {
+                t("account_id", TextKind::Id, &b.account_id)?;
+                t("note", TextKind::Reason, &b.note)?;
             }
             CustodyEvent::AuditCompleted(b) => {
                 let d = &b.report_sha256;

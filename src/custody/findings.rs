@@ -141,7 +141,10 @@ pub fn compare_with_aws(keys: &[&KeyState], aws: &AccountReport) -> Agreement {
                 acct,
                 Some(&k.key_id),
                 &d.serial,
-                format!("retired key {} is still an MFA device on root", k.key_id),
+                format!(
+                    "retired key {} is still an MFA device on root: remove it in the AWS console (sign in as root with the account's other key, Security credentials → Multi-factor authentication → Remove); AWS offers no API for this outside an AssumeRoot session with the IAMDeleteRootUserCredentials task policy",
+                    k.key_id
+                ),
                 vec![("serial", d.serial.clone()), ("key", k.key_id.clone())],
                 &["IAM.6"],
             )),

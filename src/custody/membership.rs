@@ -104,6 +104,34 @@ impl CustodyState {
         Ok(())
     }
 
+    /// A person's new key replaces their old one: the person is active, the new credential is
+    /// nobody's (theirs included); from this entry on only the new key approves for them.
+    pub(super) fn apply_rotated(
+        &mut self,
+        at: &At<'_>,
+        b: super::events::CustodianRotated,
+    ) -> Result<(), StateError> {
+        let who = self
+            .registry
+            .get(&b.id)
+            .filter(|c| c.is_active())
+            .ok_or_else(|| at.inconsistent(format!("no active person has id {}", b.id)))?;
+        let spec = super::events::CustodianSpec {
+            id: who.id.clone(),
+            name: who.name.clone(),
+            role: who.role,
+            credential_id: b.credential_id,
+            public_key: b.public_key,
+            aaguid: b.aaguid,
+            model: b.model,
+            attestation: b.attestation,
+        };
+        let new = Custodian::from_spec(&spec, who.added_seq).map_err(|e| at.inconsistent(e))?;
+        self.check_new_credential(at, &new)?;
+        self.registry.rotate(&spec.id, new, at.seq);
+        Ok(())
+    }
+
     /// One key, one person, one purpose: a credential already enrolled by anyone, as a
     /// custodian key or a root key, is refused.
     fn check_new_credential(&self, at: &At<'_>, p: &Custodian) -> Result<(), StateError> {

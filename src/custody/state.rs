@@ -168,9 +168,35 @@ pub struct KeyState {
     pub last_possession: OffsetDateTime,
     /// Highest signature counter seen in a possession proof (0 at enrollment).
     pub last_counter: u32,
+    /// Where it has been and who had it, entry by entry.
+    pub history: Vec<KeyHistory>,
+}
+
+/// One step in a key's life, as the ledger recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyHistory {
+    /// Ledger entry.
+    pub seq: u64,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// The event kind.
+    pub kind: String,
+    /// What happened, for people.
+    pub detail: String,
 }
 
 impl KeyState {
+    /// Records one step of the key's life.
+    pub(super) fn log(&mut self, at: &At<'_>, detail: String) {
+        self.history.push(KeyHistory {
+            seq: at.seq,
+            time: at.time,
+            kind: at.kind.to_string(),
+            detail,
+        });
+    }
+
     /// Whether the key is still under custody (not retired).
     pub fn is_active(&self) -> bool {
         !matches!(self.status, KeyStatus::Retired { .. })
@@ -217,13 +243,37 @@ pub struct CheckoutRecord {
     pub bag_broken: String,
     /// The check-in, once it happened.
     pub checkin: Option<CheckinRecord>,
+    /// The entry that retired the key while it was out, closing this checkout.
+    pub closed_by_retirement: Option<u64>,
 }
 
 impl CheckoutRecord {
+    /// Whether the key is still out (not checked in, not retired).
+    pub fn is_open(&self) -> bool {
+        self.checkin.is_none() && self.closed_by_retirement.is_none()
+    }
+
     /// Whether the key is out past its window at `now`.
     pub fn is_overdue(&self, now: OffsetDateTime) -> bool {
-        self.checkin.is_none() && now > self.window_end
+        self.is_open() && now > self.window_end
     }
+}
+
+/// A key that left custody, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retirement {
+    /// Ledger sequence number.
+    pub seq: u64,
+    /// When.
+    pub time: OffsetDateTime,
+    /// The key.
+    pub key_id: String,
+    /// Its account.
+    pub account_id: String,
+    /// Why (lost and compromised are incidents).
+    pub reason: super::events::RetireReason,
+    /// What happened.
+    pub note: String,
 }
 
 /// An account under custody.
@@ -233,6 +283,8 @@ pub struct AccountState {
     pub keys: BTreeSet<String>,
     /// When `account.enrolled` closed its onboarding, if it has.
     pub enrolled_at: Option<OffsetDateTime>,
+    /// When `account.closed` took it out of rootkey's scope, if it has.
+    pub closed_at: Option<OffsetDateTime>,
 }
 
 /// A finished audit as recorded by an approved `audit.completed`.
@@ -266,6 +318,7 @@ pub struct CustodyState {
     pub(super) accounts: BTreeMap<String, AccountState>,
     pub(super) checkouts: Vec<CheckoutRecord>,
     pub(super) audits: Vec<AuditRecord>,
+    pub(super) retirements: Vec<Retirement>,
     /// Comparison keys ([`crate::text::serial_key`]) of every bag the ledger has seen: bags are
     /// single use, so none may come back, however it is spelled.
     pub(super) used_bags: BTreeSet<String>,
@@ -296,6 +349,10 @@ impl CustodyState {
     /// Every approved audit in ledger order.
     pub fn audits(&self) -> &[AuditRecord] {
         &self.audits
+    }
+    /// Every retirement in ledger order.
+    pub fn retirements(&self) -> &[Retirement] {
+        &self.retirements
     }
     /// Whether a bag with this serial (however spelled) was used before.
     pub fn bag_used(&self, serial: &str) -> bool {
@@ -398,6 +455,8 @@ impl CustodyState {
             CustodyEvent::CustodianBootstrap(b) => self.apply_bootstrap(&at, b)?,
             CustodyEvent::CustodianAdded(b) => self.apply_added(&at, b)?,
             CustodyEvent::CustodianRemoved(b) => self.apply_removed(&at, b)?,
+            CustodyEvent::CustodianRotated(b) => self.apply_rotated(&at, b)?,
+            CustodyEvent::AccountClosed(b) => self.apply_account_closed(&at, b)?,
             CustodyEvent::KeyEnrolled(b) => self.apply_enrolled(&at, b)?,
             CustodyEvent::KeyRegistrationConfirmed(b) => self.apply_confirmed(&at, b)?,
             CustodyEvent::AccountEnrolled(b) => self.apply_account_enrolled(&at, b)?,
@@ -433,6 +492,7 @@ impl CustodyState {
                 Requirement::Newcomers([a, c])
             }
             CustodyEvent::CustodianRemoved(b) => Requirement::CustodiansExcept(b.id.clone()),
+            CustodyEvent::CustodianRotated(b) => Requirement::SelfOrCustodians(b.id.clone()),
             CustodyEvent::KeyCheckedOut(b) => {
                 Requirement::Named([b.requester.clone(), b.approver.clone()])
             }
@@ -446,7 +506,8 @@ impl CustodyState {
             | CustodyEvent::KeyCheckedIn(_)
             | CustodyEvent::KeyVerified(_)
             | CustodyEvent::KeyMoved(_)
-            | CustodyEvent::KeyRetired(_) => Requirement::Custodians(2),
+            | CustodyEvent::KeyRetired(_)
+            | CustodyEvent::AccountClosed(_) => Requirement::Custodians(2),
         })
     }
 
@@ -517,6 +578,13 @@ impl CustodyState {
             KeyStatus::CheckedOut { checkout } => self.checkouts.get(checkout),
             _ => None,
         }
+    }
+
+    /// Whether `account_id` left rootkey's scope (`account.closed`).
+    pub fn account_closed(&self, account_id: &str) -> bool {
+        self.accounts
+            .get(account_id)
+            .is_some_and(|a| a.closed_at.is_some())
     }
 
     /// Checkouts of `account_id`'s keys, in ledger order.

@@ -210,6 +210,25 @@ pub(crate) fn render(r: &AuditReport) -> String {
         }
     }
 
+    if !r.incidents.is_empty() {
+        o.push_str("<h2>Incidents: keys lost or compromised</h2>\n");
+        let rows: Vec<Vec<String>> = r
+            .incidents
+            .iter()
+            .map(|i| {
+                vec![
+                    format!("<span class=\"nw\">{}</span>", super::fmt_time(i.time)),
+                    format!("<span class=\"nw\">{}</span>", e(&i.account_id)),
+                    format!("<span class=\"nw\">{}</span>", e(&i.key_id)),
+                    e(&i.reason),
+                    e(&i.note),
+                    i.seq.to_string(),
+                ]
+            })
+            .collect();
+        table(&mut o, super::model::INCIDENT_COLUMNS, &rows);
+    }
+
     o.push_str("<h2>Keys</h2>\n");
     if r.keys.is_empty() {
         o.push_str("<p>No keys in custody.</p>\n");

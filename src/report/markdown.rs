@@ -191,6 +191,24 @@ pub(crate) fn render(r: &AuditReport) -> String {
         }
     }
 
+    if !r.incidents.is_empty() {
+        let _ = writeln!(o, "\n## Incidents: keys lost or compromised\n");
+        header(&mut o, super::model::INCIDENT_COLUMNS);
+        for i in &r.incidents {
+            row(
+                &mut o,
+                &[
+                    super::fmt_time(i.time),
+                    esc(&i.account_id),
+                    esc(&i.key_id),
+                    esc(&i.reason),
+                    esc(&i.note),
+                    i.seq.to_string(),
+                ],
+            );
+        }
+    }
+
     let _ = writeln!(o, "\n## Keys\n");
     if r.keys.is_empty() {
         let _ = writeln!(o, "No keys in custody.");

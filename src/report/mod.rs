@@ -9,9 +9,9 @@ mod markdown;
 pub mod model;
 
 pub use model::{
-    verdict, AccountSection, Anchor, AuditReport, DeviceRow, Finding, FindingSource, KeyRow, Kpis,
-    LedgerIntegrity, LoginExplanation, LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity,
-    Verdict,
+    verdict, AccountSection, Anchor, AuditReport, DeviceRow, Finding, FindingSource, IncidentRow,
+    KeyRow, Kpis, LedgerIntegrity, LoginExplanation, LoginRow, Ratio, ReportMeta, SavedCheckpoint,
+    Severity, Verdict,
 };
 
 use time::OffsetDateTime;

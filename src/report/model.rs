@@ -381,7 +381,31 @@ pub struct AuditReport {
     pub accounts: Vec<AccountSection>,
     /// Every root login in the period.
     pub logins: Vec<LoginRow>,
+    /// Keys lost or compromised in the period: incidents, listed in their own section.
+    #[serde(default)]
+    pub incidents: Vec<IncidentRow>,
 }
+
+/// A key that left custody as an incident (lost or compromised).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentRow {
+    /// When it was recorded.
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// The key.
+    pub key_id: String,
+    /// Its account.
+    pub account_id: String,
+    /// `lost` or `compromised`.
+    pub reason: String,
+    /// What the custodians wrote.
+    pub note: String,
+    /// The ledger entry that retired it.
+    pub seq: u64,
+}
+
+/// The columns of the incidents table, defined once for every rendering.
+pub const INCIDENT_COLUMNS: &[&str] = &["Time", "Account", "Key", "Reason", "Note", "Entry"];
 
 /// Computes the verdict: FAIL on an untrusted ledger or any critical finding, FINDINGS on any
 /// finding above info, PASS otherwise.
@@ -454,7 +478,15 @@ impl AuditReport {
             keys,
             accounts,
             logins,
+            incidents: Vec::new(),
         }
+    }
+
+    /// The report with its incidents section (sorted by time).
+    pub fn with_incidents(mut self, mut incidents: Vec<IncidentRow>) -> AuditReport {
+        incidents.sort_by(|a, b| (a.time, &a.key_id).cmp(&(b.time, &b.key_id)));
+        self.incidents = incidents;
+        self
     }
 
     /// Findings per severity, most severe first; severities without findings are left out.

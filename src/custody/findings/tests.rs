@@ -254,6 +254,7 @@ fn record(
             late: t > end,
             bag_serial: "N1".into(),
         }),
+        closed_by_retirement: None,
     }
 }
 

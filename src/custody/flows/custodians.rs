@@ -302,3 +302,66 @@ pub fn list(station: &Station) -> Vec<CustodianView> {
         .map(CustodianView::from)
         .collect()
 }
+
+/// A person replaces their own key (lost, broken, upgraded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotateRequest {
+    /// Who records it.
+    pub actor: String,
+    /// The person's id.
+    pub id: String,
+    /// Their new key.
+    pub device: DeviceSpec,
+    /// Why.
+    pub reason: String,
+    /// Who approves: the person with their current key, or two other custodians.
+    pub approvers: Vec<Approver>,
+}
+
+/// Gives a person a new key: attested under the custodian policy, proven to hold no credential
+/// the ledger knows, approved by the person with their old key (or by two other custodians when
+/// the old key is gone). From this entry on only the new key approves for them.
+pub fn rotate(
+    station: &mut Station,
+    console: &mut dyn Console,
+    req: &RotateRequest,
+    elig: &Eligibility,
+) -> Result<CustodianOutcome, FlowError> {
+    check_text("--reason", TextKind::Reason, &req.reason)?;
+    let person = station
+        .state()
+        .registry()
+        .get(&req.id)
+        .filter(|c| c.is_active())
+        .cloned()
+        .ok_or_else(|| {
+            FlowError::Usage(format!(
+                "no active person has id {}: check `rootkey custodian list`",
+                crate::text::escape(&req.id)
+            ))
+        })?;
+    let requirement = crate::custody::Requirement::SelfOrCustodians(person.id.clone());
+    let ids: Vec<&str> = req.approvers.iter().map(|a| a.id.as_str()).collect();
+    super::check_approvers(station.state().registry(), &ids, &requirement)?;
+    let new = NewCustodian {
+        id: person.id.clone(),
+        name: person.name.clone(),
+        role: person.role,
+        device: req.device.clone(),
+    };
+    let spec = enroll_key(console, station, &new, elig, &[])?;
+    let body = CustodyEvent::CustodianRotated(crate::custody::events::CustodianRotated {
+        id: person.id.clone(),
+        credential_id: spec.credential_id,
+        public_key: spec.public_key,
+        aaguid: spec.aaguid,
+        model: spec.model,
+        attestation: spec.attestation,
+        reason: req.reason.trim().to_string(),
+    });
+    let event = UnsignedEvent::new(body.kind(), &req.actor, body.to_body()?)?;
+    let requirement = station.check(&[&event])?.remove(0);
+    let approvals = gather_approvals(station, &event, &requirement, &req.approvers, console)?;
+    let receipt = station.append_one(event, approvals)?;
+    outcome(station, receipt.first_seq, body.kind(), &[&person.id])
+}

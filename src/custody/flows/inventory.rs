@@ -37,6 +37,8 @@ pub struct KeyView {
     pub possession_stale: bool,
     /// What its attestation proved: `hardware`, `user-root` or `software`.
     pub assurance: &'static str,
+    /// Where it has been and who had it, entry by entry.
+    pub history: Vec<crate::custody::state::KeyHistory>,
 }
 
 /// Every key in custody (optionally of one account), retired ones last.
@@ -67,6 +69,7 @@ pub fn inventory(state: &CustodyState, account: Option<&str>, now: OffsetDateTim
                 last_possession: k.last_possession,
                 possession_stale: findings::possession_stale(k.last_possession, now),
                 assurance: k.attestation.assurance.as_str(),
+                history: k.history.clone(),
             }
         })
         .collect();

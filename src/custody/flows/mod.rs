@@ -23,6 +23,7 @@ mod console;
 pub mod custodians;
 pub mod enroll;
 pub mod inventory;
+pub mod lifecycle;
 
 pub mod verify;
 

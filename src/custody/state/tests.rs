@@ -329,7 +329,7 @@ fn contradictions_are_errors() {
                 9,
                 t,
                 "key.retired",
-                json!({"key_id": k("k1"), "account_id": "444455556666", "reason": "lost"}),
+                json!({"key_id": k("k1"), "account_id": "444455556666", "reason": "lost", "note": "left on a train"}),
             ),
             |e| matches!(e, StateError::Inconsistent { seq: 9, .. }),
         ),
@@ -353,7 +353,7 @@ fn contradictions_are_errors() {
                 9,
                 t,
                 "key.moved",
-                json!({"key_id": k("k2"), "account_id": "111122223333", "from_location": "a", "to_location": "b", "bag_serial": "B1", "reason": "r"}),
+                json!({"key_id": k("k2"), "account_id": "111122223333", "from_location": "a", "to_location": "b", "bag_serial": "B1", "reason": "r", "proof": proof("k2", 40)}),
             ),
             |e| matches!(e, StateError::Inconsistent { seq: 9, .. }),
         ),
@@ -448,7 +448,7 @@ fn account_enrolled_needs_confirmed_keys_in_the_right_roles() {
 fn move_verify_retire_and_audit() {
     let mut e = basic();
     let t = datetime!(2025-03-01 10:00 UTC);
-    e.push(entry(7, t, "key.moved", json!({"key_id": k("k2"), "account_id": "111122223333", "from_location": "Safe for k2", "to_location": "Vault C", "bag_serial": "B7", "reason": "office move"})));
+    e.push(entry(7, t, "key.moved", json!({"key_id": k("k2"), "account_id": "111122223333", "from_location": "Safe for k2", "to_location": "Vault C", "bag_serial": "B7", "reason": "office move", "proof": proof("k2", 40)})));
     e.push(entry(
         8,
         t,
@@ -459,7 +459,7 @@ fn move_verify_retire_and_audit() {
         9,
         t,
         "key.retired",
-        json!({"key_id": k("k2"), "account_id": "111122223333", "reason": "lost"}),
+        json!({"key_id": k("k2"), "account_id": "111122223333", "reason": "lost", "note": "left on a train"}),
     ));
     e.push(entry(
         10,
@@ -495,7 +495,7 @@ fn a_refused_entry_leaves_the_state_unchanged() {
         ),
         (
             "key.moved",
-            json!({"key_id": k("k9"), "account_id": "111122223333", "from_location": "a", "to_location": "b", "bag_serial": "B-new", "reason": "r"}),
+            json!({"key_id": k("k9"), "account_id": "111122223333", "from_location": "a", "to_location": "b", "bag_serial": "B-new", "reason": "r", "proof": proof("k9", 40)}),
         ),
     ] {
         let mut e = entry(7, datetime!(2025-02-01 10:00 UTC), kind, body);
@@ -715,7 +715,7 @@ fn kinds_naming_nobody_still_need_the_ledgers_count_of_approvers() {
         ("key.checked_in", checkin("k1", "111122223333", "B8", 3)),
         (
             "key.retired",
-            json!({"key_id": k("k2"), "account_id": "111122223333", "reason": "lost"}),
+            json!({"key_id": k("k2"), "account_id": "111122223333", "reason": "lost", "note": "left on a train"}),
         ),
     ] {
         let mut e = with_k1_out();
@@ -825,12 +825,12 @@ fn keys_of_one_account_are_never_stored_together() {
         // Moved to where the other key is (spelled differently).
         (
             7,
-            json!({"key_id": k("k2"), "account_id": "111122223333", "from_location": "Safe for k2", "to_location": "safe FOR k1", "bag_serial": "B7", "reason": "r"}),
+            json!({"key_id": k("k2"), "account_id": "111122223333", "from_location": "Safe for k2", "to_location": "safe FOR k1", "bag_serial": "B7", "reason": "r", "proof": proof("k2", 40)}),
         ),
         // Moved to where it already is.
         (
             7,
-            json!({"key_id": k("k2"), "account_id": "111122223333", "from_location": "Safe for k2", "to_location": "Safe for k2", "bag_serial": "B7", "reason": "r"}),
+            json!({"key_id": k("k2"), "account_id": "111122223333", "from_location": "Safe for k2", "to_location": "Safe for k2", "bag_serial": "B7", "reason": "r", "proof": proof("k2", 40)}),
         ),
     ] {
         let mut e = basic();
