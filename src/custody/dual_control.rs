@@ -141,9 +141,15 @@ impl Registry {
         }
     }
 
-    pub(crate) fn record_counter(&mut self, id: &str, counter: u32) {
+    /// Remembers the counter of an approval by `credential` (ignored when the person has moved
+    /// to another key meanwhile: a new key counts from its own start).
+    pub(crate) fn record_counter(&mut self, id: &str, credential: &[u8], counter: u32) {
         let key = text::id_key(id);
-        if let Some(c) = self.people.iter_mut().find(|c| text::id_key(&c.id) == key) {
+        if let Some(c) = self
+            .people
+            .iter_mut()
+            .find(|c| text::id_key(&c.id) == key && c.credential_id == credential)
+        {
             c.last_counter = c.last_counter.max(counter);
         }
     }
@@ -297,6 +303,8 @@ pub struct Approver {
     pub software: bool,
     /// The signature counter of their approval.
     pub counter: u32,
+    /// The credential that signed it.
+    pub credential_id: Vec<u8>,
 }
 
 /// A ledger entry whose approvals were verified against the registry. Only
@@ -419,6 +427,7 @@ impl Registry {
                 role: who.role,
                 software: who.software,
                 counter,
+                credential_id: who.credential_id.clone(),
             });
         }
         Ok(Approved {

@@ -378,7 +378,8 @@ impl CustodyState {
             Some(&who),
         )?;
         for a in approved.approvers() {
-            self.registry.record_counter(&a.id, a.counter);
+            self.registry
+                .record_counter(&a.id, &a.credential_id, a.counter);
         }
         Ok(())
     }

@@ -260,14 +260,16 @@ pub const PIN: &str = "246810";
 /// Commands that attest a new custodian key take the soft CA and the test policy.
 pub fn takes_trust(args: &[&str]) -> bool {
     args.windows(2)
-        .any(|w| matches!(w, ["custodian", "bootstrap" | "add"]))
+        .any(|w| matches!(w, ["custodian", "bootstrap" | "add" | "rotate"]))
 }
 
 pub fn takes_custodian_devices(args: &[&str]) -> bool {
     args.windows(2).any(|w| {
         matches!(
             w,
-            ["custodian", "bootstrap" | "add" | "remove"] | ["keys", "verify"]
+            ["custodian", "bootstrap" | "add" | "remove" | "rotate"]
+                | ["keys", "verify" | "move" | "retire"]
+                | ["account", "close"]
         )
     }) || args
         .iter()

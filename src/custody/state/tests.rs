@@ -44,6 +44,7 @@ pub(crate) fn apply(s: &mut CustodyState, e: &Entry) -> Result<(), StateError> {
             role: *role,
             software: false,
             counter: 0,
+            credential_id: Vec::new(),
         })
         .collect();
     s.apply(Approved::unverified_for_tests(
