@@ -35,6 +35,7 @@ fn demo_runs_the_whole_story_and_its_ledger_verifies() {
         "checkout --key",
         "checkin --key",
         "keys verify --key",
+        "keys move --key",
         "audit --evidence-in",
     ] {
         assert!(

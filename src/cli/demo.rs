@@ -509,6 +509,32 @@ fn story(mut r: Runner) -> CmdResult {
     r.run(&args, None, Expect::Success)?;
 
     r.heading(
+        "The Dublin office closes: the backup key moves to Cork",
+        "It proves it is the enrolled key, is sealed in a new bag there; two custodians approve. \
+         It may never go where the primary is.",
+    );
+    let mut args = pins.to_vec();
+    args.extend([
+        "--device",
+        &backup,
+        "keys",
+        "move",
+        "--key",
+        &backup_id,
+        "--to",
+        "Safe C, Cork office, drawer 3",
+        "--bag",
+        "TB-100415",
+        "--reason",
+        "Dublin office closing",
+        "--custodians",
+        "alice,bob",
+    ]);
+    args.extend(custodian_devices);
+    r.run(&args, None, Expect::Success)?;
+    r.run(&["keys", "enrolled", "--history"], None, Expect::Success)?;
+
+    r.heading(
         "The quarterly audit",
         "Ledger intact and extending the saved checkpoint; keys; AWS compared; every root login \
          matched against checkouts. The unexplained sign-in must be caught (exit 1), and the \
