@@ -63,6 +63,8 @@ fn handler(n: usize) -> impl Fn(&Call) -> Reply + Send + Sync + 'static {
         "ListAccessKeys" => access_keys(&[]),
         "ListSigningCertificates" => signing_certs(&[]),
         "GetLoginProfile" => login_profile(false),
+        "GetAccountSummary" => account_summary(1, 0, 0),
+        "GetUser" => root_user("100000000001", None),
         _ => query_error(400, "UnexpectedCall", &c.action),
     }
 }
@@ -102,6 +104,7 @@ fn audit(n: usize, concurrency: usize) -> (usize, f64) {
                     period,
                     organization: Some(org.clone()),
                     accounts: vec![account],
+                    scope: Some("organization".into()),
                 };
                 findings += evaluate(&ev, &config).summary.findings;
                 audited += 1;

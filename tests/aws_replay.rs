@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_sdk_iam::config::Credentials;
-use rootkey::aws::model::{Check, PasswordState};
+use rootkey::aws::model::{Check, DeviceClass, PasswordState, RootUseKind};
 use rootkey::aws::{evaluate, AwsOptions, FindingConfig, FindingId, Reader, Severity};
 use support::replay::*;
 
@@ -126,6 +126,11 @@ fn org_handler(throttles: Arc<AtomicUsize>) -> impl Fn(&Call) -> Reply + Send + 
                 _ => signing_certs(&[]),
             },
             ("GetLoginProfile", Some(a)) => login_profile(a == KEYS),
+            // Inside the root session: the audit task policy allows both.
+            ("GetAccountSummary", Some(a)) => account_summary(u8::from(a != CREDLESS && a != KEYS), u8::from(a == KEYS), u8::from(a == KEYS)),
+            ("GetUser", Some(a)) => root_user(a, (a == KEYS).then_some("2024-10-20T07:00:00Z")),
+            ("GetUser", None) => root_user(MGMT, None),
+            ("DescribeTrails", None) => describe_trails(MGMT, true),
             // The management account is read with the caller's own credentials.
             ("GetAccountSummary", None) => account_summary(1, 0, 0),
             ("GenerateCredentialReport", None) => report_complete(),
@@ -178,7 +183,9 @@ async fn organization_from_the_wire_produces_every_finding() {
     // and an incomplete device list (non-virtual devices need a root session).
     let mgmt = by_account[MGMT];
     let m = ids(&mgmt.findings);
-    assert!(m.contains(&FindingId::OrgCentralRootDisabled), "{m:?}");
+    // RootCredentialsManagement on, RootSessions off: its own, lower finding.
+    assert!(m.contains(&FindingId::OrgRootSessionsDisabled), "{m:?}");
+    assert!(!m.contains(&FindingId::OrgCentralRootDisabled), "{m:?}");
     assert!(m.contains(&FindingId::RootMfaVirtual), "{m:?}");
     let logins: Vec<_> = mgmt
         .findings
@@ -241,9 +248,24 @@ async fn organization_from_the_wire_produces_every_finding() {
         .collect();
     assert_eq!(
         sev,
-        vec![Severity::Critical, Severity::Low],
-        "active vs inactive key"
+        vec![Severity::Critical, Severity::Critical],
+        "IAM.4 is presence-based: the inactive key fails too"
     );
+    // Root usage: the key's last use (GetAccessKeyLastUsed) and the password's (GetUser), both
+    // read inside the root session without a member role.
+    let used: Vec<_> = keys
+        .posture
+        .usage
+        .iter()
+        .map(|u| (u.kind, u.source.as_str()))
+        .collect();
+    assert!(
+        used.contains(&(RootUseKind::AccessKey, "iam:GetAccessKeyLastUsed"))
+            && used.contains(&(RootUseKind::Password, "iam:GetUser")),
+        "{used:?}"
+    );
+    assert!(k.contains(&FindingId::RootUsed), "{k:?}");
+    assert!(keys.posture.account_summary.unwrap().access_keys_present);
     let active = keys.posture.access_keys.as_ref().unwrap();
     assert_eq!(active[0].last_used_service.as_deref(), Some("s3"));
 
@@ -338,25 +360,111 @@ async fn organization_from_the_wire_produces_every_finding() {
 
 #[tokio::test]
 async fn member_role_reads_account_level_facts_and_logins() {
-    let (http, log) = client(
-        |c: &Call| {
-            match (c.action.as_str(), &c.session) {
-            ("GetCallerIdentity", _) => caller_identity(MGMT, "arn:aws:iam::111111111111:user/auditor"),
-            ("AssumeRoot", _) => assume_root_ok(GOOD),
-            ("AssumeRole", _) => assume_role_ok(GOOD),
-            ("ListMFADevices", Session::Root(_)) => mfa_devices(&[&fido(FIDO_A, GOOD), &fido(FIDO_B, GOOD)]),
-            ("ListAccessKeys", Session::Root(_)) => access_keys(&[]),
-            ("ListSigningCertificates", Session::Root(_)) => signing_certs(&[]),
-            ("GetLoginProfile", Session::Root(_)) => login_profile(false),
-            ("GetAccountSummary", Session::Member(_)) => account_summary(1, 0, 0),
-            ("GenerateCredentialReport", Session::Member(_)) => report_complete(),
-            ("GetCredentialReport", Session::Member(_)) => credential_report(&format!(
-                "{REPORT_HEADER}\n<root_account>,arn:aws:iam::{GOOD}:root,2019-01-01T00:00:00+00:00,true,no_information,N/A,N/A,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
-            )),
-            ("ListVirtualMFADevices", Session::Member(_)) => virtual_mfa(&[]),
-            ("LookupEvents", Session::Member(_)) => lookup_events(&[("Root", "192.0.2.1", false, false)]),
-            _ => query_error(403, "AccessDenied", &format!("not expected: {c:?}")),
+    // us-east-1 EventName=ConsoleLogin: a failed root sign-in, an IAM user's sign-in and an
+    // event that does not parse. us-east-1 Username=root: the same failed sign-in again (one
+    // event, not two), a root API call, a password recovery, and rootkey's own AssumeRoot
+    // session (dropped). eu-west-1 (the home region) fails: us-east-1's answers stay.
+    let root_ct = |name: &str, source: &str, extra: serde_json::Value| {
+        let mut v = serde_json::json!({
+            "eventVersion": "1.09",
+            "userIdentity": {"type": "Root", "principalId": GOOD, "arn": format!("arn:aws:iam::{GOOD}:root"), "accountId": GOOD},
+            "eventTime": "2024-10-15T08:12:00Z", "eventSource": source, "eventName": name,
+            "awsRegion": "us-east-1", "sourceIPAddress": "192.0.2.1", "recipientAccountId": GOOD
+        });
+        if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            for (k, x) in e {
+                o.insert(k.clone(), x.clone());
+            }
         }
+        v.to_string()
+    };
+    let failed = ct_event(
+        "ev-failed",
+        1_729_000_000,
+        "ConsoleLogin",
+        &root_ct(
+            "ConsoleLogin",
+            "signin.amazonaws.com",
+            serde_json::json!({"responseElements": {"ConsoleLogin": "Failure"}, "additionalEventData": {"MFAUsed": "No"}, "errorMessage": "Failed authentication"}),
+        ),
+    );
+    let iam_user = ct_event(
+        "ev-user",
+        1_729_000_001,
+        "ConsoleLogin",
+        r#"{"userIdentity":{"type":"IAMUser","userName":"alice"},"eventName":"ConsoleLogin","responseElements":{"ConsoleLogin":"Success"}}"#,
+    );
+    let garbled = ct_event(
+        "ev-garbled",
+        1_729_000_002,
+        "ConsoleLogin",
+        "{\"userIdentity\": {\"type\": \"Ro",
+    );
+    let api_call = ct_event(
+        "ev-api",
+        1_729_000_003,
+        "CreateAccessKey",
+        &root_ct(
+            "CreateAccessKey",
+            "iam.amazonaws.com",
+            serde_json::json!({}),
+        ),
+    );
+    let recovery = ct_event(
+        "ev-recovery",
+        1_729_000_004,
+        "PasswordRecoveryRequested",
+        &root_ct(
+            "PasswordRecoveryRequested",
+            "signin.amazonaws.com",
+            serde_json::json!({}),
+        ),
+    );
+    let assumed = ct_event(
+        "ev-assumed",
+        1_729_000_005,
+        "ListMFADevices",
+        &root_ct(
+            "ListMFADevices",
+            "iam.amazonaws.com",
+            serde_json::json!({"userIdentity": {"type": "Root", "arn": format!("arn:aws:iam::{GOOD}:root"), "sessionContext": {"assumedRoot": "true"}}}),
+        ),
+    );
+    let (http, log) = client(
+        move |c: &Call| {
+            let json = c.form.get("json").cloned().unwrap_or_default();
+            match (c.action.as_str(), &c.session) {
+                ("GetCallerIdentity", _) => {
+                    caller_identity(MGMT, "arn:aws:iam::111111111111:user/auditor")
+                }
+                ("AssumeRoot", _) => assume_root_ok(GOOD),
+                ("AssumeRole", _) => assume_role_ok(GOOD),
+                ("ListMFADevices", Session::Root(_)) => {
+                    mfa_devices(&[&fido(FIDO_A, GOOD), &fido(FIDO_B, GOOD)])
+                }
+                ("ListAccessKeys", Session::Root(_)) => access_keys(&[]),
+                ("ListSigningCertificates", Session::Root(_)) => signing_certs(&[]),
+                ("GetLoginProfile", Session::Root(_)) => login_profile(true),
+                ("GetAccountSummary", Session::Root(_)) => account_summary(1, 0, 0),
+                ("GetUser", Session::Root(_)) => root_user(GOOD, Some("2024-10-15T08:12:00Z")),
+                ("DescribeTrails", Session::Member(_)) => describe_trails(GOOD, false),
+                ("LookupEvents", Session::Member(_)) if c.host.contains("us-east-1") => {
+                    if json.contains("EventName") {
+                        lookup_page(
+                            vec![failed.clone(), iam_user.clone(), garbled.clone()],
+                            None,
+                        )
+                    } else if json.contains("page-2") {
+                        lookup_page(vec![recovery.clone(), assumed.clone()], None)
+                    } else {
+                        lookup_page(vec![failed.clone(), api_call.clone()], Some("page-2"))
+                    }
+                }
+                ("LookupEvents", Session::Member(_)) => {
+                    json_error(400, "AccessDeniedException", "not in eu-west-1")
+                }
+                _ => query_error(403, "AccessDenied", &format!("not expected: {c:?}")),
+            }
         },
         None,
     );
@@ -371,35 +479,74 @@ async fn member_role_reads_account_level_facts_and_logins() {
                 name: None,
                 email: None,
                 management: false,
+                status: None,
             }],
             time::macros::datetime!(2024-08-01 0:00 UTC),
             || {},
         )
         .await;
     let p = &ev.accounts[0].posture;
-    assert!(
-        p.errors.is_empty() && p.not_read.is_empty(),
-        "{:?} {:?}",
-        p.errors,
-        p.not_read
-    );
+    assert!(p.not_read.is_empty(), "{:?}", p.not_read);
+    // The home region's failure is recorded as root activity, not as "logins not searched".
+    assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+    assert_eq!(p.errors[0].check, Check::RootActivity);
+    assert!(p.errors[0].message.contains("eu-west-1"), "{:?}", p.errors);
+    assert_eq!(p.password, PasswordState::Present);
+    let logins = p
+        .logins
+        .as_ref()
+        .expect("us-east-1 answered: logins searched");
     assert_eq!(
-        p.password,
-        PasswordState::Absent,
-        "the root session's answer wins over the report"
+        logins.len(),
+        1,
+        "the failed sign-in once; the IAM user's is not root's"
     );
-    // Both regions returned the same event id: one login, not two.
-    assert_eq!(p.logins.as_ref().unwrap().len(), 1);
+    assert_eq!(logins[0].success, Some(false));
+    let kinds: Vec<_> = p
+        .usage
+        .iter()
+        .map(|u| (u.kind, u.source.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (RootUseKind::Password, "iam:GetUser"),
+            (RootUseKind::ApiCall, "cloudtrail:us-east-1"),
+            (RootUseKind::PasswordRecovery, "cloudtrail:us-east-1"),
+        ],
+        "the AssumeRoot session is not root use"
+    );
+    assert_eq!(p.unparsed_events.len(), 1);
+    assert_eq!(
+        p.unparsed_events[0].raw,
+        "{\"userIdentity\": {\"type\": \"Ro"
+    );
+    assert_eq!(p.unparsed_events[0].event_id.as_deref(), Some("ev-garbled"));
+    assert!(p
+        .device_classes
+        .iter()
+        .all(|d| d.class == DeviceClass::FidoUnverified));
+
     let report = evaluate(&ev, &FindingConfig::default());
     let f = &report.accounts[0].findings;
+    let got: Vec<_> = f.iter().map(|f| (f.id, f.severity)).collect();
+    for want in [
+        (FindingId::RootLoginFailed, Severity::Low),
+        (FindingId::RootUsed, Severity::Medium),
+        (FindingId::RootUsed, Severity::High),
+        (FindingId::RootEventUnparsed, Severity::Medium),
+        (FindingId::RootUsageAlertMissing, Severity::Low),
+        (FindingId::ReadIncomplete, Severity::Low),
+    ] {
+        assert!(got.contains(&want), "{want:?} missing from {got:?}");
+    }
     assert!(
-        f.iter()
-            .all(|f| f.id == FindingId::RootLogin && f.severity == Severity::Low),
-        "{f:?}"
+        !got.iter().any(|(id, _)| *id == FindingId::RootLogin),
+        "{got:?}"
     );
+
+    let log = log.lock().unwrap();
     let role = log
-        .lock()
-        .unwrap()
         .iter()
         .find(|c| c.action == "AssumeRole")
         .cloned()
@@ -407,6 +554,45 @@ async fn member_role_reads_account_level_facts_and_logins() {
     assert_eq!(
         role.form.get("RoleArn").map(String::as_str),
         Some("arn:aws:iam::222222222222:role/RootkeyAudit")
+    );
+    // With a root session, the credential report and the virtual MFA list add nothing.
+    assert!(!log
+        .iter()
+        .any(|c| c.action == "GenerateCredentialReport" || c.action == "ListVirtualMFADevices"));
+    let lookups: Vec<String> = log
+        .iter()
+        .filter(|c| c.action == "LookupEvents")
+        .map(|c| {
+            format!(
+                "{} {}",
+                c.host,
+                c.form.get("json").cloned().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert!(
+        lookups.iter().any(|l| l.contains("us-east-1")
+            && l.contains("\"Username\"")
+            && l.contains("\"root\"")),
+        "{lookups:?}"
+    );
+    assert!(
+        lookups.iter().any(|l| l.contains("us-east-1")
+            && l.contains("\"EventName\"")
+            && l.contains("ConsoleLogin")),
+        "{lookups:?}"
+    );
+    assert!(
+        lookups
+            .iter()
+            .any(|l| l.contains("eu-west-1") && l.contains("\"Username\"")),
+        "{lookups:?}"
+    );
+    assert!(
+        !lookups
+            .iter()
+            .any(|l| l.contains("eu-west-1") && l.contains("\"EventName\"")),
+        "sign-ins live in us-east-1: {lookups:?}"
     );
 }
 

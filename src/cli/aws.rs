@@ -169,6 +169,9 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
         aws::save_evidence(&evidence, path)?;
     }
     let report = aws::evaluate(&evidence, &config);
+    for w in &report.warnings {
+        eprintln!("warning: {}", crate::text::escape(w));
+    }
     if global.json {
         print_json(&report)?;
     } else {
@@ -184,11 +187,8 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
 fn read_live(args: &PostureArgs) -> Result<Evidence, CliError> {
     let now = OffsetDateTime::now_utc();
     let since = match &args.since {
-        Some(s) => {
-            let since = parse_since(s, now)?;
-            warn_beyond_cloudtrail(since, now);
-            since
-        }
+        // A period older than CloudTrail's history is named in the report's warnings.
+        Some(s) => parse_since(s, now)?,
         None => cloudtrail_horizon(now),
     };
     let scope = if args.organization {
@@ -245,6 +245,15 @@ fn print_human(report: &Report) {
             (None, None) => a.account_id.clone(),
         };
         let role = if a.management { "management" } else { "member" };
+        if a.posture.account_inactive() {
+            println!(
+                "{}  [{role}, {}: not audited]",
+                crate::text::escape(&title),
+                crate::text::escape(a.posture.account_status.as_deref().unwrap_or("inactive"))
+            );
+            println!();
+            continue;
+        }
         let p = &a.posture;
         let mfa = if p.mfa_devices.is_empty() {
             "none".to_string()
@@ -285,7 +294,8 @@ fn print_human(report: &Report) {
                 count(p.signing_certificates.as_ref().map(Vec::len)).as_str(),
             ])
             .row(["password", password])
-            .row(["root logins", logins.as_str()]);
+            .row(["root logins", logins.as_str()])
+            .row(["other root use", p.usage.len().to_string().as_str()]);
         println!("{t}");
         if !a.findings.is_empty() {
             let mut f = Table::new(["finding", "severity", "evidence"]);
@@ -298,8 +308,12 @@ fn print_human(report: &Report) {
     }
     let s = &report.summary;
     println!(
-        "{} account(s), {} compliant, {} credential-less, {} finding(s)",
-        s.accounts, s.compliant_accounts, s.credential_less_accounts, s.findings
+        "{} account(s), {} compliant, {} credential-less, {} suspended or closed, {} finding(s)",
+        s.accounts,
+        s.compliant_accounts,
+        s.credential_less_accounts,
+        s.inactive_accounts,
+        s.findings
     );
 }
 

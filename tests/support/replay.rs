@@ -441,3 +441,105 @@ pub fn describe_organization(management: &str) -> Reply {
 
 /// The documented 22-column credential report header.
 pub const REPORT_HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+
+/// `GetUser` in a root session: the root user, with `PasswordLastUsed` when given.
+pub fn root_user(account: &str, password_last_used: Option<&str>) -> Reply {
+    let used = password_last_used
+        .map(|t| format!("<PasswordLastUsed>{t}</PasswordLastUsed>"))
+        .unwrap_or_default();
+    iam_ok(
+        "GetUser",
+        &format!("<User><Path>/</Path><UserName>root</UserName><UserId>{account}</UserId><Arn>arn:aws:iam::{account}:root</Arn><CreateDate>2019-01-01T00:00:00Z</CreateDate>{used}</User>"),
+    )
+}
+
+/// `GetMFADevice` for a FIDO key with these certifications (empty: none reported).
+pub fn mfa_device(serial: &str, certifications: &[(&str, &str)]) -> Reply {
+    let entries: String = certifications
+        .iter()
+        .map(|(k, v)| format!("<entry><key>{k}</key><value>{v}</value></entry>"))
+        .collect();
+    let certs = if entries.is_empty() {
+        String::new()
+    } else {
+        format!("<Certifications>{entries}</Certifications>")
+    };
+    iam_ok(
+        "GetMFADevice",
+        &format!("<UserName>root</UserName><SerialNumber>{serial}</SerialNumber><EnableDate>2024-06-01T09:30:00Z</EnableDate>{certs}"),
+    )
+}
+
+/// One `LookupEvents` entry: the envelope around a `CloudTrailEvent` text (any text, so tests
+/// can send events that do not parse).
+pub fn ct_event(id: &str, epoch: i64, name: &str, cloudtrail_event: &str) -> serde_json::Value {
+    serde_json::json!({
+        "EventId": id,
+        "EventName": name,
+        "ReadOnly": "false",
+        "EventTime": epoch,
+        "EventSource": "signin.amazonaws.com",
+        "Username": "root",
+        "Resources": [],
+        "CloudTrailEvent": cloudtrail_event
+    })
+}
+
+/// A `LookupEvents` page of these entries.
+pub fn lookup_page(events: Vec<serde_json::Value>, next: Option<&str>) -> Reply {
+    let mut body = serde_json::json!({ "Events": events });
+    if let Some(n) = next {
+        body["NextToken"] = serde_json::Value::String(n.to_string());
+    }
+    json_ok(body)
+}
+
+/// A ListAccounts page with each account's `State` (and the older `Status`).
+pub fn list_accounts_with_state(accounts: &[(&str, &str, &str, &str)]) -> Reply {
+    let list: Vec<serde_json::Value> = accounts
+        .iter()
+        .map(|(id, name, email, state)| {
+            let status = match *state {
+                "CLOSED" => "SUSPENDED",
+                s => s,
+            };
+            serde_json::json!({
+                "Id": id, "Arn": format!("arn:aws:organizations::111111111111:account/o-aa111bb222/{id}"),
+                "Email": email, "Name": name, "Status": status, "State": state,
+                "JoinedMethod": "CREATED", "JoinedTimestamp": 1.5e9
+            })
+        })
+        .collect();
+    json_ok(serde_json::json!({ "Accounts": list }))
+}
+
+/// DescribeAccount for one account.
+pub fn describe_account(id: &str, name: &str, email: &str) -> Reply {
+    json_ok(serde_json::json!({"Account": {
+        "Id": id, "Arn": format!("arn:aws:organizations::111111111111:account/o-aa111bb222/{id}"),
+        "Email": email, "Name": name, "Status": "ACTIVE", "State": "ACTIVE",
+        "JoinedMethod": "CREATED", "JoinedTimestamp": 1.5e9
+    }}))
+}
+
+/// CloudTrail `DescribeTrails`: an organization trail when `organization`, else a
+/// single-account trail without CloudWatch Logs.
+pub fn describe_trails(account: &str, organization: bool) -> Reply {
+    let trail = if organization {
+        serde_json::json!({
+            "Name": "org-trail", "S3BucketName": "org-trail-logs",
+            "TrailARN": format!("arn:aws:cloudtrail:us-east-1:{account}:trail/org-trail"),
+            "IsMultiRegionTrail": true, "HomeRegion": "us-east-1", "IsOrganizationTrail": true,
+            "CloudWatchLogsLogGroupArn": format!("arn:aws:logs:us-east-1:{account}:log-group:org-trail:*"),
+            "IncludeGlobalServiceEvents": true, "LogFileValidationEnabled": true
+        })
+    } else {
+        serde_json::json!({
+            "Name": "local", "S3BucketName": "local-logs",
+            "TrailARN": format!("arn:aws:cloudtrail:eu-west-1:{account}:trail/local"),
+            "IsMultiRegionTrail": false, "HomeRegion": "eu-west-1", "IsOrganizationTrail": false,
+            "IncludeGlobalServiceEvents": true, "LogFileValidationEnabled": false
+        })
+    };
+    json_ok(serde_json::json!({ "trailList": [trail] }))
+}
