@@ -639,3 +639,280 @@ async fn caller_identity_failure_is_a_whole_run_error() {
         "{text}"
     );
 }
+
+/// A credential-less member read with `--account`: ListAccounts is never called, but
+/// ListOrganizationsFeatures is, and its answer decides the verdict.
+fn account_mode_handler(features: Reply) -> impl Fn(&Call) -> Reply + Send + Sync + 'static {
+    move |c: &Call| match (c.action.as_str(), &c.session) {
+        ("GetCallerIdentity", _) => caller_identity(MGMT, "arn:aws:iam::111111111111:user/auditor"),
+        ("DescribeOrganization", Session::Caller) => describe_organization(MGMT),
+        ("ListOrganizationsFeatures", Session::Caller) => features.clone(),
+        ("DescribeAccount", Session::Caller) => {
+            describe_account(CREDLESS, "credless", "credless@example.com")
+        }
+        ("AssumeRoot", _) => assume_root_ok(CREDLESS),
+        ("ListMFADevices", Session::Root(_)) => mfa_devices(&[]),
+        ("ListAccessKeys", Session::Root(_)) => access_keys(&[]),
+        ("ListSigningCertificates", Session::Root(_)) => signing_certs(&[]),
+        ("GetLoginProfile", Session::Root(_)) => login_profile(false),
+        ("GetAccountSummary", Session::Root(_)) => account_summary(0, 0, 0),
+        ("GetUser", Session::Root(a)) => root_user(a, None),
+        _ => query_error(
+            400,
+            "UnexpectedCall",
+            &format!("test has no reply for {c:?}"),
+        ),
+    }
+}
+
+fn read_account_mode(features: Reply) -> (rootkey::aws::Evidence, Vec<Call>) {
+    let (http, log) = client(account_mode_handler(features), None);
+    let ev = rootkey::aws::read_evidence(
+        options(http),
+        &rootkey::aws::Scope::Accounts(vec![CREDLESS.into()]),
+        time::macros::datetime!(2024-08-01 0:00 UTC),
+        &mut |_| {},
+    )
+    .expect("read");
+    let calls = log.lock().unwrap().clone();
+    (ev, calls)
+}
+
+#[test]
+fn account_mode_reads_central_root_state_and_says_unknown_when_it_cannot() {
+    let cfg = FindingConfig::default();
+
+    // Readable and on: the credential-less member is compliant (only logins remain open).
+    let (ev, calls) =
+        read_account_mode(org_features(&["RootCredentialsManagement", "RootSessions"]));
+    assert_eq!(ev.scope.as_deref(), Some("accounts"));
+    assert!(calls
+        .iter()
+        .any(|c| c.action == "ListOrganizationsFeatures"));
+    assert!(!calls.iter().any(|c| c.action == "ListAccounts"));
+    let r = evaluate(&ev, &cfg);
+    let a = &r.accounts[0];
+    assert_eq!(a.account_id, CREDLESS);
+    assert!(
+        !a.management,
+        "the organization named another management account"
+    );
+    assert!(a.credential_less, "{:?}", a.findings);
+    assert_eq!(ids(&a.findings), vec![FindingId::ReadIncomplete]);
+    assert!(
+        a.findings[0].evidence.starts_with("logins:"),
+        "{}",
+        a.findings[0].evidence
+    );
+
+    // Not readable (a member account's credentials): unknown, not "off", not MFA-MISSING.
+    let (ev, _) = read_account_mode(query_error(
+        403,
+        "AccessDenied",
+        "User: arn:aws:iam::111111111111:user/auditor is not authorized to perform: iam:ListOrganizationsFeatures",
+    ));
+    let r = evaluate(&ev, &cfg);
+    assert_eq!(
+        r.accounts.len(),
+        1,
+        "no organization row invented in --account mode"
+    );
+    let a = &r.accounts[0];
+    assert!(!a.credential_less);
+    let f = ids(&a.findings);
+    assert!(!f.contains(&FindingId::RootMfaMissing), "{f:?}");
+    let ri = &a.findings[0];
+    assert_eq!(
+        (ri.id, ri.severity),
+        (FindingId::ReadIncomplete, Severity::Medium)
+    );
+    assert!(
+        ri.evidence.contains("organization_features")
+            && ri.evidence.contains("RootCredentialsManagement"),
+        "{}",
+        ri.evidence
+    );
+    let org = ev.organization.as_ref().unwrap();
+    assert!(org.features.is_none());
+    assert!(org.errors.iter().any(|e| e.code == "AccessDenied"));
+
+    // "Feature off" errors are an answer: off is a finding, and the member is judged as such.
+    for code in [
+        "ServiceAccessNotEnabledException",
+        "OrganizationNotInAllFeaturesModeException",
+    ] {
+        let (ev, _) = read_account_mode(query_error(400, code, "not enabled"));
+        let org = ev.organization.as_ref().unwrap();
+        assert_eq!(org.features, Some(Default::default()), "{code}");
+        assert_eq!(org.features_off_reason.as_deref(), Some(code));
+        assert!(org.errors.is_empty(), "{code}: {:?}", org.errors);
+        let r = evaluate(&ev, &cfg);
+        let all: Vec<_> = r.accounts.iter().flat_map(|a| &a.findings).collect();
+        let off = all
+            .iter()
+            .find(|f| f.id == FindingId::OrgCentralRootDisabled)
+            .unwrap_or_else(|| panic!("{code}: {all:?}"));
+        assert_eq!(off.account, MGMT);
+        assert!(off.evidence.contains(code), "{}", off.evidence);
+        assert!(
+            !all.iter().any(|f| f.id == FindingId::ReadIncomplete
+                && f.evidence.contains("organization_features")),
+            "{code}: off is not READ-INCOMPLETE: {all:?}"
+        );
+        let member = r
+            .accounts
+            .iter()
+            .find(|a| a.account_id == CREDLESS)
+            .unwrap();
+        assert!(!member.credential_less);
+        assert!(ids(&member.findings).contains(&FindingId::RootMfaMissing));
+    }
+}
+
+#[tokio::test]
+async fn suspended_and_closed_members_are_listed_not_read_and_partition_follows_the_caller() {
+    let (http, log) = client(
+        |c: &Call| match (c.action.as_str(), &c.session) {
+            ("GetCallerIdentity", _) => {
+                caller_identity(MGMT, "arn:aws-us-gov:iam::111111111111:user/auditor")
+            }
+            ("DescribeOrganization", _) => describe_organization(MGMT),
+            ("ListOrganizationsFeatures", _) => {
+                org_features(&["RootCredentialsManagement", "RootSessions"])
+            }
+            ("ListAccounts", _) => list_accounts_with_state(&[
+                (GOOD, "good", "good@example.com", "ACTIVE"),
+                (CREDLESS, "gone", "gone@example.com", "SUSPENDED"),
+                (VIRTUAL, "closed", "closed@example.com", "CLOSED"),
+                (KEYS, "closing", "closing@example.com", "PENDING_CLOSURE"),
+            ]),
+            ("AssumeRoot", _) => assume_root_ok(GOOD),
+            ("ListMFADevices", Session::Root(_)) => {
+                mfa_devices(&[&fido(FIDO_A, GOOD), &fido(FIDO_B, GOOD)])
+            }
+            ("ListAccessKeys", Session::Root(_)) => access_keys(&[]),
+            ("ListSigningCertificates", Session::Root(_)) => signing_certs(&[]),
+            ("GetLoginProfile", Session::Root(_)) => login_profile(false),
+            ("GetAccountSummary", Session::Root(_)) => account_summary(1, 0, 0),
+            ("GetUser", Session::Root(a)) => root_user(a, None),
+            _ => query_error(
+                400,
+                "UnexpectedCall",
+                &format!("test has no reply for {c:?}"),
+            ),
+        },
+        None,
+    );
+    let mut opts = options(http);
+    opts.region = Some("us-gov-west-1".into());
+    let reader = Reader::connect(opts).await.unwrap();
+    let (org, targets) = reader.organization().await.unwrap();
+    let ev = reader
+        .read(
+            Some(org),
+            targets,
+            time::macros::datetime!(2024-08-01 0:00 UTC),
+            || {},
+        )
+        .await;
+    let r = evaluate(&ev, &FindingConfig::default());
+    assert_eq!(r.summary.inactive_accounts, 3);
+    for a in &r.accounts {
+        if a.account_id == GOOD {
+            continue;
+        }
+        assert!(a.posture.account_inactive(), "{}", a.account_id);
+        assert!(a.findings.is_empty(), "{}: {:?}", a.account_id, a.findings);
+    }
+    let log = log.lock().unwrap();
+    let ar: Vec<_> = log.iter().filter(|c| c.action == "AssumeRoot").collect();
+    assert_eq!(ar.len(), 1, "only the active member is read");
+    assert_eq!(
+        ar[0].form.get("TaskPolicyArn.arn").map(String::as_str),
+        Some("arn:aws-us-gov:iam::aws:policy/root-task/IAMAuditRootUserCredentials")
+    );
+    assert!(ar[0].host.contains("us-gov-west-1"), "{}", ar[0].host);
+}
+
+#[tokio::test]
+async fn signed_in_as_root_fido_devices_are_told_apart_by_their_certifications() {
+    let key = format!("arn:aws:iam::{MGMT}:u2f/root/rootkey-a1b2c3-ABCDEFGHIJKLMNOP");
+    let passkey = format!("arn:aws:iam::{MGMT}:u2f/root/iphone-passkey-QRSTUVWXYZ");
+    let (k, pk) = (key.clone(), passkey.clone());
+    let (http, log) = client(
+        move |c: &Call| match c.action.as_str() {
+            "GetCallerIdentity" => caller_identity(MGMT, "arn:aws:iam::111111111111:root"),
+            "ListMFADevices" => mfa_devices(&[&k, &pk]),
+            "GetMFADevice" if c.form.get("SerialNumber") == Some(&k) => {
+                mfa_device(&k, &[("FIPS-140-2", "L2"), ("FIDO", "L1")])
+            }
+            "GetMFADevice" => mfa_device(&pk, &[]),
+            "ListAccessKeys" => access_keys(&[]),
+            "ListSigningCertificates" => signing_certs(&[]),
+            "GetLoginProfile" => login_profile(true),
+            "GetAccountSummary" => account_summary(1, 0, 0),
+            "GetUser" => root_user(MGMT, Some("2024-10-15T08:12:00Z")),
+            "DescribeTrails" => describe_trails(MGMT, false),
+            "LookupEvents" => lookup_page(vec![], None),
+            _ => query_error(
+                400,
+                "UnexpectedCall",
+                &format!("test has no reply for {c:?}"),
+            ),
+        },
+        None,
+    );
+    let reader = Reader::connect(options(http)).await.unwrap();
+    let ev = reader
+        .read(
+            None,
+            vec![rootkey::aws::Target {
+                account_id: MGMT.into(),
+                name: None,
+                email: None,
+                management: true,
+                status: None,
+            }],
+            time::macros::datetime!(2024-08-01 0:00 UTC),
+            || {},
+        )
+        .await;
+    let p = &ev.accounts[0].posture;
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let classes: Vec<_> = p
+        .device_classes
+        .iter()
+        .map(|d| (d.serial.as_str(), d.class))
+        .collect();
+    assert_eq!(
+        classes,
+        vec![
+            (key.as_str(), DeviceClass::FidoSecurityKey),
+            (passkey.as_str(), DeviceClass::FidoPasskey)
+        ]
+    );
+    assert_eq!(
+        p.device_classes[0].certifications.as_ref().unwrap()["FIPS-140-2"],
+        "L2"
+    );
+    // Both are `u2f` to ListMFADevices: MfaKind stays `fido` for each (custody decides by ledger).
+    assert!(p
+        .mfa_devices
+        .iter()
+        .all(|d| d.kind == rootkey::aws::MfaKind::Fido));
+    let r = evaluate(&ev, &FindingConfig::default());
+    let f = ids(&r.accounts[0].findings);
+    assert!(f.contains(&FindingId::RootUsageAlertMissing), "{f:?}");
+    assert!(
+        f.contains(&FindingId::RootUsed),
+        "password used in the period: {f:?}"
+    );
+    assert_eq!(
+        log.lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.action == "GetMFADevice")
+            .count(),
+        2
+    );
+}
