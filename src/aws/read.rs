@@ -788,7 +788,7 @@ impl Reader {
             .region()
             .map(|r| r.as_ref().to_string())
             .unwrap_or_else(|| east.to_string());
-        let mut searches = vec![
+        let mut searches: Vec<(String, K, &'static str, Check)> = vec![
             (
                 east.to_string(),
                 K::EventName,
@@ -800,26 +800,56 @@ impl Reader {
         if home != east {
             searches.push((home, K::Username, "root", Check::RootActivity));
         }
-        // LookupEvents allows 2 requests per second per account and region.
-        let limiter = RateLimiter::new(self.inner.opts.cloudtrail_interval);
+        // LookupEvents allows 2 requests per second per account and region: one limiter per
+        // region, and the regions are searched at the same time.
+        let east_limiter = RateLimiter::new(self.inner.opts.cloudtrail_interval);
+        let home_limiter = RateLimiter::new(self.inner.opts.cloudtrail_interval);
+        let search = |(region, key, value, check): (String, K, &'static str, Check)| {
+            let limiter = if region == east {
+                &east_limiter
+            } else {
+                &home_limiter
+            };
+            async move {
+                let ct = cloudtrail_client(&in_region(sdk, &region), account_id, &region);
+                let mut events = Vec::new();
+                let result =
+                    lookup_events(&ct, key.clone(), value, period, limiter, &mut events).await;
+                let err = result.err().map(|mut e| {
+                    e.check = check;
+                    e.message = format!("{}={value} in {region}: {}", key.as_str(), e.message);
+                    e
+                });
+                (region, events, err)
+            }
+        };
+        let east_searches = async {
+            let mut out = Vec::new();
+            for s in searches.iter().filter(|s| s.0 == east).cloned() {
+                out.push(search(s).await);
+            }
+            out
+        };
+        let home_searches = async {
+            let mut out = Vec::new();
+            for s in searches.iter().filter(|s| s.0 != east).cloned() {
+                out.push(search(s).await);
+            }
+            out
+        };
+        let (east_done, home_done) = tokio::join!(east_searches, home_searches);
         let mut logins = Vec::new();
         let mut usage = Vec::new();
         let mut unparsed = Vec::new();
         let mut errors = Vec::new();
         let mut logins_ok = true;
         let mut seen = std::collections::HashSet::new();
-        for (region, key, value, check) in searches {
-            let ct = cloudtrail_client(&in_region(sdk, &region), account_id, &region);
-            let mut events = Vec::new();
-            if let Err(mut e) =
-                lookup_events(&ct, key.clone(), value, period, &limiter, &mut events).await
-            {
-                e.check = check;
-                e.message = format!("{}={value} in {region}: {}", key.as_str(), e.message);
-                errors.push(e);
-                if check == Check::Logins {
+        for (region, events, err) in east_done.into_iter().chain(home_done) {
+            if let Some(e) = err {
+                if e.check == Check::Logins {
                     logins_ok = false;
                 }
+                errors.push(e);
             }
             for ev in events {
                 if let Some(id) = ev.event_id() {

@@ -130,6 +130,7 @@ type Handler = dyn Fn(&Call) -> Reply + Send + Sync;
 struct Connector {
     handler: Arc<Handler>,
     log: Arc<Mutex<Vec<Call>>>,
+    keep_log: bool,
     latency: Option<Duration>,
 }
 
@@ -143,8 +144,10 @@ impl HttpConnector for Connector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let call = parse_call(&request);
         let reply = (self.handler)(&call);
-        if let Ok(mut log) = self.log.lock() {
-            log.push(call);
+        if self.keep_log {
+            if let Ok(mut log) = self.log.lock() {
+                log.push(call);
+            }
         }
         let latency = self.latency;
         HttpConnectorFuture::new(async move {
@@ -167,10 +170,27 @@ pub fn client(
     handler: impl Fn(&Call) -> Reply + Send + Sync + 'static,
     latency: Option<Duration>,
 ) -> (SharedHttpClient, Arc<Mutex<Vec<Call>>>) {
+    logged(handler, latency, true)
+}
+
+/// A replaying HTTP client that keeps no log (benchmarks: memory must not grow per call).
+pub fn client_unlogged(
+    handler: impl Fn(&Call) -> Reply + Send + Sync + 'static,
+    latency: Option<Duration>,
+) -> SharedHttpClient {
+    logged(handler, latency, false).0
+}
+
+fn logged(
+    handler: impl Fn(&Call) -> Reply + Send + Sync + 'static,
+    latency: Option<Duration>,
+    keep_log: bool,
+) -> (SharedHttpClient, Arc<Mutex<Vec<Call>>>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let conn = Connector {
         handler: Arc::new(handler),
         log: log.clone(),
+        keep_log,
         latency,
     };
     let shared = SharedHttpConnector::new(conn);
