@@ -160,6 +160,7 @@ fn bad_evidence_and_bad_flags_exit_two() {
             "--organization",
         ][..],
         &["aws", "posture", "--concurrency", "0"][..],
+        &["aws", "posture", "--cloudtrail-lake", "eds' OR 1=1 --"][..],
     ] {
         let out = run(args, "");
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -916,3 +916,207 @@ async fn signed_in_as_root_fido_devices_are_told_apart_by_their_certifications()
         2
     );
 }
+
+#[test]
+fn cloudtrail_lake_finds_every_members_root_activity_with_one_paginated_query() {
+    const EDS: &str =
+        "arn:aws:cloudtrail:us-east-1:111111111111:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE";
+    let polls = Arc::new(AtomicUsize::new(0));
+    let p2 = polls.clone();
+    let row = |cols: &[(&str, &str)]| -> serde_json::Value {
+        cols.iter()
+            .map(|(k, v)| serde_json::json!({ *k: v }))
+            .collect::<Vec<_>>()
+            .into()
+    };
+    let page1 = vec![
+        row(&[
+            ("eventID", "lake-login"),
+            ("eventTime", "2024-10-01 10:00:00.000"),
+            ("eventSource", "signin.amazonaws.com"),
+            ("eventName", "ConsoleLogin"),
+            ("eventType", "AwsConsoleSignIn"),
+            ("awsRegion", "us-east-1"),
+            ("sourceIPAddress", "203.0.113.50"),
+            ("recipientAccountId", GOOD),
+            ("responseElements", "{ConsoleLogin=Success}"),
+            ("additionalEventData", "{MFAUsed=No, MobileVersion=No}"),
+        ]),
+        row(&[
+            ("eventID", "lake-assumed"),
+            ("eventTime", "2024-10-01 11:00:00.000"),
+            ("eventSource", "iam.amazonaws.com"),
+            ("eventName", "ListMFADevices"),
+            ("awsRegion", "us-east-1"),
+            ("recipientAccountId", GOOD),
+            ("userIdentity.sessionContext.assumedRoot", "true"),
+        ]),
+    ];
+    let page2 = vec![
+        row(&[
+            ("eventID", "lake-api"),
+            ("eventTime", "2024-10-02 09:00:00"),
+            ("eventSource", "s3.amazonaws.com"),
+            ("eventName", "PutBucketPolicy"),
+            ("awsRegion", "eu-central-1"),
+            ("sourceIPAddress", "203.0.113.51"),
+            ("recipientAccountId", GOOD),
+        ]),
+        row(&[
+            ("eventID", "lake-bad"),
+            ("eventTime", "yesterday"),
+            ("eventName", "ConsoleLogin"),
+            ("awsRegion", "us-east-1"),
+            ("recipientAccountId", GOOD),
+        ]),
+        // The management account's sign-in, also returned by LookupEvents: one event.
+        row(&[
+            ("eventID", "3a1f6e5c-0000-4000-8000-000000000000"),
+            ("eventTime", "2024-10-15 08:12:00"),
+            ("eventSource", "signin.amazonaws.com"),
+            ("eventName", "ConsoleLogin"),
+            ("awsRegion", "us-east-1"),
+            ("recipientAccountId", MGMT),
+            ("responseElements", "{ConsoleLogin=Success}"),
+            ("additionalEventData", "{MFAUsed=Yes}"),
+        ]),
+    ];
+    let (http, log) = client(
+        move |c: &Call| {
+            let json = c.form.get("json").cloned().unwrap_or_default();
+            match (c.action.as_str(), &c.session) {
+                ("GetCallerIdentity", _) => {
+                    caller_identity(MGMT, "arn:aws:iam::111111111111:user/auditor")
+                }
+                ("DescribeOrganization", _) => describe_organization(MGMT),
+                ("ListOrganizationsFeatures", _) => {
+                    org_features(&["RootCredentialsManagement", "RootSessions"])
+                }
+                ("ListAccounts", _) => list_accounts(
+                    &[
+                        (MGMT, "management", "aws-root@example.com"),
+                        (GOOD, "good", "good@example.com"),
+                        (CREDLESS, "credless", "credless@example.com"),
+                    ],
+                    None,
+                ),
+                ("AssumeRoot", _) => {
+                    assume_root_ok(c.form.get("TargetPrincipal").map(String::as_str).unwrap_or(""))
+                }
+                ("ListMFADevices", Session::Root(a)) if a == GOOD => {
+                    mfa_devices(&[&fido(FIDO_A, GOOD), &fido(FIDO_B, GOOD)])
+                }
+                ("ListMFADevices", Session::Root(_)) => mfa_devices(&[]),
+                ("ListAccessKeys", Session::Root(_)) => access_keys(&[]),
+                ("ListSigningCertificates", Session::Root(_)) => signing_certs(&[]),
+                ("GetLoginProfile", Session::Root(_)) => login_profile(false),
+                ("GetAccountSummary", _) => account_summary(1, 0, 0),
+                ("GetUser", Session::Root(a)) => root_user(a, None),
+                ("GenerateCredentialReport", Session::Caller) => report_complete(),
+                ("GetCredentialReport", Session::Caller) => credential_report(&format!(
+                    "{REPORT_HEADER}\n<root_account>,arn:aws:iam::{MGMT}:root,2019-01-01T00:00:00+00:00,not_supported,2024-10-15T08:12:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+                )),
+                ("ListVirtualMFADevices", Session::Caller) => virtual_mfa(&[]),
+                ("DescribeTrails", Session::Caller) => describe_trails(MGMT, true),
+                ("LookupEvents", Session::Caller) if c.host.contains("us-east-1") => {
+                    lookup_events(&[("Root", "198.51.100.7", true, true)])
+                }
+                ("LookupEvents", Session::Caller) => lookup_events(&[]),
+                ("StartQuery", Session::Caller) => json_ok(serde_json::json!({"QueryId": "EXAMPLEd-17a7-47c3-a9a1-eccf7EXAMPLE"})),
+                ("GetQueryResults", Session::Caller) => {
+                    if p2.fetch_add(1, Ordering::SeqCst) == 0 {
+                        json_ok(serde_json::json!({"QueryStatus": "RUNNING"}))
+                    } else if json.contains("page-2") {
+                        json_ok(serde_json::json!({"QueryStatus": "FINISHED", "QueryResultRows": page2}))
+                    } else {
+                        json_ok(serde_json::json!({"QueryStatus": "FINISHED", "QueryResultRows": page1, "NextToken": "page-2"}))
+                    }
+                }
+                _ => query_error(400, "UnexpectedCall", &format!("test has no reply for {c:?}")),
+            }
+        },
+        None,
+    );
+    let mut opts = options(http);
+    opts.cloudtrail_lake = Some(EDS.into());
+    let ev = rootkey::aws::read_evidence(
+        opts,
+        &rootkey::aws::Scope::Organization,
+        time::macros::datetime!(2024-08-01 0:00 UTC),
+        &mut |_| {},
+    )
+    .expect("read");
+    let acct = |id: &str| ev.accounts.iter().find(|a| a.account_id == id).unwrap();
+
+    // The member needs no role: its root activity came from the event data store.
+    let good = &acct(GOOD).posture;
+    assert!(good.not_read.is_empty(), "{:?}", good.not_read);
+    let logins = good.logins.as_ref().expect("searched through Lake");
+    assert_eq!(logins.len(), 1);
+    assert_eq!(logins[0].mfa_used, Some(false));
+    assert_eq!(logins[0].success, Some(true));
+    assert_eq!(logins[0].event_id.as_deref(), Some("lake-login"));
+    assert_eq!(
+        good.usage.len(),
+        1,
+        "the AssumeRoot session is dropped: {:?}",
+        good.usage
+    );
+    assert_eq!(good.usage[0].kind, RootUseKind::ApiCall);
+    assert_eq!(good.usage[0].source, "cloudtrail-lake:eu-central-1");
+    assert_eq!(good.unparsed_events.len(), 1);
+    assert!(good.unparsed_events[0].raw.contains("yesterday"));
+    // No activity for the credential-less member: searched, empty.
+    assert_eq!(acct(CREDLESS).posture.logins.as_deref(), Some(&[][..]));
+    assert_eq!(
+        acct(MGMT).posture.logins.as_ref().unwrap().len(),
+        1,
+        "de-duplicated by event id"
+    );
+
+    let r = evaluate(&ev, &FindingConfig::default());
+    let g = r.accounts.iter().find(|a| a.account_id == GOOD).unwrap();
+    let got: Vec<_> = g.findings.iter().map(|f| (f.id, f.severity)).collect();
+    assert!(
+        got.contains(&(FindingId::RootLogin, Severity::High)),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&(FindingId::RootUsed, Severity::High)),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&(FindingId::RootEventUnparsed, Severity::Medium)),
+        "{got:?}"
+    );
+    assert!(
+        !got.iter().any(|(id, _)| *id == FindingId::ReadIncomplete),
+        "{got:?}"
+    );
+    let c = r
+        .accounts
+        .iter()
+        .find(|a| a.account_id == CREDLESS)
+        .unwrap();
+    assert!(
+        c.credential_less && c.findings.is_empty(),
+        "{:?}",
+        c.findings
+    );
+
+    let log = log.lock().unwrap();
+    let start: Vec<_> = log.iter().filter(|c| c.action == "StartQuery").collect();
+    assert_eq!(start.len(), 1, "one query for the whole organization");
+    assert_eq!(
+        start[0].host, "cloudtrail.us-east-1.amazonaws.com",
+        "the store's region"
+    );
+    let sql = start[0].form.get("json").unwrap();
+    assert!(
+        sql.contains("FROM EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE")
+            && sql.contains("userIdentity.type = 'Root'")
+            && sql.contains("eventTime >= '2024-08-01 00:00:00'"),
+        "{sql}"
+    );
+    assert_eq!(polls.load(Ordering::SeqCst), 3, "RUNNING, page 1, page 2");
+}

@@ -43,6 +43,9 @@ pub struct AwsOptions {
     pub report_poll_interval: Duration,
     /// Minimum spacing between CloudTrail `LookupEvents` calls (its limit is ~2/s).
     pub cloudtrail_interval: Duration,
+    /// A CloudTrail Lake event data store (ARN or id) to search for every account's root
+    /// activity with one query (`--cloudtrail-lake`).
+    pub cloudtrail_lake: Option<String>,
 }
 
 impl Default for AwsOptions {
@@ -58,6 +61,7 @@ impl Default for AwsOptions {
             retry: RetryConfig::adaptive().with_max_attempts(5),
             report_poll_interval: Duration::from_secs(2),
             cloudtrail_interval: Duration::from_millis(500),
+            cloudtrail_lake: None,
         }
     }
 }

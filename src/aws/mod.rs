@@ -5,10 +5,12 @@
 //! - [`credreport`]: the IAM credential report and its `<root_account>` row.
 //! - [`findings`]: `evaluate(&Evidence, &FindingConfig) -> Report`, pure.
 //! - [`client`] and [`read`]: the SDK side; read-only.
+//! - [`lake`]: root activity of a whole organization from a CloudTrail Lake event data store.
 
 pub mod client;
 pub mod credreport;
 pub mod findings;
+pub mod lake;
 pub mod model;
 pub mod read;
 pub mod serial;
@@ -125,6 +127,7 @@ pub fn read_evidence(
         .enable_all()
         .build()
         .map_err(AwsError::Runtime)?;
+    let reader_lake = options.cloudtrail_lake.clone();
     rt.block_on(async {
         let reader = Reader::connect(options).await?;
         let (org, targets) = match scope {
@@ -157,6 +160,9 @@ pub fn read_evidence(
                 progress(ReadProgress::AccountDone)
             })
             .await;
+        if let Some(eds) = &reader_lake {
+            reader.add_lake_activity(eds, &mut evidence).await;
+        }
         evidence.scope = Some(scope.as_str().to_string());
         Ok(evidence)
     })

@@ -82,7 +82,7 @@ fn to_dt(t: OffsetDateTime) -> aws_smithy_types::DateTime {
 }
 
 /// Turns an SDK error into a [`ReadError`] naming the call and the check it leaves open.
-fn read_error<E, R>(
+pub(crate) fn read_error<E, R>(
     call: &str,
     check: Check,
     err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
@@ -447,6 +447,64 @@ impl Reader {
             organization,
             accounts,
             scope: None,
+        }
+    }
+
+    /// Adds root activity from the CloudTrail Lake event data store `eds` to every active
+    /// account of `evidence`: logins become searched (`Some`) for accounts `LookupEvents` could
+    /// not reach, and events already seen (same event id) are not added twice. A failed query is
+    /// recorded on each account whose logins stay unsearched.
+    pub async fn add_lake_activity(&self, eds: &str, evidence: &mut Evidence) {
+        // The event data store lives in the region its ARN names (else the configured one).
+        let region = eds
+            .strip_prefix("arn:")
+            .and_then(|r| r.split(':').nth(2))
+            .filter(|r| !r.is_empty());
+        let sdk = match region {
+            Some(r) => in_region(&self.inner.sdk, r),
+            None => self.inner.sdk.clone(),
+        };
+        let ct = aws_sdk_cloudtrail::Client::new(&sdk);
+        let found = super::lake::root_activity(
+            &ct,
+            eds,
+            evidence.period,
+            self.inner.opts.report_poll_interval,
+        )
+        .await;
+        for acc in &mut evidence.accounts {
+            let p = &mut acc.posture;
+            if p.account_inactive() {
+                continue;
+            }
+            match &found {
+                Ok(map) => {
+                    let act = map.get(&acc.account_id).cloned().unwrap_or_default();
+                    let mut seen: std::collections::HashSet<String> = p
+                        .logins
+                        .iter()
+                        .flatten()
+                        .filter_map(|l| l.event_id.clone())
+                        .chain(p.usage.iter().filter_map(|u| u.event_id.clone()))
+                        .chain(p.unparsed_events.iter().filter_map(|u| u.event_id.clone()))
+                        .collect();
+                    let mut fresh = |id: &Option<String>| match id {
+                        Some(id) => seen.insert(id.clone()),
+                        None => true,
+                    };
+                    let logins = p.logins.get_or_insert_with(Vec::new);
+                    logins.extend(act.logins.into_iter().filter(|l| fresh(&l.event_id)));
+                    logins.sort_by_key(|l| l.time);
+                    p.usage
+                        .extend(act.usage.into_iter().filter(|u| fresh(&u.event_id)));
+                    p.usage.sort_by_key(|u| u.time);
+                    p.unparsed_events
+                        .extend(act.unparsed.into_iter().filter(|u| fresh(&u.event_id)));
+                    p.not_read.retain(|n| n.check != Check::Logins);
+                }
+                Err(e) if p.logins.is_none() => p.errors.push(e.clone()),
+                Err(_) => {}
+            }
         }
     }
 
@@ -1344,7 +1402,7 @@ async fn lookup_events(
 
 /// What one CloudTrail event says about root.
 #[derive(Debug, PartialEq)]
-enum RootEvent {
+pub(crate) enum RootEvent {
     /// A root console sign-in (successful or failed).
     Login(RootLogin),
     /// Another use of root: API call, password recovery.
@@ -1359,7 +1417,7 @@ enum RootEvent {
 /// (`userIdentity.type = Root`, no `invokedBy`, not an `AwsServiceEvent`) and drops
 /// `AssumeRoot` sessions (`sessionContext.assumedRoot`), which are centralized root access
 /// (rootkey's own audit among them), not use of the root user's credentials.
-fn classify_event(ev: &aws_sdk_cloudtrail::types::Event, region: &str) -> RootEvent {
+pub(crate) fn classify_event(ev: &aws_sdk_cloudtrail::types::Event, region: &str) -> RootEvent {
     let unparsed = |reason: &str| {
         RootEvent::Unparsed(UnparsedEvent {
             region: region.to_string(),

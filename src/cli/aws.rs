@@ -30,6 +30,21 @@ pub struct AwsArgs {
     #[arg(long, value_name = "N", default_value_t = aws::DEFAULT_CONCURRENCY,
           value_parser = parse_concurrency)]
     pub concurrency: usize,
+    /// Also search this CloudTrail Lake event data store (ARN or id) for every account's root
+    /// activity with one query (an organization trail's store, from the management or delegated
+    /// administrator account)
+    #[arg(long, value_name = "EVENT_DATA_STORE", value_parser = parse_event_data_store)]
+    pub cloudtrail_lake: Option<String>,
+}
+
+fn parse_event_data_store(s: &str) -> Result<String, String> {
+    match aws::lake::event_data_store_id(s) {
+        Some(_) => Ok(s.to_string()),
+        None => Err(format!(
+            "`{}` is not a CloudTrail Lake event data store ARN or id",
+            crate::text::escape(s)
+        )),
+    }
 }
 
 impl AwsArgs {
@@ -41,6 +56,7 @@ impl AwsArgs {
             endpoint_url: self.endpoint_url.clone(),
             member_role: self.member_role.clone(),
             concurrency: self.concurrency,
+            cloudtrail_lake: self.cloudtrail_lake.clone(),
             ..AwsOptions::default()
         }
     }
