@@ -1120,3 +1120,91 @@ fn cloudtrail_lake_finds_every_members_root_activity_with_one_paginated_query() 
     );
     assert_eq!(polls.load(Ordering::SeqCst), 3, "RUNNING, page 1, page 2");
 }
+
+#[tokio::test]
+async fn root_usage_alarm_is_a_cis_metric_filter_with_an_alarm_on_a_trail_log_group() {
+    const CIS: &str = r#"{ ($.userIdentity.type = "Root") && ($.userIdentity.invokedBy NOT EXISTS) && ($.eventType != "AwsServiceEvent") }"#;
+    for (pattern, alarm, alerted) in [
+        (CIS, true, true),
+        (CIS, false, false),
+        (r#"{ $.userIdentity.type = "Root" }"#, true, false),
+    ] {
+        let (http, log) = client(
+            move |c: &Call| {
+                match c.action.as_str() {
+                "GetCallerIdentity" => caller_identity(MGMT, "arn:aws:iam::111111111111:user/auditor"),
+                "GetAccountSummary" => account_summary(1, 0, 0),
+                "GenerateCredentialReport" => report_complete(),
+                "GetCredentialReport" => credential_report(&format!(
+                    "{REPORT_HEADER}\n<root_account>,arn:aws:iam::{MGMT}:root,2019-01-01T00:00:00+00:00,not_supported,N/A,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+                )),
+                "ListVirtualMFADevices" => virtual_mfa(&[]),
+                "LookupEvents" => lookup_page(vec![], None),
+                "DescribeTrails" => describe_trails_to_logs(MGMT, "trail-logs"),
+                "DescribeMetricFilters" => {
+                    metric_filters("trail-logs", "root-usage", pattern, "RootAccountUsage", "CISBenchmark")
+                }
+                "DescribeAlarmsForMetric" => cbor_ok(if alarm {
+                    serde_json::json!({"MetricAlarms": [{"AlarmName": "root-usage", "MetricName": "RootAccountUsage", "Namespace": "CISBenchmark"}]})
+                } else {
+                    serde_json::json!({"MetricAlarms": []})
+                }),
+                _ => query_error(400, "UnexpectedCall", &format!("test has no reply for {c:?}")),
+            }
+            },
+            None,
+        );
+        let reader = Reader::connect(options(http)).await.unwrap();
+        let ev = reader
+            .read(
+                None,
+                vec![rootkey::aws::Target {
+                    account_id: MGMT.into(),
+                    name: None,
+                    email: None,
+                    management: true,
+                    status: None,
+                }],
+                time::macros::datetime!(2024-08-01 0:00 UTC),
+                || {},
+            )
+            .await;
+        let p = &ev.accounts[0].posture;
+        assert!(p.errors.is_empty(), "{pattern}: {:?}", p.errors);
+        let a = p.usage_alerting.as_ref().unwrap();
+        assert_eq!(
+            a.root_usage_alarms.as_ref().unwrap().len(),
+            usize::from(alerted),
+            "{pattern} {alarm}: {a:?}"
+        );
+        let r = evaluate(&ev, &FindingConfig::default());
+        let missing = ids(&r.accounts[0].findings).contains(&FindingId::RootUsageAlertMissing);
+        assert_eq!(missing, !alerted, "{pattern} {alarm}");
+        let log = log.lock().unwrap();
+        let cw: Vec<_> = log
+            .iter()
+            .filter(|c| c.action == "DescribeAlarmsForMetric")
+            .collect();
+        if pattern == CIS {
+            assert_eq!(cw.len(), 1);
+            assert!(
+                cw[0].host.contains("monitoring.us-east-1"),
+                "{}",
+                cw[0].host
+            );
+            let body = cw[0].form.get("json").unwrap();
+            assert!(
+                body.contains("RootAccountUsage") && body.contains("CISBenchmark"),
+                "{body}"
+            );
+        } else {
+            assert!(cw.is_empty(), "a non-CIS filter is not a root-usage alarm");
+        }
+        let filters = log
+            .iter()
+            .find(|c| c.action == "DescribeMetricFilters")
+            .unwrap();
+        assert!(filters.host.contains("logs.us-east-1"), "{}", filters.host);
+        assert!(filters.form.get("json").unwrap().contains("trail-logs"));
+    }
+}

@@ -417,9 +417,8 @@ fn errors_text(org: &super::model::OrganizationFacts) -> String {
 }
 
 /// Root usage alerting (Security Hub CloudWatch.1): an organization trail seen from any
-/// account covers the organization; otherwise each account whose trails were read and show none
-/// gets a finding. rootkey does not read CloudWatch Logs metric filters or alarms yet, so the
-/// finding says what was and was not verified.
+/// account covers the organization; otherwise each account whose trails were read gets a
+/// finding unless a metric filter with the CIS root-usage pattern has an alarm there.
 fn alerting_findings(evidence: &Evidence, accounts: &mut [AccountReport]) {
     let org_trail = evidence.accounts.iter().find_map(|a| {
         a.posture
@@ -434,13 +433,19 @@ fn alerting_findings(evidence: &Evidence, accounts: &mut [AccountReport]) {
         let Some(u) = &acc.posture.usage_alerting else {
             continue;
         };
-        let to_logs = if u.trails_to_cloudwatch_logs.is_empty() {
-            "no trail delivers to CloudWatch Logs".to_string()
-        } else {
-            format!(
-                "trails delivering to CloudWatch Logs: {} (their metric filters and alarms were not verified)",
+        if u.root_usage_alarms.as_ref().is_some_and(|a| !a.is_empty()) {
+            continue;
+        }
+        let to_logs = match (&u.root_usage_alarms, u.trails_to_cloudwatch_logs.is_empty()) {
+            (_, true) => "no trail delivers to CloudWatch Logs".to_string(),
+            (Some(_), false) => format!(
+                "no metric filter with an alarm on root usage on the log groups of {}",
                 u.trails_to_cloudwatch_logs.join(", ")
-            )
+            ),
+            (None, false) => format!(
+                "trails delivering to CloudWatch Logs: {} (their metric filters and alarms were not read)",
+                u.trails_to_cloudwatch_logs.join(", ")
+            ),
         };
         let f = finding(
             FindingId::RootUsageAlertMissing,
@@ -1069,12 +1074,14 @@ mod tests {
         e.accounts[0].posture.usage_alerting = Some(UsageAlerting {
             organization_trails: vec![],
             trails_to_cloudwatch_logs: vec![],
+            root_usage_alarms: None,
         });
         let r = evaluate(&e, &FindingConfig::default());
         assert!(ids(&r).contains(&FindingId::RootUsageAlertMissing));
         e.accounts[0].posture.usage_alerting = Some(UsageAlerting {
             organization_trails: vec!["arn:aws:cloudtrail:us-east-1:111111111111:trail/org".into()],
             trails_to_cloudwatch_logs: vec![],
+            root_usage_alarms: None,
         });
         let r = evaluate(&e, &FindingConfig::default());
         assert!(!ids(&r).contains(&FindingId::RootUsageAlertMissing));

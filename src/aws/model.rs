@@ -275,6 +275,24 @@ pub struct UsageAlerting {
     pub organization_trails: Vec<String>,
     /// Trails delivering to CloudWatch Logs (`CloudWatchLogsLogGroupArn`), by ARN.
     pub trails_to_cloudwatch_logs: Vec<String>,
+    /// Root-usage alarms found on those trails' log groups: a metric filter with the CIS
+    /// root-usage pattern whose metric has a CloudWatch alarm, as `log-group/filter -> alarm`.
+    /// `None` when the metric filters or alarms could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_usage_alarms: Option<Vec<String>>,
+}
+
+/// True when a metric filter pattern is the CIS root-usage filter:
+/// `{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType !=
+/// "AwsServiceEvent" }`, compared without white space or quotes.
+pub fn is_root_usage_pattern(pattern: &str) -> bool {
+    let p: String = pattern
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '"' && *c != '\'')
+        .collect();
+    p.contains("$.userIdentity.type=Root")
+        && p.contains("$.userIdentity.invokedByNOTEXISTS")
+        && p.contains("$.eventType!=AwsServiceEvent")
 }
 
 /// One MFA device assigned to root.

@@ -787,7 +787,10 @@ impl Reader {
         p.errors.extend(errors);
         match alerting {
             Ok(a) => p.usage_alerting = Some(a),
-            Err(e) => p.errors.push(e),
+            Err((a, e)) => {
+                p.usage_alerting = a;
+                p.errors.push(e);
+            }
         }
     }
 
@@ -1329,19 +1332,30 @@ async fn read_root_session(
 }
 
 /// Trails visible from the account (`DescribeTrails`, shadow trails included): organization
-/// trails and trails delivering to CloudWatch Logs.
-async fn usage_alerting(sdk: &SdkConfig) -> Result<UsageAlerting, ReadError> {
+/// trails and trails delivering to CloudWatch Logs; then, on each such log group, metric
+/// filters with the CIS root-usage pattern (`DescribeMetricFilters`) whose metric has an alarm
+/// (`DescribeAlarmsForMetric`), each in the log group's region.
+async fn usage_alerting(
+    sdk: &SdkConfig,
+) -> Result<UsageAlerting, (Option<UsageAlerting>, ReadError)> {
     let ct = aws_sdk_cloudtrail::Client::new(sdk);
     let out = ct
         .describe_trails()
         .include_shadow_trails(true)
         .send()
         .await
-        .map_err(|e| read_error("cloudtrail:DescribeTrails", Check::UsageAlerting, &e))?;
+        .map_err(|e| {
+            (
+                None,
+                read_error("cloudtrail:DescribeTrails", Check::UsageAlerting, &e),
+            )
+        })?;
     let mut a = UsageAlerting {
         organization_trails: Vec::new(),
         trails_to_cloudwatch_logs: Vec::new(),
+        root_usage_alarms: None,
     };
+    let mut groups: Vec<(String, String)> = Vec::new();
     for t in out.trail_list() {
         let name = t
             .trail_arn()
@@ -1351,13 +1365,80 @@ async fn usage_alerting(sdk: &SdkConfig) -> Result<UsageAlerting, ReadError> {
         if t.is_organization_trail() == Some(true) {
             a.organization_trails.push(name.clone());
         }
-        if t.cloud_watch_logs_log_group_arn()
-            .is_some_and(|g| !g.is_empty())
-        {
+        if let Some(g) = t.cloud_watch_logs_log_group_arn().filter(|g| !g.is_empty()) {
             a.trails_to_cloudwatch_logs.push(name);
+            // arn:<partition>:logs:<region>:<account>:log-group:<name>:*
+            let parts: Vec<&str> = g.splitn(7, ':').collect();
+            if let [_, _, _, region, _, _, rest] = parts.as_slice() {
+                let group = rest.trim_end_matches(":*").to_string();
+                if !groups.iter().any(|(r, n)| r == region && *n == group) {
+                    groups.push((region.to_string(), group));
+                }
+            }
         }
     }
+    // An organization trail is enough (CloudWatch.1 alternatives): no need to read filters.
+    if !a.organization_trails.is_empty() {
+        return Ok(a);
+    }
+    match root_usage_alarms(sdk, groups).await {
+        Ok(alarms) => a.root_usage_alarms = Some(alarms),
+        Err(e) => return Err((Some(a), e)),
+    }
     Ok(a)
+}
+
+/// `log-group/filter -> alarm` for every root-usage metric filter with an alarm on `groups`
+/// (region, log group name).
+async fn root_usage_alarms(
+    sdk: &SdkConfig,
+    groups: Vec<(String, String)>,
+) -> Result<Vec<String>, ReadError> {
+    let mut alarms = Vec::new();
+    for (region, group) in groups {
+        let regional = in_region(sdk, &region);
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&regional);
+        let cw = aws_sdk_cloudwatch::Client::new(&regional);
+        let mut filters = Vec::new();
+        let mut pages = logs
+            .describe_metric_filters()
+            .log_group_name(&group)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page
+                .map_err(|e| read_error("logs:DescribeMetricFilters", Check::UsageAlerting, &e))?;
+            filters.extend(page.metric_filters().iter().cloned());
+        }
+        for f in filters {
+            if !f.filter_pattern().is_some_and(is_root_usage_pattern) {
+                continue;
+            }
+            for m in f.metric_transformations() {
+                let found = cw
+                    .describe_alarms_for_metric()
+                    .metric_name(m.metric_name())
+                    .namespace(m.metric_namespace())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        read_error(
+                            "cloudwatch:DescribeAlarmsForMetric",
+                            Check::UsageAlerting,
+                            &e,
+                        )
+                    })?;
+                for alarm in found.metric_alarms() {
+                    alarms.push(format!(
+                        "{group}/{} -> {}",
+                        f.filter_name().unwrap_or("(unnamed filter)"),
+                        alarm.alarm_name().unwrap_or("(unnamed alarm)")
+                    ));
+                }
+            }
+        }
+    }
+    Ok(alarms)
 }
 
 /// One `LookupEvents` search (one attribute), every page, into `out`.

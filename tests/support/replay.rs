@@ -92,7 +92,14 @@ fn parse_call(req: &HttpRequest) -> Call {
         .map(|b| String::from_utf8_lossy(b).into_owned())
         .unwrap_or_default();
     let mut form = HashMap::new();
-    let action = if let Some(target) = req.headers().get("x-amz-target") {
+    let action = if let Some((_, op)) = uri.split_once("/operation/") {
+        // Smithy RPC v2 CBOR (CloudWatch): the operation is in the path, the body is CBOR.
+        let raw = req.body().bytes().unwrap_or_default();
+        let value: serde_json::Value =
+            ciborium::from_reader(raw).unwrap_or(serde_json::Value::Null);
+        form.insert("json".to_string(), value.to_string());
+        op.split(['?', '/']).next().unwrap_or("").to_string()
+    } else if let Some(target) = req.headers().get("x-amz-target") {
         form.insert("json".to_string(), body);
         target.rsplit('.').next().unwrap_or("").to_string()
     } else {
@@ -155,9 +162,18 @@ impl HttpConnector for Connector {
                 tokio::time::sleep(d).await;
             }
             let status = StatusCode::try_from(reply.status).expect("valid status");
-            let mut resp = Response::new(status, SdkBody::from(reply.body));
+            // CBOR replies carry their bytes hex-encoded in `body` (see `cbor_ok`).
+            let body = if reply.content_type == "application/cbor" {
+                SdkBody::from(hex::decode(&reply.body).expect("hex CBOR body"))
+            } else {
+                SdkBody::from(reply.body)
+            };
+            let mut resp = Response::new(status, body);
             resp.headers_mut()
                 .insert("content-type", reply.content_type);
+            if reply.content_type == "application/cbor" {
+                resp.headers_mut().insert("smithy-protocol", "rpc-v2-cbor");
+            }
             resp.headers_mut()
                 .insert("x-amzn-requestid", "c6104cbe-af31-11e0-8154-cbc7ccf896c7");
             Ok(resp)
@@ -562,4 +578,42 @@ pub fn describe_trails(account: &str, organization: bool) -> Reply {
         })
     };
     json_ok(serde_json::json!({ "trailList": [trail] }))
+}
+
+/// A successful Smithy RPC v2 CBOR response (CloudWatch); `body` holds the CBOR bytes in hex.
+pub fn cbor_ok(body: serde_json::Value) -> Reply {
+    let mut bytes = Vec::new();
+    ciborium::into_writer(&body, &mut bytes).expect("CBOR encoding");
+    Reply {
+        status: 200,
+        content_type: "application/cbor",
+        body: hex::encode(bytes),
+    }
+}
+
+/// CloudWatch Logs `DescribeMetricFilters` (JSON 1.1) with one filter.
+pub fn metric_filters(
+    group: &str,
+    name: &str,
+    pattern: &str,
+    metric: &str,
+    namespace: &str,
+) -> Reply {
+    json_ok(serde_json::json!({"metricFilters": [{
+        "filterName": name, "filterPattern": pattern, "logGroupName": group,
+        "creationTime": 1_700_000_000_000_i64,
+        "metricTransformations": [{"metricName": metric, "metricNamespace": namespace, "metricValue": "1"}]
+    }]}))
+}
+
+/// CloudTrail `DescribeTrails`: one single-account trail delivering to the CloudWatch Logs
+/// group `group` in us-east-1.
+pub fn describe_trails_to_logs(account: &str, group: &str) -> Reply {
+    json_ok(serde_json::json!({ "trailList": [{
+        "Name": "main", "S3BucketName": "trail-logs",
+        "TrailARN": format!("arn:aws:cloudtrail:us-east-1:{account}:trail/main"),
+        "IsMultiRegionTrail": true, "HomeRegion": "us-east-1", "IsOrganizationTrail": false,
+        "CloudWatchLogsLogGroupArn": format!("arn:aws:logs:us-east-1:{account}:log-group:{group}:*"),
+        "CloudWatchLogsRoleArn": format!("arn:aws:iam::{account}:role/trail-to-logs")
+    }]}))
 }
