@@ -248,6 +248,17 @@ fn progress_bar(n: usize) -> ProgressBar {
     bar
 }
 
+fn device_class_name(c: aws::DeviceClass) -> &'static str {
+    match c {
+        aws::DeviceClass::FidoSecurityKey => "fido security key",
+        aws::DeviceClass::FidoPasskey => "fido passkey/uncertified",
+        aws::DeviceClass::FidoUnverified => "fido",
+        aws::DeviceClass::Virtual => "virtual",
+        aws::DeviceClass::HardwareTotp => "hardware_totp",
+        aws::DeviceClass::Unknown => "unknown",
+    }
+}
+
 fn count(n: Option<usize>) -> String {
     n.map_or_else(|| "unknown".to_string(), |n| n.to_string())
 }
@@ -276,7 +287,18 @@ fn print_human(report: &Report) {
         } else {
             p.mfa_devices
                 .iter()
-                .map(|d| format!("{} {}", d.kind.as_str(), d.serial))
+                .map(|d| {
+                    // The precise class when the read told it (security key / passkey /
+                    // unverified FIDO), else the kind from the serial's shape.
+                    let class = p
+                        .device_classes
+                        .iter()
+                        .find(|c| c.serial == d.serial)
+                        .map(|c| device_class_name(c.class))
+                        .unwrap_or(d.kind.as_str());
+                    // Serials come from AWS or an evidence file: escaped for the terminal.
+                    format!("{class} {}", crate::text::escape(&d.serial))
+                })
                 .collect::<Vec<_>>()
                 .join("\n")
         };
