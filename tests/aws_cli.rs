@@ -97,7 +97,7 @@ fn findings_evidence_exits_one_and_names_each_finding() {
         })
         .collect();
     for want in [
-        "ORG-CENTRAL-ROOT-DISABLED",
+        "ORG-ROOT-SESSIONS-DISABLED",
         "ROOT-MFA-VIRTUAL",
         "ROOT-BACKUP-KEY-MISSING",
         "ROOT-LOGIN",
@@ -160,6 +160,7 @@ fn bad_evidence_and_bad_flags_exit_two() {
             "--organization",
         ][..],
         &["aws", "posture", "--concurrency", "0"][..],
+        &["aws", "posture", "--cloudtrail-lake", "eds' OR 1=1 --"][..],
     ] {
         let out = run(args, "");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -200,4 +201,56 @@ fn evidence_round_trips_through_evidence_out() {
     let a: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
     let b: serde_json::Value = serde_json::from_slice(&std::fs::read(&copy).unwrap()).unwrap();
     assert_eq!(a, b, "evidence is carried unchanged");
+}
+
+#[test]
+fn a_period_beyond_cloudtrail_warns_and_suspended_accounts_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("evidence-compliant.json")).unwrap())
+            .unwrap();
+    let until = v["period"]["until"].as_str().unwrap().to_string();
+    v["period"]["since"] = "2020-01-01T00:00:00Z".into();
+    // A suspended member: listed as such, no findings, not counted as compliant.
+    let mut suspended = v["accounts"][1].clone();
+    suspended["account_id"] = "999999999999".into();
+    suspended["posture"] = serde_json::json!({
+        "mfa_devices": [], "mfa_devices_complete": false, "mfa_active": null,
+        "access_keys": null, "signing_certificates": null, "password": "unknown",
+        "password_last_used": null, "account_summary": null, "logins": null,
+        "account_status": "SUSPENDED"
+    });
+    v["accounts"].as_array_mut().unwrap().push(suspended);
+    let path = dir.path().join("old.json");
+    std::fs::write(&path, v.to_string()).unwrap();
+    let out = run(
+        &[
+            "--json",
+            "aws",
+            "posture",
+            "--evidence-in",
+            path.to_str().unwrap(),
+        ],
+        "",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning:") && err.contains("2020-01-01T00:00:00Z") && err.contains("90 days"),
+        "{err}"
+    );
+    let j = json(&out);
+    assert!(j["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("2020-01-01T00:00:00Z"));
+    assert_eq!(j["summary"]["inactive_accounts"], 1);
+    assert_eq!(j["summary"]["compliant_accounts"], 2);
+    assert!(!until.is_empty());
+    let human = run(
+        &["aws", "posture", "--evidence-in", path.to_str().unwrap()],
+        "",
+    );
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("SUSPENDED: not audited"), "{text}");
 }

@@ -185,3 +185,127 @@ fn binary_with_endpoint_url_reads_moto() {
     assert_eq!(saved["format"], "rootkey-aws-evidence/1");
     assert_eq!(saved["accounts"].as_array().unwrap().len(), 4);
 }
+
+/// Test setup only: a trail delivering to a CloudWatch Logs group, the CIS root-usage metric
+/// filter on it and an alarm on its metric, created through the real SDK in moto.
+async fn seed_root_usage_alarm(url: &str, with_alarm: bool) {
+    let conf = sdk(url).await;
+    let s3 = create_bucket(url, "trail-bucket");
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
+    logs.create_log_group()
+        .log_group_name("trail-logs")
+        .send()
+        .await
+        .expect("log group");
+    let ct = aws_sdk_cloudtrail::Client::new(&conf);
+    ct.create_trail()
+        .name("main")
+        .s3_bucket_name(s3)
+        .is_multi_region_trail(true)
+        .cloud_watch_logs_log_group_arn(
+            "arn:aws:logs:us-east-1:123456789012:log-group:trail-logs:*",
+        )
+        .cloud_watch_logs_role_arn("arn:aws:iam::123456789012:role/trail-to-logs")
+        .send()
+        .await
+        .expect("trail");
+    logs.put_metric_filter()
+        .log_group_name("trail-logs")
+        .filter_name("root-usage")
+        .filter_pattern(
+            r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#,
+        )
+        .metric_transformations(
+            aws_sdk_cloudwatchlogs::types::MetricTransformation::builder()
+                .metric_name("RootAccountUsage")
+                .metric_namespace("CISBenchmark")
+                .metric_value("1")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("metric filter");
+    if with_alarm {
+        // Not reached in moto 5.2.5 (no CloudWatch CBOR); kept for a moto that serves it.
+        aws_sdk_cloudwatch::Client::new(&conf)
+            .put_metric_alarm()
+            .alarm_name("root-usage")
+            .metric_name("RootAccountUsage")
+            .namespace("CISBenchmark")
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+            .period(300)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(
+                aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+            )
+            .send()
+            .await
+            .expect("alarm");
+    }
+}
+
+/// Test setup only: the trail's S3 bucket, made with one path-style `PUT` (rootkey has no S3
+/// client; moto does not check SigV4 signatures, the credential scope routes it to S3).
+fn create_bucket(url: &str, name: &'static str) -> &'static str {
+    use std::io::{Read, Write};
+    let host = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(host).expect("connect to moto");
+    let req = format!(
+        "PUT /{name} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/s3/aws4_request, \
+         SignedHeaders=host, Signature=0\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).expect("send");
+    let mut resp = String::new();
+    let _ = s.read_to_string(&mut resp);
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    name
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trail_log_group_and_root_usage_metric_filter_are_read_from_moto() {
+    // moto 5.2.5 serves CloudTrail and CloudWatch Logs but not CloudWatch's RPC v2 CBOR
+    // protocol: the alarm lookup is replayed in aws_replay; here the trail and the metric
+    // filter come from moto, and reaching DescribeAlarmsForMetric proves the filter matched.
+    let moto = Moto::start();
+    seed_root_usage_alarm(&moto.url(), false).await;
+    let reader = Reader::connect(options(&moto.url()))
+        .await
+        .expect("connect");
+    let me = reader.caller().account.clone();
+    let ev = reader
+        .read(
+            None,
+            vec![rootkey::aws::Target {
+                account_id: me,
+                name: None,
+                email: None,
+                management: true,
+                status: None,
+            }],
+            time::OffsetDateTime::now_utc() - time::Duration::days(1),
+            || {},
+        )
+        .await;
+    let p = &ev.accounts[0].posture;
+    let a = p.usage_alerting.as_ref().expect("trails read");
+    assert!(a.organization_trails.is_empty());
+    assert_eq!(a.trails_to_cloudwatch_logs.len(), 1, "{a:?}");
+    assert!(
+        p.errors
+            .iter()
+            .any(|e| e.call == "cloudwatch:DescribeAlarmsForMetric"
+                && e.check == rootkey::aws::model::Check::UsageAlerting),
+        "the CIS filter matched, so its alarm was looked up: {:?}",
+        p.errors
+    );
+    assert!(
+        !p.errors
+            .iter()
+            .any(|e| e.call == "logs:DescribeMetricFilters"),
+        "{:?}",
+        p.errors
+    );
+}

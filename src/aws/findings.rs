@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    AccountEvidence, Check, CredentialStatus, Evidence, PasswordState, RootPosture,
+    AccountEvidence, Check, CredentialStatus, Evidence, PasswordState, Period, RootPosture,
+    RootUseKind,
 };
 use super::serial::MfaKind;
 
@@ -53,6 +54,21 @@ pub enum FindingId {
     /// A check could not be made.
     #[serde(rename = "READ-INCOMPLETE")]
     ReadIncomplete,
+    /// A failed root console sign-in in the period.
+    #[serde(rename = "ROOT-LOGIN-FAILED")]
+    RootLoginFailed,
+    /// Root's password, an access key or root API calls were used in the period.
+    #[serde(rename = "ROOT-USED")]
+    RootUsed,
+    /// `RootCredentialsManagement` is on but `RootSessions` is off.
+    #[serde(rename = "ORG-ROOT-SESSIONS-DISABLED")]
+    OrgRootSessionsDisabled,
+    /// A CloudTrail event about root could not be interpreted (kept raw in the evidence).
+    #[serde(rename = "ROOT-EVENT-UNPARSED")]
+    RootEventUnparsed,
+    /// No organization trail, and no metric filter + alarm on root usage was verified.
+    #[serde(rename = "ROOT-USAGE-ALERT-MISSING")]
+    RootUsageAlertMissing,
 }
 
 impl FindingId {
@@ -69,6 +85,11 @@ impl FindingId {
             FindingId::RootEmailDomain => "ROOT-EMAIL-DOMAIN",
             FindingId::OrgCentralRootDisabled => "ORG-CENTRAL-ROOT-DISABLED",
             FindingId::ReadIncomplete => "READ-INCOMPLETE",
+            FindingId::RootLoginFailed => "ROOT-LOGIN-FAILED",
+            FindingId::RootUsed => "ROOT-USED",
+            FindingId::OrgRootSessionsDisabled => "ORG-ROOT-SESSIONS-DISABLED",
+            FindingId::RootEventUnparsed => "ROOT-EVENT-UNPARSED",
+            FindingId::RootUsageAlertMissing => "ROOT-USAGE-ALERT-MISSING",
         }
     }
 
@@ -89,24 +110,54 @@ impl FindingId {
                 "centralized root access is not fully enabled for the organization"
             }
             FindingId::ReadIncomplete => "part of the root posture could not be read",
+            FindingId::RootLoginFailed => "a root console sign-in failed",
+            FindingId::RootUsed => "root credentials were used",
+            FindingId::OrgRootSessionsDisabled => {
+                "RootSessions is not enabled: privileged root tasks in members need their root credentials"
+            }
+            FindingId::RootEventUnparsed => "a CloudTrail root event could not be interpreted",
+            FindingId::RootUsageAlertMissing => "root usage raises no alert",
         }
     }
 
-    /// The CIS AWS Foundations / Security Hub / Prowler controls the finding maps to.
+    /// The CIS AWS Foundations (v5.0 numbering) / Security Hub / Prowler controls the finding
+    /// maps to.
     pub fn controls(self) -> &'static [&'static str] {
         match self {
-            FindingId::RootMfaMissing => &["CIS AWS 3.0 1.5", "Security Hub IAM.9"],
-            FindingId::RootMfaVirtual => &["CIS AWS 3.0 1.6", "Security Hub IAM.6"],
-            FindingId::RootBackupKeyMissing => &["CIS AWS 3.0 1.6", "rootkey two-key custody"],
-            FindingId::RootAccessKey => &["CIS AWS 3.0 1.4", "Security Hub IAM.4"],
-            FindingId::RootSigningCert => &["Prowler iam_no_root_access_key (certificates)"],
+            FindingId::RootMfaMissing => &[
+                "CIS AWS v5.0 1.4",
+                "Security Hub IAM.9",
+                "Prowler iam_root_mfa_enabled",
+            ],
+            FindingId::RootMfaVirtual => &[
+                "CIS AWS v5.0 1.5",
+                "Security Hub IAM.6",
+                "Prowler iam_root_hardware_mfa_enabled",
+            ],
+            FindingId::RootBackupKeyMissing => &["rootkey two-key custody"],
+            FindingId::RootAccessKey => &[
+                "CIS AWS v5.0 1.3",
+                "Security Hub IAM.4",
+                "Prowler iam_no_root_access_key",
+            ],
+            // No Prowler, Security Hub or CIS control covers root signing certificates.
+            FindingId::RootSigningCert => &[],
             FindingId::RootPasswordPresent => &["Prowler iam_root_credentials_management_enabled"],
-            FindingId::RootLogin => &["CIS AWS 3.0 1.7", "Prowler iam_avoid_root_usage"],
-            FindingId::RootEmailDomain => &["CIS AWS 3.0 1.1"],
+            FindingId::RootLogin | FindingId::RootUsed => {
+                &["CIS AWS v5.0 1.6", "Prowler iam_avoid_root_usage"]
+            }
+            FindingId::RootLoginFailed => &[],
+            FindingId::RootEmailDomain => &["CIS AWS v5.0 1.1"],
             FindingId::OrgCentralRootDisabled => {
                 &["Prowler iam_root_credentials_management_enabled"]
             }
-            FindingId::ReadIncomplete => &[],
+            FindingId::OrgRootSessionsDisabled => &[],
+            FindingId::RootEventUnparsed | FindingId::ReadIncomplete => &[],
+            FindingId::RootUsageAlertMissing => &[
+                "Security Hub CloudWatch.1",
+                "CIS AWS v1.4.0 4.3",
+                "Prowler cloudwatch_log_metric_filter_root_usage",
+            ],
         }
     }
 }
@@ -202,6 +253,9 @@ pub struct Summary {
     pub compliant_accounts: usize,
     /// Credential-less members.
     pub credential_less_accounts: usize,
+    /// Suspended or closed accounts (listed, not judged).
+    #[serde(default)]
+    pub inactive_accounts: usize,
     /// Total findings.
     pub findings: usize,
     /// Findings per severity.
@@ -217,6 +271,10 @@ pub struct Report {
     pub accounts: Vec<AccountReport>,
     /// Counts.
     pub summary: Summary,
+    /// Limits of the evidence that are not findings on any account (e.g. a period older than
+    /// CloudTrail's event history).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -228,16 +286,18 @@ impl Report {
 
 /// Evaluates evidence against the rules. Pure: same input, same report.
 pub fn evaluate(evidence: &Evidence, config: &FindingConfig) -> Report {
-    let central = evidence
+    // RootCredentialsManagement: on, off, or unknown (not read). Never assumed off.
+    let central: Option<bool> = evidence
         .organization
         .as_ref()
         .and_then(|o| o.features)
-        .is_some_and(|f| f.root_credentials_management);
+        .map(|f| f.root_credentials_management);
     let mut accounts: Vec<AccountReport> = evidence
         .accounts
         .iter()
-        .map(|a| evaluate_account(a, central, config))
+        .map(|a| evaluate_account(a, central, evidence.period, config))
         .collect();
+    let organization_scope = evidence.is_organization_scope();
     if let Some(org) = &evidence.organization {
         let target = org
             .management_account_id
@@ -250,12 +310,14 @@ pub fn evaluate(evidence: &Evidence, config: &FindingConfig) -> Report {
             })
             .unwrap_or_else(|| evidence.caller.account.clone());
         let mut org_findings = Vec::new();
+        let why_off = org
+            .features_off_reason
+            .as_deref()
+            .map(|c| format!(" (ListOrganizationsFeatures: {c})"))
+            .unwrap_or_default();
         match org.features {
-            Some(f) if !(f.root_credentials_management && f.root_sessions) => {
-                let mut missing = Vec::new();
-                if !f.root_credentials_management {
-                    missing.push("RootCredentialsManagement");
-                }
+            Some(f) if !f.root_credentials_management => {
+                let mut missing = vec!["RootCredentialsManagement"];
                 if !f.root_sessions {
                     missing.push("RootSessions");
                 }
@@ -263,24 +325,31 @@ pub fn evaluate(evidence: &Evidence, config: &FindingConfig) -> Report {
                     FindingId::OrgCentralRootDisabled,
                     Severity::High,
                     &target,
-                    format!("organization features not enabled: {}", missing.join(", ")),
+                    format!(
+                        "organization features not enabled: {}{why_off}",
+                        missing.join(", ")
+                    ),
+                ));
+            }
+            Some(f) if !f.root_sessions => {
+                org_findings.push(finding(
+                    FindingId::OrgRootSessionsDisabled,
+                    Severity::Low,
+                    &target,
+                    "RootCredentialsManagement is on, RootSessions is not".into(),
                 ));
             }
             Some(_) => {}
-            None => {
-                let why = org
-                    .errors
-                    .iter()
-                    .map(|e| format!("{} {}: {}", e.call, e.code, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; ");
+            None if organization_scope => {
                 org_findings.push(finding(
                     FindingId::ReadIncomplete,
                     Severity::High,
                     &target,
-                    format!("organization_features: not read ({why})"),
+                    format!("organization_features: not read ({})", errors_text(org)),
                 ));
             }
+            // `--account` mode: the per-account judgement says where the unknown matters.
+            None => {}
         }
         if !org_findings.is_empty() {
             match accounts.iter_mut().find(|a| a.account_id == target) {
@@ -300,12 +369,27 @@ pub fn evaluate(evidence: &Evidence, config: &FindingConfig) -> Report {
             }
         }
     }
+    alerting_findings(evidence, &mut accounts);
+    let mut warnings = Vec::new();
+    if let Some(gap) = evidence.cloudtrail_gap() {
+        warnings.push(format!(
+            "the period starts {} but CloudTrail's event history keeps {} days: root sign-ins \
+             and root activity from {} to {} cannot be seen (use CloudTrail Lake or the trail's \
+             S3 archive for that part)",
+            rfc3339(gap.since),
+            super::CLOUDTRAIL_RETENTION_DAYS,
+            rfc3339(gap.since),
+            rfc3339(gap.until)
+        ));
+    }
     let mut summary = Summary {
         accounts: accounts.len(),
         ..Summary::default()
     };
     for a in &accounts {
-        if a.findings.is_empty() {
+        if a.posture.account_inactive() {
+            summary.inactive_accounts += 1;
+        } else if a.findings.is_empty() {
             summary.compliant_accounts += 1;
         }
         if a.credential_less {
@@ -317,7 +401,60 @@ pub fn evaluate(evidence: &Evidence, config: &FindingConfig) -> Report {
             *summary.by_id.entry(f.id).or_default() += 1;
         }
     }
-    Report { accounts, summary }
+    Report {
+        accounts,
+        summary,
+        warnings,
+    }
+}
+
+fn errors_text(org: &super::model::OrganizationFacts) -> String {
+    org.errors
+        .iter()
+        .map(|e| format!("{} {}: {}", e.call, e.code, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Root usage alerting (Security Hub CloudWatch.1): an organization trail seen from any
+/// account covers the organization; otherwise each account whose trails were read gets a
+/// finding unless a metric filter with the CIS root-usage pattern has an alarm there.
+fn alerting_findings(evidence: &Evidence, accounts: &mut [AccountReport]) {
+    let org_trail = evidence.accounts.iter().find_map(|a| {
+        a.posture
+            .usage_alerting
+            .as_ref()
+            .and_then(|u| u.organization_trails.first())
+    });
+    if org_trail.is_some() {
+        return;
+    }
+    for acc in accounts.iter_mut() {
+        let Some(u) = &acc.posture.usage_alerting else {
+            continue;
+        };
+        if u.root_usage_alarms.as_ref().is_some_and(|a| !a.is_empty()) {
+            continue;
+        }
+        let to_logs = match (&u.root_usage_alarms, u.trails_to_cloudwatch_logs.is_empty()) {
+            (_, true) => "no trail delivers to CloudWatch Logs".to_string(),
+            (Some(_), false) => format!(
+                "no metric filter with an alarm on root usage on the log groups of {}",
+                u.trails_to_cloudwatch_logs.join(", ")
+            ),
+            (None, false) => format!(
+                "trails delivering to CloudWatch Logs: {} (their metric filters and alarms were not read)",
+                u.trails_to_cloudwatch_logs.join(", ")
+            ),
+        };
+        let f = finding(
+            FindingId::RootUsageAlertMissing,
+            Severity::Low,
+            &acc.account_id,
+            format!("no organization trail visible; {to_logs}"),
+        );
+        acc.findings.push(f);
+    }
 }
 
 fn finding(id: FindingId, severity: Severity, account: &str, evidence: String) -> Finding {
@@ -334,16 +471,16 @@ fn finding(id: FindingId, severity: Severity, account: &str, evidence: String) -
 /// account-level cross-checks, which an `AssumeRoot` session already covers.
 fn incomplete_severity(check: Check) -> Severity {
     match check {
-        Check::Session
-        | Check::MfaDevices
-        | Check::AccessKeys
-        | Check::SigningCertificates
-        | Check::OrganizationFeatures => Severity::High,
-        Check::Password | Check::Logins => Severity::Medium,
+        Check::Session | Check::MfaDevices | Check::AccessKeys | Check::SigningCertificates => {
+            Severity::High
+        }
+        Check::Password | Check::Logins | Check::OrganizationFeatures => Severity::Medium,
         Check::AccountSummary
         | Check::CredentialReport
         | Check::VirtualMfaDevices
-        | Check::AccountEmail => Severity::Low,
+        | Check::AccountEmail
+        | Check::RootActivity
+        | Check::UsageAlerting => Severity::Low,
     }
 }
 
@@ -354,9 +491,26 @@ fn check_name(check: Check) -> String {
         .unwrap_or_else(|| format!("{check:?}"))
 }
 
-fn evaluate_account(a: &AccountEvidence, central: bool, config: &FindingConfig) -> AccountReport {
+fn evaluate_account(
+    a: &AccountEvidence,
+    central: Option<bool>,
+    period: Period,
+    config: &FindingConfig,
+) -> AccountReport {
     let p = &a.posture;
     let id = a.account_id.as_str();
+    if p.account_inactive() {
+        // Suspended or closed: listed as such, not read, not judged.
+        return AccountReport {
+            account_id: a.account_id.clone(),
+            name: a.name.clone(),
+            email: a.email.clone(),
+            management: a.management,
+            credential_less: false,
+            posture: p.clone(),
+            findings: Vec::new(),
+        };
+    }
     let mut out = Vec::new();
     // (check, detail) pairs that could not be judged; folded into one READ-INCOMPLETE below.
     let mut incomplete: Vec<(Check, String)> = Vec::new();
@@ -370,8 +524,22 @@ fn evaluate_account(a: &AccountEvidence, central: bool, config: &FindingConfig) 
         incomplete.push((n.check, format!("not read: {}", n.reason)));
     }
 
-    let credential_less = central && !a.management && p.has_no_credentials();
-    if !credential_less {
+    let no_credentials = !a.management && p.has_no_credentials();
+    let credential_less = no_credentials && central == Some(true);
+    // A member root with no credentials is compliant only under RootCredentialsManagement
+    // (otherwise password recovery can give it a password). When that could not be read, the
+    // state is unknown: say so rather than call it "MFA missing".
+    let central_unknown = no_credentials && central.is_none();
+    if central_unknown {
+        incomplete.push((
+            Check::OrganizationFeatures,
+            "root has no credentials; whether the organization has RootCredentialsManagement \
+             on (which makes that compliant) could not be read: run with access to \
+             iam:ListOrganizationsFeatures (management or delegated administrator account)"
+                .into(),
+        ));
+    }
+    if !credential_less && !central_unknown {
         let virtuals: Vec<&str> = p
             .mfa_devices
             .iter()
@@ -426,7 +594,8 @@ fn evaluate_account(a: &AccountEvidence, central: bool, config: &FindingConfig) 
                 let (sev, what) = match k.status {
                     CredentialStatus::Active => (Severity::Critical, "active"),
                     CredentialStatus::Unknown => (Severity::High, "present, status unknown"),
-                    CredentialStatus::Inactive => (Severity::Low, "inactive"),
+                    // IAM.4 is presence-based: an inactive key still fails it.
+                    CredentialStatus::Inactive => (Severity::Critical, "inactive (still present)"),
                 };
                 let name = k.id.as_deref().unwrap_or("(unnamed)");
                 let used = k
@@ -491,7 +660,7 @@ fn evaluate_account(a: &AccountEvidence, central: bool, config: &FindingConfig) 
         }
     }
 
-    if central && !a.management && p.password == PasswordState::Present {
+    if central == Some(true) && !a.management && p.password == PasswordState::Present {
         out.push(finding(
             FindingId::RootPasswordPresent,
             Severity::Medium,
@@ -502,18 +671,18 @@ fn evaluate_account(a: &AccountEvidence, central: bool, config: &FindingConfig) 
 
     if let Some(logins) = &p.logins {
         for l in logins {
-            let sev = match (l.success, l.mfa_used) {
-                (Some(false), _) => Severity::Low,
-                (_, Some(false)) => Severity::High,
-                _ => Severity::Medium,
-            };
             let yn = |b: Option<bool>, y: &str, n: &str| match b {
                 Some(true) => y.to_string(),
                 Some(false) => n.to_string(),
                 None => "unknown".to_string(),
             };
+            let (fid, sev) = match (l.success, l.mfa_used) {
+                (Some(false), _) => (FindingId::RootLoginFailed, Severity::Low),
+                (_, Some(false)) => (FindingId::RootLogin, Severity::High),
+                _ => (FindingId::RootLogin, Severity::Medium),
+            };
             out.push(finding(
-                FindingId::RootLogin,
+                fid,
                 sev,
                 id,
                 format!(
@@ -526,6 +695,45 @@ fn evaluate_account(a: &AccountEvidence, central: bool, config: &FindingConfig) 
                 ),
             ));
         }
+    }
+
+    for u in &p.usage {
+        if u.time < period.since || u.time > period.until {
+            continue;
+        }
+        let sev = match u.kind {
+            // A password use is a console sign-in, judged (and matched to checkouts) as such.
+            RootUseKind::Password => Severity::Medium,
+            RootUseKind::AccessKey | RootUseKind::ApiCall | RootUseKind::PasswordRecovery => {
+                Severity::High
+            }
+        };
+        out.push(finding(
+            FindingId::RootUsed,
+            sev,
+            id,
+            format!(
+                "root {} used at {} ({}: {})",
+                u.kind.as_str(),
+                rfc3339(u.time),
+                u.source,
+                u.detail
+            ),
+        ));
+    }
+
+    for e in &p.unparsed_events {
+        out.push(finding(
+            FindingId::RootEventUnparsed,
+            Severity::Medium,
+            id,
+            format!(
+                "CloudTrail event {} from {} could not be interpreted ({}); kept raw in the evidence",
+                e.event_id.as_deref().unwrap_or("(no id)"),
+                e.region,
+                e.reason
+            ),
+        ));
     }
 
     if !config.company_domains.is_empty() {
@@ -608,6 +816,7 @@ mod tests {
                     root_credentials_management: central,
                     root_sessions: true,
                 }),
+                features_off_reason: None,
                 errors: vec![],
             }),
             accounts: vec![AccountEvidence {
@@ -622,6 +831,7 @@ mod tests {
                 management,
                 posture,
             }],
+            scope: Some("organization".into()),
         }
     }
 
@@ -709,5 +919,171 @@ mod tests {
             evaluate(&e, &FindingConfig::default()),
             evaluate(&e, &FindingConfig::default())
         );
+    }
+
+    #[test]
+    fn unknown_central_root_state_is_said_not_assumed_off() {
+        let mut e = evidence(true, false, empty());
+        e.scope = Some("accounts".into());
+        e.organization.as_mut().unwrap().features = None;
+        let r = evaluate(&e, &FindingConfig::default());
+        let a = &r.accounts[0];
+        assert!(!a.credential_less);
+        assert_eq!(ids(&r), vec![FindingId::ReadIncomplete]);
+        assert_eq!(a.findings[0].severity, Severity::Medium);
+        assert!(a.findings[0].evidence.contains("RootCredentialsManagement"));
+        // Older account-mode evidence has no organization at all: the same, not MFA-MISSING.
+        e.organization = None;
+        e.scope = None;
+        assert_eq!(
+            ids(&evaluate(&e, &FindingConfig::default())),
+            vec![FindingId::ReadIncomplete]
+        );
+    }
+
+    #[test]
+    fn root_sessions_off_is_its_own_lower_finding() {
+        let mut e = evidence(true, false, empty());
+        e.organization.as_mut().unwrap().features = Some(OrgFeatures {
+            root_credentials_management: true,
+            root_sessions: false,
+        });
+        let r = evaluate(&e, &FindingConfig::default());
+        let member = r
+            .accounts
+            .iter()
+            .find(|a| a.account_id == "222222222222")
+            .unwrap();
+        assert!(member.credential_less && member.findings.is_empty());
+        let org: Vec<_> = r.accounts.iter().flat_map(|a| &a.findings).collect();
+        assert_eq!(org.len(), 1);
+        assert_eq!(org[0].id, FindingId::OrgRootSessionsDisabled);
+        assert_eq!(org[0].severity, Severity::Low);
+    }
+
+    #[test]
+    fn suspended_accounts_are_listed_not_judged() {
+        let p = RootPosture {
+            account_status: Some("SUSPENDED".into()),
+            ..RootPosture::default()
+        };
+        let r = evaluate(&evidence(true, false, p), &FindingConfig::default());
+        assert!(!r.has_findings(), "{:?}", ids(&r));
+        assert_eq!(r.summary.inactive_accounts, 1);
+        assert_eq!(r.summary.compliant_accounts, 0);
+    }
+
+    #[test]
+    fn inactive_root_access_keys_still_fail_iam4() {
+        let mut p = empty();
+        p.access_keys = Some(vec![AccessKey {
+            id: Some("AKIA".into()),
+            status: CredentialStatus::Inactive,
+            created: None,
+            last_used: None,
+            last_used_service: None,
+            last_used_region: None,
+        }]);
+        let r = evaluate(&evidence(true, false, p), &FindingConfig::default());
+        let f = r.accounts[0]
+            .findings
+            .iter()
+            .find(|f| f.id == FindingId::RootAccessKey)
+            .unwrap();
+        assert_eq!(
+            (f.id, f.severity),
+            (FindingId::RootAccessKey, Severity::Critical)
+        );
+        assert!(f.controls.contains(&"Security Hub IAM.4".to_string()));
+        assert!(f.controls.contains(&"CIS AWS v5.0 1.3".to_string()));
+        assert!(FindingId::RootSigningCert.controls().is_empty());
+    }
+
+    #[test]
+    fn usage_failed_sign_ins_and_unparsed_events_are_findings() {
+        let t = time::macros::datetime!(2024-10-01 0:00 UTC);
+        let mut e = evidence(true, true, empty());
+        e.period.since = t - time::Duration::days(30);
+        e.period.until = t;
+        let p = &mut e.accounts[0].posture;
+        p.logins = Some(vec![RootLogin {
+            time: t - time::Duration::days(1),
+            source_ip: None,
+            mfa_used: None,
+            success: Some(false),
+            region: "us-east-1".into(),
+            event_id: None,
+        }]);
+        p.usage = vec![
+            RootUse {
+                time: t - time::Duration::days(2),
+                kind: RootUseKind::AccessKey,
+                source: "iam:GetAccessKeyLastUsed".into(),
+                detail: "access key AKIA last used with s3".into(),
+                event_id: None,
+            },
+            RootUse {
+                time: t - time::Duration::days(300),
+                kind: RootUseKind::Password,
+                source: "iam:GetUser".into(),
+                detail: "PasswordLastUsed".into(),
+                event_id: None,
+            },
+        ];
+        p.unparsed_events = vec![UnparsedEvent {
+            region: "us-east-1".into(),
+            event_id: Some("x".into()),
+            reason: "not JSON".into(),
+            raw: "{".into(),
+        }];
+        let r = evaluate(&e, &FindingConfig::default());
+        let got = ids(&r);
+        assert!(got.contains(&FindingId::RootLoginFailed), "{got:?}");
+        assert!(!got.contains(&FindingId::RootLogin), "{got:?}");
+        assert_eq!(
+            got.iter().filter(|i| **i == FindingId::RootUsed).count(),
+            1,
+            "outside the period: not judged"
+        );
+        assert!(got.contains(&FindingId::RootEventUnparsed), "{got:?}");
+        assert!(r.warnings.is_empty());
+    }
+
+    #[test]
+    fn a_period_beyond_cloudtrail_is_a_warning_naming_the_gap() {
+        let mut e = evidence(true, false, empty());
+        e.period.until = time::macros::datetime!(2024-11-01 0:00 UTC);
+        e.period.since = time::macros::datetime!(2024-01-01 0:00 UTC);
+        let r = evaluate(&e, &FindingConfig::default());
+        assert_eq!(r.warnings.len(), 1);
+        assert!(
+            r.warnings[0].contains("2024-01-01T00:00:00Z"),
+            "{}",
+            r.warnings[0]
+        );
+        assert!(
+            r.warnings[0].contains("2024-08-03T00:00:00Z"),
+            "{}",
+            r.warnings[0]
+        );
+    }
+
+    #[test]
+    fn usage_alerting_missing_unless_an_organization_trail_is_seen() {
+        let mut e = evidence(true, true, empty());
+        e.accounts[0].posture.usage_alerting = Some(UsageAlerting {
+            organization_trails: vec![],
+            trails_to_cloudwatch_logs: vec![],
+            root_usage_alarms: None,
+        });
+        let r = evaluate(&e, &FindingConfig::default());
+        assert!(ids(&r).contains(&FindingId::RootUsageAlertMissing));
+        e.accounts[0].posture.usage_alerting = Some(UsageAlerting {
+            organization_trails: vec!["arn:aws:cloudtrail:us-east-1:111111111111:trail/org".into()],
+            trails_to_cloudwatch_logs: vec![],
+            root_usage_alarms: None,
+        });
+        let r = evaluate(&e, &FindingConfig::default());
+        assert!(!ids(&r).contains(&FindingId::RootUsageAlertMissing));
     }
 }

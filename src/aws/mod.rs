@@ -5,18 +5,23 @@
 //! - [`credreport`]: the IAM credential report and its `<root_account>` row.
 //! - [`findings`]: `evaluate(&Evidence, &FindingConfig) -> Report`, pure.
 //! - [`client`] and [`read`]: the SDK side; read-only.
+//! - [`lake`]: root activity of a whole organization from a CloudTrail Lake event data store.
 
 pub mod client;
 pub mod credreport;
 pub mod findings;
+pub mod lake;
 pub mod model;
 pub mod read;
 pub mod serial;
 
 pub use client::{AwsOptions, DEFAULT_CONCURRENCY};
 pub use findings::{evaluate, AccountReport, Finding, FindingConfig, FindingId, Report, Severity};
-pub use model::{AccountEvidence, Evidence, MfaDevice, RootLogin, RootPosture, EVIDENCE_FORMAT};
-pub use read::{root_mfa_devices, Reader, Target};
+pub use model::{
+    AccountEvidence, DeviceClass, DeviceClassification, Evidence, MfaDevice, RootLogin,
+    RootPosture, RootUse, RootUseKind, EVIDENCE_FORMAT,
+};
+pub use read::{audit_task_policy, root_mfa_devices, Reader, Target};
 pub use serial::MfaKind;
 
 use std::path::{Path, PathBuf};
@@ -122,33 +127,44 @@ pub fn read_evidence(
         .enable_all()
         .build()
         .map_err(AwsError::Runtime)?;
+    let reader_lake = options.cloudtrail_lake.clone();
     rt.block_on(async {
         let reader = Reader::connect(options).await?;
         let (org, targets) = match scope {
             Scope::Organization => {
                 let (org, targets) = reader.organization().await?;
-                (Some(org), targets)
+                (org, targets)
             }
             Scope::Caller | Scope::Accounts(_) => {
                 let ids = match scope {
                     Scope::Accounts(ids) if !ids.is_empty() => ids.clone(),
                     _ => vec![reader.caller().account.clone()],
                 };
+                // Whether centralized root access is on decides whether a credential-less
+                // member is compliant: read it here too, and say "unknown" when it cannot be.
+                let org = reader.organization_facts().await;
                 let targets = reader
-                    .describe_targets(&ids)
+                    .describe_targets_in(&ids, org.management_account_id.as_deref())
                     .await
                     .into_iter()
                     .map(|(t, _)| t)
                     .collect();
-                (None, targets)
+                (org, targets)
             }
         };
         progress(ReadProgress::Started {
             accounts: targets.len(),
         });
-        Ok(reader
-            .read(org, targets, since, || progress(ReadProgress::AccountDone))
-            .await)
+        let mut evidence = reader
+            .read(Some(org), targets, since, || {
+                progress(ReadProgress::AccountDone)
+            })
+            .await;
+        if let Some(eds) = &reader_lake {
+            reader.add_lake_activity(eds, &mut evidence).await;
+        }
+        evidence.scope = Some(scope.as_str().to_string());
+        Ok(evidence)
     })
 }
 

@@ -26,6 +26,32 @@ pub struct Evidence {
     pub organization: Option<OrganizationFacts>,
     /// One entry per account read, in the order the accounts were listed.
     pub accounts: Vec<AccountEvidence>,
+    /// What the read covered: `organization` (`--organization`) or `accounts` (`--account`, the
+    /// caller's own account). Absent in older files: `organization` present means an
+    /// organization read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl Evidence {
+    /// True when the read listed a whole organization (older files: `organization` present).
+    pub fn is_organization_scope(&self) -> bool {
+        match self.scope.as_deref() {
+            Some(s) => s == "organization",
+            None => self.organization.is_some(),
+        }
+    }
+
+    /// The part of the period CloudTrail's event history could not cover: `[since, horizon)`
+    /// when `since` is older than [`CLOUDTRAIL_RETENTION_DAYS`](super::CLOUDTRAIL_RETENTION_DAYS)
+    /// before the read. `None` when the whole period was searchable.
+    pub fn cloudtrail_gap(&self) -> Option<Period> {
+        let horizon = self.period.until - time::Duration::days(super::CLOUDTRAIL_RETENTION_DAYS);
+        (self.period.since < horizon).then_some(Period {
+            since: self.period.since,
+            until: horizon,
+        })
+    }
 }
 
 /// The principal that made the read.
@@ -58,7 +84,13 @@ pub struct OrganizationFacts {
     /// The management account id, when known.
     pub management_account_id: Option<String>,
     /// Centralized root access features (`ListOrganizationsFeatures`); `None` when unreadable.
+    /// `ServiceAccessNotEnabledException` / `OrganizationNotInAllFeaturesModeException` mean
+    /// the features are off: both `false`, with the code in `features_off_reason`.
     pub features: Option<OrgFeatures>,
+    /// The error code that told rootkey the features are off (IAM trusted access not enabled,
+    /// or the organization not in all-features mode), when that is how AWS answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features_off_reason: Option<String>,
     /// Calls that failed while reading organization-wide facts.
     #[serde(default)]
     pub errors: Vec<ReadError>,
@@ -120,6 +152,147 @@ pub struct RootPosture {
     /// Checks that were not attempted because no session allowed them.
     #[serde(default)]
     pub not_read: Vec<NotRead>,
+    /// The account's state in Organizations (`ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`,
+    /// `CLOSED`, ...), when listed. Suspended and closed accounts are not read or judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_status: Option<String>,
+    /// Each time root's credentials were used in the period, from every source that tells
+    /// (credential report, `GetUser`, `GetAccessKeyLastUsed`, CloudTrail root API calls and
+    /// password recovery). Console sign-ins stay in `logins`. Empty when nothing was seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub usage: Vec<RootUse>,
+    /// CloudTrail events that could not be interpreted, kept raw (never dropped silently).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unparsed_events: Vec<UnparsedEvent>,
+    /// Each MFA device classified as precisely as the API allows (same order as
+    /// `mfa_devices`); empty in older files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_classes: Vec<DeviceClassification>,
+    /// Whether root usage raises an alert (CloudWatch.1): an organization trail, or a metric
+    /// filter with an alarm. `None` when not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_alerting: Option<UsageAlerting>,
+}
+
+/// How a root credential was used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RootUseKind {
+    /// The console password was used (a sign-in; `password_last_used`).
+    Password,
+    /// A root access key was used (`GetAccessKeyLastUsed`, credential report).
+    AccessKey,
+    /// Root made an API call (CloudTrail, `userIdentity.type = Root`, not an AssumeRoot
+    /// session and not a service acting for root).
+    ApiCall,
+    /// Root password recovery was requested or completed (CloudTrail sign-in events).
+    PasswordRecovery,
+}
+
+impl RootUseKind {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RootUseKind::Password => "password",
+            RootUseKind::AccessKey => "access_key",
+            RootUseKind::ApiCall => "api_call",
+            RootUseKind::PasswordRecovery => "password_recovery",
+        }
+    }
+}
+
+/// One use of root in the period. Custody matches `time` against checkout windows as it does
+/// console sign-ins; a "last used" source gives only the latest use, so one entry may stand
+/// for several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootUse {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// What was used.
+    pub kind: RootUseKind,
+    /// Where rootkey saw it: `iam:GetUser`, `credential_report`, `iam:GetAccessKeyLastUsed`,
+    /// `cloudtrail:<region>`.
+    pub source: String,
+    /// Facts for people: key id and service, event source and name, source IP.
+    pub detail: String,
+    /// The CloudTrail event id, when the use came from CloudTrail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+}
+
+/// A CloudTrail event rootkey could not interpret, kept as AWS sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnparsedEvent {
+    /// The region whose event history returned it.
+    pub region: String,
+    /// The event id, when the envelope had one.
+    pub event_id: Option<String>,
+    /// Why it could not be read.
+    pub reason: String,
+    /// The `CloudTrailEvent` text (empty when absent).
+    pub raw: String,
+}
+
+/// What an MFA device is, as precisely as the API tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceClass {
+    /// A FIDO device that `GetMFADevice` reports with certifications (FIPS / FIDO level):
+    /// a hardware security key.
+    FidoSecurityKey,
+    /// A FIDO device `GetMFADevice` reports without certifications: a synced passkey or an
+    /// uncertified authenticator. Never a custody key without the ledger saying so.
+    FidoPasskey,
+    /// A FIDO (`u2f`) device whose certifications could not be read (`GetMFADevice` is outside
+    /// the AssumeRoot audit policy): security key or passkey, the API does not say.
+    FidoUnverified,
+    /// A virtual (authenticator app) device, including TOTP seeds kept on a YubiKey.
+    Virtual,
+    /// A hardware TOTP token.
+    HardwareTotp,
+    /// A serial of no documented shape.
+    Unknown,
+}
+
+/// One device's classification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceClassification {
+    /// The serial, as in `mfa_devices`.
+    pub serial: String,
+    /// The class.
+    pub class: DeviceClass,
+    /// `GetMFADevice` certifications (`FIPS-140-2` → `L2`, `FIDO` → `L1`, ...), when read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certifications: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// Whether root usage raises an alert in this account (Security Hub CloudWatch.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageAlerting {
+    /// Organization trails visible from the account (`DescribeTrails`,
+    /// `IsOrganizationTrail`), by ARN.
+    pub organization_trails: Vec<String>,
+    /// Trails delivering to CloudWatch Logs (`CloudWatchLogsLogGroupArn`), by ARN.
+    pub trails_to_cloudwatch_logs: Vec<String>,
+    /// Root-usage alarms found on those trails' log groups: a metric filter with the CIS
+    /// root-usage pattern whose metric has a CloudWatch alarm, as `log-group/filter -> alarm`.
+    /// `None` when the metric filters or alarms could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_usage_alarms: Option<Vec<String>>,
+}
+
+/// True when a metric filter pattern is the CIS root-usage filter:
+/// `{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType !=
+/// "AwsServiceEvent" }`, compared without white space or quotes.
+pub fn is_root_usage_pattern(pattern: &str) -> bool {
+    let p: String = pattern
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '"' && *c != '\'')
+        .collect();
+    p.contains("$.userIdentity.type=Root")
+        && p.contains("$.userIdentity.invokedByNOTEXISTS")
+        && p.contains("$.eventType!=AwsServiceEvent")
 }
 
 /// One MFA device assigned to root.
@@ -245,6 +418,10 @@ pub enum Check {
     AccountEmail,
     /// Organization-wide features.
     OrganizationFeatures,
+    /// Root activity beyond console sign-ins (CloudTrail `Username=root`, other regions).
+    RootActivity,
+    /// Root usage alerting (trails).
+    UsageAlerting,
 }
 
 /// A call that failed.
@@ -270,6 +447,14 @@ pub struct NotRead {
 }
 
 impl RootPosture {
+    /// True when the account is suspended or closed (or closing) in Organizations: listed as
+    /// such, not read and not judged.
+    pub fn account_inactive(&self) -> bool {
+        self.account_status
+            .as_deref()
+            .is_some_and(|s| matches!(s, "SUSPENDED" | "PENDING_CLOSURE" | "CLOSED"))
+    }
+
     /// True when AWS showed root with no password, no keys, no certificates and no MFA, and
     /// every one of those facts was actually read (unknown is never credential-less).
     pub fn has_no_credentials(&self) -> bool {
@@ -281,5 +466,17 @@ impl RootPosture {
                 .is_some_and(Vec::is_empty)
             && self.mfa_devices_complete
             && self.mfa_devices.is_empty()
+    }
+}
+
+impl DeviceClass {
+    /// The class a serial's shape alone tells (FIDO devices stay unverified).
+    pub fn from_kind(kind: MfaKind) -> DeviceClass {
+        match kind {
+            MfaKind::Fido => DeviceClass::FidoUnverified,
+            MfaKind::Virtual => DeviceClass::Virtual,
+            MfaKind::HardwareTotp => DeviceClass::HardwareTotp,
+            MfaKind::Unknown => DeviceClass::Unknown,
+        }
     }
 }

@@ -17,8 +17,29 @@ use super::model::*;
 use super::serial::MfaKind;
 use super::AwsError;
 
-/// The task policy that lets an `AssumeRoot` session read, and only read, root credentials.
+/// The task policy that lets an `AssumeRoot` session read, and only read, root credentials
+/// (commercial partition; see [`audit_task_policy`] for others).
 pub const AUDIT_TASK_POLICY: &str = "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials";
+
+/// The audit task policy ARN in `partition` (`aws`, `aws-us-gov`, `aws-cn`, ...).
+pub fn audit_task_policy(partition: &str) -> String {
+    format!("arn:{partition}:iam::aws:policy/root-task/IAMAuditRootUserCredentials")
+}
+
+/// `ListOrganizationsFeatures` error codes that mean "centralized root access is off" rather
+/// than "the read failed" (IAM trusted access not enabled; organization not in all-features
+/// mode).
+pub const FEATURES_OFF_CODES: &[&str] = &[
+    "ServiceAccessNotEnabledException",
+    "OrganizationNotInAllFeaturesModeException",
+];
+
+/// The status of an Organizations account: the newer `State`, else the older `Status`.
+fn account_status(a: &aws_sdk_organizations::types::Account) -> Option<String> {
+    a.state()
+        .map(|s| s.as_str().to_string())
+        .or_else(|| a.status().map(|s| s.as_str().to_string()))
+}
 
 /// How many times the credential report is polled before giving up.
 const REPORT_POLLS: u32 = 30;
@@ -34,6 +55,9 @@ pub struct Target {
     pub email: Option<String>,
     /// Management (or standalone) account: not reachable by `AssumeRoot`.
     pub management: bool,
+    /// The account's state in Organizations (`ACTIVE`, `SUSPENDED`, `CLOSED`, ...), when
+    /// listed; suspended and closed accounts are recorded, not read.
+    pub status: Option<String>,
 }
 
 /// Reads root posture. Cheap to clone; holds the SDK configuration and the caller's identity.
@@ -58,7 +82,7 @@ fn to_dt(t: OffsetDateTime) -> aws_smithy_types::DateTime {
 }
 
 /// Turns an SDK error into a [`ReadError`] naming the call and the check it leaves open.
-fn read_error<E, R>(
+pub(crate) fn read_error<E, R>(
     call: &str,
     check: Check,
     err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
@@ -201,13 +225,48 @@ impl Reader {
         &self.inner.sdk
     }
 
-    /// Lists every account of the organization (paginated) and its organization facts.
-    pub async fn organization(&self) -> Result<(OrganizationFacts, Vec<Target>), AwsError> {
+    /// Reads `ListOrganizationsFeatures` into `facts`. The two "feature is off" errors become
+    /// features both `false` (with the code kept); any other failure leaves them unknown.
+    pub async fn read_features(&self, facts: &mut OrganizationFacts) {
+        let iam = aws_sdk_iam::Client::new(&self.inner.sdk);
+        match iam.list_organizations_features().send().await {
+            Ok(f) => {
+                use aws_sdk_iam::types::FeatureType;
+                let on = f.enabled_features();
+                facts.features = Some(OrgFeatures {
+                    root_credentials_management: on
+                        .contains(&FeatureType::RootCredentialsManagement),
+                    root_sessions: on.contains(&FeatureType::RootSessions),
+                });
+                if facts.id.is_none() {
+                    facts.id = f.organization_id().map(str::to_string);
+                }
+            }
+            Err(e) => {
+                let err = read_error(
+                    "iam:ListOrganizationsFeatures",
+                    Check::OrganizationFeatures,
+                    &e,
+                );
+                if FEATURES_OFF_CODES.contains(&err.code.as_str()) {
+                    facts.features = Some(OrgFeatures::default());
+                    facts.features_off_reason = Some(err.code);
+                } else {
+                    facts.errors.push(err);
+                }
+            }
+        }
+    }
+
+    /// Organization facts without listing accounts (`--account` mode): the organization and
+    /// its centralized root access features, each when the caller may read them.
+    pub async fn organization_facts(&self) -> OrganizationFacts {
         let orgs = aws_sdk_organizations::Client::new(&self.inner.sdk);
         let mut facts = OrganizationFacts {
             id: None,
             management_account_id: None,
             features: None,
+            features_off_reason: None,
             errors: Vec::new(),
         };
         match orgs.describe_organization().send().await {
@@ -223,26 +282,34 @@ impl Reader {
                 &e,
             )),
         }
-        let iam = aws_sdk_iam::Client::new(&self.inner.sdk);
-        match iam.list_organizations_features().send().await {
-            Ok(f) => {
-                use aws_sdk_iam::types::FeatureType;
-                let on = f.enabled_features();
-                facts.features = Some(OrgFeatures {
-                    root_credentials_management: on
-                        .contains(&FeatureType::RootCredentialsManagement),
-                    root_sessions: on.contains(&FeatureType::RootSessions),
-                });
-                if facts.id.is_none() {
-                    facts.id = f.organization_id().map(str::to_string);
+        self.read_features(&mut facts).await;
+        facts
+    }
+
+    /// Lists every account of the organization (paginated) and its organization facts.
+    pub async fn organization(&self) -> Result<(OrganizationFacts, Vec<Target>), AwsError> {
+        let orgs = aws_sdk_organizations::Client::new(&self.inner.sdk);
+        let mut facts = OrganizationFacts {
+            id: None,
+            management_account_id: None,
+            features: None,
+            features_off_reason: None,
+            errors: Vec::new(),
+        };
+        match orgs.describe_organization().send().await {
+            Ok(o) => {
+                if let Some(o) = o.organization() {
+                    facts.id = o.id().map(str::to_string);
+                    facts.management_account_id = o.master_account_id().map(str::to_string);
                 }
             }
             Err(e) => facts.errors.push(read_error(
-                "iam:ListOrganizationsFeatures",
+                "organizations:DescribeOrganization",
                 Check::OrganizationFeatures,
                 &e,
             )),
         }
+        self.read_features(&mut facts).await;
         let mut targets = Vec::new();
         let mut pages = orgs.list_accounts().into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -254,6 +321,7 @@ impl Reader {
                     name: a.name().map(str::to_string),
                     email: a.email().map(str::to_string),
                     management: facts.management_account_id.as_deref() == Some(id),
+                    status: account_status(a),
                 });
             }
         }
@@ -263,6 +331,16 @@ impl Reader {
     /// Describes named accounts for `--account` mode: name and email from Organizations when
     /// the caller may read them (a failure is recorded on the account, not fatal).
     pub async fn describe_targets(&self, ids: &[String]) -> Vec<(Target, Option<ReadError>)> {
+        self.describe_targets_in(ids, None).await
+    }
+
+    /// [`describe_targets`](Self::describe_targets), knowing the management account when the
+    /// organization said (else the caller's own account is taken as management/standalone).
+    pub async fn describe_targets_in(
+        &self,
+        ids: &[String],
+        management_account_id: Option<&str>,
+    ) -> Vec<(Target, Option<ReadError>)> {
         let orgs = aws_sdk_organizations::Client::new(&self.inner.sdk);
         let mut out = Vec::new();
         for id in ids {
@@ -270,13 +348,18 @@ impl Reader {
                 account_id: id.clone(),
                 name: None,
                 email: None,
-                management: *id == self.inner.caller.account,
+                management: match management_account_id {
+                    Some(m) => m == id,
+                    None => *id == self.inner.caller.account,
+                },
+                status: None,
             };
             let err = match orgs.describe_account().account_id(id).send().await {
                 Ok(d) => {
                     if let Some(a) = d.account() {
                         t.name = a.name().map(str::to_string);
                         t.email = a.email().map(str::to_string);
+                        t.status = account_status(a);
                     }
                     None
                 }
@@ -363,6 +446,65 @@ impl Reader {
             period,
             organization,
             accounts,
+            scope: None,
+        }
+    }
+
+    /// Adds root activity from the CloudTrail Lake event data store `eds` to every active
+    /// account of `evidence`: logins become searched (`Some`) for accounts `LookupEvents` could
+    /// not reach, and events already seen (same event id) are not added twice. A failed query is
+    /// recorded on each account whose logins stay unsearched.
+    pub async fn add_lake_activity(&self, eds: &str, evidence: &mut Evidence) {
+        // The event data store lives in the region its ARN names (else the configured one).
+        let region = eds
+            .strip_prefix("arn:")
+            .and_then(|r| r.split(':').nth(2))
+            .filter(|r| !r.is_empty());
+        let sdk = match region {
+            Some(r) => in_region(&self.inner.sdk, r),
+            None => self.inner.sdk.clone(),
+        };
+        let ct = aws_sdk_cloudtrail::Client::new(&sdk);
+        let found = super::lake::root_activity(
+            &ct,
+            eds,
+            evidence.period,
+            self.inner.opts.report_poll_interval,
+        )
+        .await;
+        for acc in &mut evidence.accounts {
+            let p = &mut acc.posture;
+            if p.account_inactive() {
+                continue;
+            }
+            match &found {
+                Ok(map) => {
+                    let act = map.get(&acc.account_id).cloned().unwrap_or_default();
+                    let mut seen: std::collections::HashSet<String> = p
+                        .logins
+                        .iter()
+                        .flatten()
+                        .filter_map(|l| l.event_id.clone())
+                        .chain(p.usage.iter().filter_map(|u| u.event_id.clone()))
+                        .chain(p.unparsed_events.iter().filter_map(|u| u.event_id.clone()))
+                        .collect();
+                    let mut fresh = |id: &Option<String>| match id {
+                        Some(id) => seen.insert(id.clone()),
+                        None => true,
+                    };
+                    let logins = p.logins.get_or_insert_with(Vec::new);
+                    logins.extend(act.logins.into_iter().filter(|l| fresh(&l.event_id)));
+                    logins.sort_by_key(|l| l.time);
+                    p.usage
+                        .extend(act.usage.into_iter().filter(|u| fresh(&u.event_id)));
+                    p.usage.sort_by_key(|u| u.time);
+                    p.unparsed_events
+                        .extend(act.unparsed.into_iter().filter(|u| fresh(&u.event_id)));
+                    p.not_read.retain(|n| n.check != Check::Logins);
+                }
+                Err(e) if p.logins.is_none() => p.errors.push(e.clone()),
+                Err(_) => {}
+            }
         }
     }
 
@@ -371,7 +513,7 @@ impl Reader {
     pub async fn assume_root(&self, account_id: &str) -> Result<aws_sdk_iam::Client, ReadError> {
         let sts = aws_sdk_sts::Client::new(&self.inner.sdk);
         let policy = aws_sdk_sts::types::PolicyDescriptorType::builder()
-            .arn(AUDIT_TASK_POLICY)
+            .arn(audit_task_policy(&self.inner.partition))
             .build();
         let out = sts
             .assume_root()
@@ -382,10 +524,10 @@ impl Reader {
             .await
             .map_err(|e| read_error("sts:AssumeRoot", Check::Session, &e))?;
         let creds = session_credentials(out.credentials(), "sts:AssumeRoot", "AssumeRoot")?;
-        Ok(aws_sdk_iam::Client::new(&with_credentials(
-            &self.inner.sdk,
-            creds,
-        )))
+        Ok(iam_client(
+            &with_credentials(&self.inner.sdk, creds),
+            account_id,
+        ))
     }
 
     /// Opens a session in `account_id` through the `--member-role` role.
@@ -417,58 +559,105 @@ impl Reader {
     }
 
     /// Reads one account; never fails: what could not be read is recorded in the posture.
+    /// Suspended and closed accounts are recorded with their status and not read.
     pub async fn read_account(&self, t: Target, period: Period) -> AccountEvidence {
         let caller = &self.inner.caller;
         let own = t.account_id == caller.account;
         let caller_is_root = own && caller.arn.ends_with(":root");
-        let mut p = RootPosture::default();
-
-        // Root-level reads: our own root session, or AssumeRoot into a member.
-        let root_iam = if caller_is_root {
-            Some(aws_sdk_iam::Client::new(&self.inner.sdk))
-        } else if !own && !t.management {
-            match self.assume_root(&t.account_id).await {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    p.errors.push(e);
-                    None
-                }
-            }
-        } else {
-            None
+        let mut p = RootPosture {
+            account_status: t.status.clone(),
+            ..RootPosture::default()
         };
-        if let Some(iam) = &root_iam {
-            read_root_session(iam, &mut p).await;
+        if p.account_inactive() {
+            return AccountEvidence {
+                account_id: t.account_id,
+                name: t.name,
+                email: t.email,
+                management: t.management,
+                posture: p,
+            };
         }
 
-        // Account-level reads: our own credentials in our account, else the member role.
-        let account_sdk = if own {
-            Some(self.inner.sdk.clone())
-        } else if let Some(role) = &self.inner.opts.member_role {
-            match self.assume_member_role(&t.account_id, role).await {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    p.errors.push(e);
-                    None
-                }
+        // The two sessions are independent: open them at once.
+        let root_session = async {
+            if caller_is_root {
+                Some(Ok(aws_sdk_iam::Client::new(&self.inner.sdk)))
+            } else if !own && !t.management {
+                Some(self.assume_root(&t.account_id).await)
+            } else {
+                None
             }
-        } else {
-            for check in [
-                Check::AccountSummary,
-                Check::CredentialReport,
-                Check::VirtualMfaDevices,
-                Check::Logins,
-            ] {
+        };
+        let account_session = async {
+            if own {
+                Some(Ok(self.inner.sdk.clone()))
+            } else if let Some(role) = &self.inner.opts.member_role {
+                Some(self.assume_member_role(&t.account_id, role).await)
+            } else {
+                None
+            }
+        };
+        let (root_session, account_session) = tokio::join!(root_session, account_session);
+        let root_iam = match root_session {
+            Some(Ok(c)) => Some(c),
+            Some(Err(e)) => {
+                p.errors.push(e);
+                None
+            }
+            None => None,
+        };
+        let account_sdk = match account_session {
+            Some(Ok(s)) => Some(s),
+            Some(Err(e)) => {
+                p.errors.push(e);
+                None
+            }
+            None => None,
+        };
+
+        // Root-level reads (a root session) and account-level reads (own credentials or the
+        // member role) run at the same time; each fills its own posture and they are merged.
+        let root_part = async {
+            let mut rp = RootPosture::default();
+            if let Some(iam) = &root_iam {
+                read_root_session(iam, caller_is_root, period, &mut rp).await;
+            }
+            rp
+        };
+        let account_part = async {
+            let mut ap = RootPosture::default();
+            if let Some(sdk) = &account_sdk {
+                self.read_account_level(sdk, &t.account_id, root_iam.is_some(), period, &mut ap)
+                    .await;
+            }
+            ap
+        };
+        let (rp, ap) = tokio::join!(root_part, account_part);
+        merge_postures(&mut p, rp, ap);
+
+        if account_sdk.is_none() && self.inner.opts.member_role.is_none() && !own {
+            let reason = if root_iam.is_some() {
+                "CloudTrail is outside the AssumeRoot audit policy; pass --member-role NAME"
+            } else {
+                "outside the AssumeRoot audit policy; pass --member-role NAME"
+            };
+            let mut checks = vec![Check::Logins];
+            if root_iam.is_none() {
+                checks.splice(
+                    0..0,
+                    [
+                        Check::AccountSummary,
+                        Check::CredentialReport,
+                        Check::VirtualMfaDevices,
+                    ],
+                );
+            }
+            for check in checks {
                 p.not_read.push(NotRead {
                     check,
-                    reason: "outside the AssumeRoot audit policy; pass --member-role NAME".into(),
+                    reason: reason.into(),
                 });
             }
-            None
-        };
-        if let Some(sdk) = &account_sdk {
-            self.read_account_level(sdk, &t.account_id, root_iam.is_some(), period, &mut p)
-                .await;
         }
         if root_iam.is_none() && account_sdk.is_none() && p.errors.is_empty() {
             p.not_read.push(NotRead {
@@ -494,35 +683,78 @@ impl Reader {
         period: Period,
         p: &mut RootPosture,
     ) {
-        let iam = aws_sdk_iam::Client::new(sdk);
-        match iam.get_account_summary().send().await {
-            Ok(s) => {
-                use aws_sdk_iam::types::SummaryKeyType as K;
-                let map = s.summary_map();
-                let flag = |k: K| map.and_then(|m| m.get(&k)).is_some_and(|v| *v > 0);
-                p.account_summary = Some(AccountSummary {
-                    mfa_enabled: flag(K::AccountMfaEnabled),
-                    access_keys_present: flag(K::AccountAccessKeysPresent),
-                    signing_certificates_present: flag(K::AccountSigningCertificatesPresent),
-                });
+        let iam = iam_client(sdk, account_id);
+        // With a root session, GetAccountSummary, GetUser and the complete device list come
+        // from it: the credential report and the virtual MFA list add nothing.
+        let summary = async {
+            if have_root_session {
+                None
+            } else {
+                Some(read_account_summary(&iam).await)
             }
-            Err(e) => p.errors.push(read_error(
-                "iam:GetAccountSummary",
-                Check::AccountSummary,
-                &e,
-            )),
-        }
+        };
+        let report = async {
+            if have_root_session {
+                None
+            } else {
+                Some(self.credential_report(&iam).await)
+            }
+        };
+        let virtuals = async {
+            if have_root_session {
+                None
+            } else {
+                Some(self.root_virtual_devices(&iam, account_id).await)
+            }
+        };
+        let activity = self.root_activity(sdk, account_id, period);
+        let alerting = usage_alerting(sdk);
+        let (summary, report, virtuals, activity, alerting) =
+            tokio::join!(summary, report, virtuals, activity, alerting);
 
-        match self.credential_report(&iam).await {
-            Ok(report) => match report.root() {
+        match summary {
+            Some(Ok(s)) => p.account_summary = Some(s),
+            Some(Err(e)) => p.errors.push(e),
+            None => {}
+        }
+        match report {
+            Some(Ok(report)) => match report.root() {
                 Ok(Some(row)) => {
                     p.mfa_active = Some(row.mfa_active);
-                    if !have_root_session {
-                        p.access_keys = Some(row.access_keys);
-                        p.signing_certificates = Some(row.signing_certificates);
-                        p.password = row.password;
+                    for k in &row.access_keys {
+                        if let Some(t) = k.last_used.filter(|t| in_period(*t, period)) {
+                            p.usage.push(RootUse {
+                                time: t,
+                                kind: RootUseKind::AccessKey,
+                                source: "credential_report".into(),
+                                detail: format!(
+                                    "access key last used{}{}",
+                                    k.last_used_service
+                                        .as_deref()
+                                        .map(|s| format!(" with {s}"))
+                                        .unwrap_or_default(),
+                                    k.last_used_region
+                                        .as_deref()
+                                        .map(|r| format!(" in {r}"))
+                                        .unwrap_or_default()
+                                ),
+                                event_id: None,
+                            });
+                        }
                     }
+                    p.access_keys = Some(row.access_keys);
+                    p.signing_certificates = Some(row.signing_certificates);
+                    p.password = row.password;
                     p.password_last_used = row.password_last_used;
+                    if let Some(t) = row.password_last_used.filter(|t| in_period(*t, period)) {
+                        p.usage.push(RootUse {
+                            time: t,
+                            kind: RootUseKind::Password,
+                            source: "credential_report".into(),
+                            detail: "password_last_used".into(),
+                            event_id: None,
+                        });
+                    }
                 }
                 Ok(None) => p.errors.push(ReadError {
                     call: "iam:GetCredentialReport".into(),
@@ -537,69 +769,166 @@ impl Reader {
                     message: e.to_string(),
                 }),
             },
-            Err(e) => p.errors.push(e),
+            Some(Err(e)) => p.errors.push(e),
+            None => {}
         }
         if let Some(s) = p.account_summary {
             p.mfa_active.get_or_insert(s.mfa_enabled);
         }
+        match virtuals {
+            Some(Ok(devices)) => p.mfa_devices = devices,
+            Some(Err(e)) => p.errors.push(e),
+            None => {}
+        }
+        let (logins, usage, unparsed, errors) = activity;
+        p.logins = logins;
+        p.usage.extend(usage);
+        p.unparsed_events = unparsed;
+        p.errors.extend(errors);
+        match alerting {
+            Ok(a) => p.usage_alerting = Some(a),
+            Err((a, e)) => {
+                p.usage_alerting = a;
+                p.errors.push(e);
+            }
+        }
+    }
 
+    /// Virtual MFA devices assigned to root (`ListVirtualMFADevices`, `User.Arn` = root).
+    async fn root_virtual_devices(
+        &self,
+        iam: &aws_sdk_iam::Client,
+        account_id: &str,
+    ) -> Result<Vec<MfaDevice>, ReadError> {
         let root_arn = format!("arn:{}:iam::{account_id}:root", self.inner.partition);
+        let mut out: Vec<MfaDevice> = Vec::new();
         let mut pages = iam
             .list_virtual_mfa_devices()
             .assignment_status(aws_sdk_iam::types::AssignmentStatusType::Assigned)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            match page {
-                Ok(page) => {
-                    for d in page.virtual_mfa_devices() {
-                        if d.user().map(|u| u.arn()) != Some(root_arn.as_str()) {
-                            continue;
-                        }
-                        if p.mfa_devices.iter().any(|m| m.serial == d.serial_number()) {
-                            continue;
-                        }
-                        p.mfa_devices.push(MfaDevice {
-                            serial: d.serial_number().to_string(),
-                            kind: MfaKind::classify(d.serial_number()),
-                            enable_date: to_time(d.enable_date()),
-                        });
-                    }
+            let page = page.map_err(|e| {
+                read_error("iam:ListVirtualMFADevices", Check::VirtualMfaDevices, &e)
+            })?;
+            for d in page.virtual_mfa_devices() {
+                if d.user().map(|u| u.arn()) != Some(root_arn.as_str()) {
+                    continue;
                 }
-                Err(e) => {
-                    p.errors.push(read_error(
-                        "iam:ListVirtualMFADevices",
-                        Check::VirtualMfaDevices,
-                        &e,
-                    ));
-                    break;
+                if out.iter().any(|m| m.serial == d.serial_number()) {
+                    continue;
                 }
+                out.push(MfaDevice {
+                    serial: d.serial_number().to_string(),
+                    kind: MfaKind::classify(d.serial_number()),
+                    enable_date: to_time(d.enable_date()),
+                });
             }
         }
+        Ok(out)
+    }
 
+    /// Root activity from CloudTrail event history. Root sign-ins are always recorded in
+    /// us-east-1: `EventName=ConsoleLogin` there decides whether logins were searched. Root API
+    /// calls are recorded where they happen: `Username=root` in us-east-1 and the home region.
+    /// A failure anywhere else is recorded without discarding what us-east-1 returned.
+    async fn root_activity(
+        &self,
+        sdk: &SdkConfig,
+        account_id: &str,
+        period: Period,
+    ) -> (
+        Option<Vec<RootLogin>>,
+        Vec<RootUse>,
+        Vec<UnparsedEvent>,
+        Vec<ReadError>,
+    ) {
+        use aws_sdk_cloudtrail::types::LookupAttributeKey as K;
+        let east = super::client::FALLBACK_REGION;
         let home = sdk
             .region()
             .map(|r| r.as_ref().to_string())
-            .unwrap_or_else(|| super::client::FALLBACK_REGION.to_string());
-        let mut regions = vec![super::client::FALLBACK_REGION.to_string()];
-        if home != regions[0] {
-            regions.push(home);
+            .unwrap_or_else(|| east.to_string());
+        let mut searches: Vec<(String, K, &'static str, Check)> = vec![
+            (
+                east.to_string(),
+                K::EventName,
+                "ConsoleLogin",
+                Check::Logins,
+            ),
+            (east.to_string(), K::Username, "root", Check::RootActivity),
+        ];
+        if home != east {
+            searches.push((home, K::Username, "root", Check::RootActivity));
         }
-        let limiter = RateLimiter::new(self.inner.opts.cloudtrail_interval);
+        // LookupEvents allows 2 requests per second per account and region: one limiter per
+        // region, and the regions are searched at the same time.
+        let east_limiter = RateLimiter::new(self.inner.opts.cloudtrail_interval);
+        let home_limiter = RateLimiter::new(self.inner.opts.cloudtrail_interval);
+        let search = |(region, key, value, check): (String, K, &'static str, Check)| {
+            let limiter = if region == east {
+                &east_limiter
+            } else {
+                &home_limiter
+            };
+            async move {
+                let ct = cloudtrail_client(&in_region(sdk, &region), account_id, &region);
+                let mut events = Vec::new();
+                let result =
+                    lookup_events(&ct, key.clone(), value, period, limiter, &mut events).await;
+                let err = result.err().map(|mut e| {
+                    e.check = check;
+                    e.message = format!("{}={value} in {region}: {}", key.as_str(), e.message);
+                    e
+                });
+                (region, events, err)
+            }
+        };
+        let east_searches = async {
+            let mut out = Vec::new();
+            for s in searches.iter().filter(|s| s.0 == east).cloned() {
+                out.push(search(s).await);
+            }
+            out
+        };
+        let home_searches = async {
+            let mut out = Vec::new();
+            for s in searches.iter().filter(|s| s.0 != east).cloned() {
+                out.push(search(s).await);
+            }
+            out
+        };
+        let (east_done, home_done) = tokio::join!(east_searches, home_searches);
         let mut logins = Vec::new();
-        let mut ok = true;
-        for region in &regions {
-            let ct = aws_sdk_cloudtrail::Client::new(&in_region(sdk, region));
-            if let Err(e) = root_logins(&ct, region, period, &limiter, &mut logins).await {
-                p.errors.push(e);
-                ok = false;
+        let mut usage = Vec::new();
+        let mut unparsed = Vec::new();
+        let mut errors = Vec::new();
+        let mut logins_ok = true;
+        let mut seen = std::collections::HashSet::new();
+        for (region, events, err) in east_done.into_iter().chain(home_done) {
+            if let Some(e) = err {
+                if e.check == Check::Logins {
+                    logins_ok = false;
+                }
+                errors.push(e);
+            }
+            for ev in events {
+                if let Some(id) = ev.event_id() {
+                    if !seen.insert(id.to_string()) {
+                        continue;
+                    }
+                }
+                match classify_event(&ev, &region) {
+                    RootEvent::Login(l) => logins.push(l),
+                    RootEvent::Use(u) => usage.push(u),
+                    RootEvent::Unparsed(u) => unparsed.push(u),
+                    RootEvent::NotRootUse => {}
+                }
             }
         }
         logins.sort_by_key(|l| l.time);
-        logins.dedup_by(|a, b| a.event_id.is_some() && a.event_id == b.event_id);
-        if ok {
-            p.logins = Some(logins);
-        }
+        usage.sort_by_key(|u| u.time);
+        (logins_ok.then_some(logins), usage, unparsed, errors)
     }
 
     async fn credential_report(
@@ -675,117 +1004,456 @@ fn session_credentials(
     ))
 }
 
-/// The root-session reads (`ListMFADevices`, `ListAccessKeys` + `GetAccessKeyLastUsed`,
-/// `ListSigningCertificates`, `GetLoginProfile`), each recorded separately on failure.
-async fn read_root_session(iam: &aws_sdk_iam::Client, p: &mut RootPosture) {
-    match root_mfa_devices(iam).await {
+/// An IAM client for one account's session. IAM's request limits are per account, so each
+/// account gets its own retry partition: with adaptive retries, a throttle in one member slows
+/// that member only, not every IAM call of the whole organization read.
+fn iam_client(sdk: &SdkConfig, account_id: &str) -> aws_sdk_iam::Client {
+    use aws_sdk_iam::config::retry::RetryPartition;
+    let conf = aws_sdk_iam::config::Builder::from(sdk)
+        .retry_partition(RetryPartition::new(format!("iam-{account_id}")))
+        .build();
+    aws_sdk_iam::Client::from_conf(conf)
+}
+
+/// A CloudTrail client for one account and region (its limits are per account and region:
+/// one retry partition each, as for [`iam_client`]).
+fn cloudtrail_client(
+    sdk: &SdkConfig,
+    account_id: &str,
+    region: &str,
+) -> aws_sdk_cloudtrail::Client {
+    use aws_sdk_cloudtrail::config::retry::RetryPartition;
+    let conf = aws_sdk_cloudtrail::config::Builder::from(sdk)
+        .retry_partition(RetryPartition::new(format!(
+            "cloudtrail-{account_id}-{region}"
+        )))
+        .build();
+    aws_sdk_cloudtrail::Client::from_conf(conf)
+}
+
+/// Whether `t` falls in the period.
+fn in_period(t: OffsetDateTime, period: Period) -> bool {
+    t >= period.since && t <= period.until
+}
+
+/// Puts the root-session part and the account-level part of one account's read together. The
+/// root session's answers win: it sees every device type, names every key and certificate.
+fn merge_postures(p: &mut RootPosture, root: RootPosture, account: RootPosture) {
+    let have_root = root.mfa_devices_complete;
+    p.errors.extend(root.errors);
+    p.errors.extend(account.errors);
+    if have_root {
+        p.mfa_devices = root.mfa_devices;
+        p.mfa_devices_complete = true;
+    } else {
+        p.mfa_devices = account.mfa_devices;
+    }
+    for d in &p.mfa_devices {
+        if !root.device_classes.iter().any(|c| c.serial == d.serial) {
+            p.device_classes.push(DeviceClassification {
+                serial: d.serial.clone(),
+                class: DeviceClass::from_kind(d.kind),
+                certifications: None,
+            });
+        } else if let Some(c) = root.device_classes.iter().find(|c| c.serial == d.serial) {
+            p.device_classes.push(c.clone());
+        }
+    }
+    p.access_keys = root.access_keys.or(account.access_keys);
+    p.signing_certificates = root.signing_certificates.or(account.signing_certificates);
+    p.password = if root.password != PasswordState::Unknown {
+        root.password
+    } else {
+        account.password
+    };
+    p.password_last_used = root.password_last_used.or(account.password_last_used);
+    p.account_summary = root.account_summary.or(account.account_summary);
+    p.mfa_active = root
+        .account_summary
+        .map(|s| s.mfa_enabled)
+        .or(account.mfa_active);
+    p.logins = account.logins;
+    p.unparsed_events = account.unparsed_events;
+    p.usage_alerting = account.usage_alerting;
+    // One use seen by two sources (GetUser and the credential report) is one use.
+    let mut usage = root.usage;
+    for u in account.usage {
+        if !usage
+            .iter()
+            .any(|x| x.kind == u.kind && x.time == u.time && x.event_id == u.event_id)
+        {
+            usage.push(u);
+        }
+    }
+    usage.sort_by_key(|u| u.time);
+    p.usage = usage;
+}
+
+async fn read_account_summary(iam: &aws_sdk_iam::Client) -> Result<AccountSummary, ReadError> {
+    use aws_sdk_iam::types::SummaryKeyType as K;
+    let s = iam
+        .get_account_summary()
+        .send()
+        .await
+        .map_err(|e| read_error("iam:GetAccountSummary", Check::AccountSummary, &e))?;
+    let map = s.summary_map();
+    let flag = |k: K| map.and_then(|m| m.get(&k)).is_some_and(|v| *v > 0);
+    Ok(AccountSummary {
+        mfa_enabled: flag(K::AccountMfaEnabled),
+        access_keys_present: flag(K::AccountAccessKeysPresent),
+        signing_certificates_present: flag(K::AccountSigningCertificatesPresent),
+    })
+}
+
+async fn read_access_keys(iam: &aws_sdk_iam::Client) -> (Option<Vec<AccessKey>>, Vec<ReadError>) {
+    let out = match iam.list_access_keys().send().await {
+        Ok(out) => out,
+        Err(e) => {
+            return (
+                None,
+                vec![read_error("iam:ListAccessKeys", Check::AccessKeys, &e)],
+            )
+        }
+    };
+    let mut errors = Vec::new();
+    let mut keys = Vec::new();
+    for k in out.access_key_metadata() {
+        let status = match k.status() {
+            Some(aws_sdk_iam::types::StatusType::Active) => CredentialStatus::Active,
+            Some(aws_sdk_iam::types::StatusType::Inactive) => CredentialStatus::Inactive,
+            _ => CredentialStatus::Unknown,
+        };
+        let mut key = AccessKey {
+            id: k.access_key_id().map(str::to_string),
+            status,
+            created: to_time(k.create_date()),
+            last_used: None,
+            last_used_service: None,
+            last_used_region: None,
+        };
+        if let Some(id) = k.access_key_id() {
+            match iam
+                .get_access_key_last_used()
+                .access_key_id(id)
+                .send()
+                .await
+            {
+                Ok(u) => {
+                    if let Some(u) = u.access_key_last_used() {
+                        key.last_used = to_time(u.last_used_date());
+                        key.last_used_service =
+                            Some(u.service_name().to_string()).filter(|s| s != "N/A");
+                        key.last_used_region = Some(u.region().to_string()).filter(|s| s != "N/A");
+                    }
+                }
+                Err(e) => errors.push(read_error(
+                    "iam:GetAccessKeyLastUsed",
+                    Check::AccessKeys,
+                    &e,
+                )),
+            }
+        }
+        keys.push(key);
+    }
+    (Some(keys), errors)
+}
+
+async fn read_signing_certificates(
+    iam: &aws_sdk_iam::Client,
+) -> Result<Vec<SigningCertificate>, ReadError> {
+    let out = iam.list_signing_certificates().send().await.map_err(|e| {
+        read_error(
+            "iam:ListSigningCertificates",
+            Check::SigningCertificates,
+            &e,
+        )
+    })?;
+    Ok(out
+        .certificates()
+        .iter()
+        .map(|c| SigningCertificate {
+            id: Some(c.certificate_id().to_string()),
+            status: match c.status() {
+                aws_sdk_iam::types::StatusType::Active => CredentialStatus::Active,
+                aws_sdk_iam::types::StatusType::Inactive => CredentialStatus::Inactive,
+                _ => CredentialStatus::Unknown,
+            },
+            uploaded: to_time(c.upload_date()),
+        })
+        .collect())
+}
+
+async fn read_password(iam: &aws_sdk_iam::Client) -> Result<PasswordState, ReadError> {
+    match iam.get_login_profile().send().await {
+        Ok(_) => Ok(PasswordState::Present),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            Ok(PasswordState::Absent)
+        }
+        Err(e) => Err(read_error("iam:GetLoginProfile", Check::Password, &e)),
+    }
+}
+
+/// `GetUser` without a name in a root session describes root; `PasswordLastUsed` is when the
+/// root password was last used (absent: never, or not since tracking began).
+async fn read_password_last_used(
+    iam: &aws_sdk_iam::Client,
+) -> Result<Option<OffsetDateTime>, ReadError> {
+    let out = iam
+        .get_user()
+        .send()
+        .await
+        .map_err(|e| read_error("iam:GetUser", Check::RootActivity, &e))?;
+    Ok(out.user().and_then(|u| to_time(u.password_last_used())))
+}
+
+/// `GetMFADevice` certifications for a FIDO device (outside the AssumeRoot audit policy: only
+/// when the caller is root itself).
+async fn fido_class(iam: &aws_sdk_iam::Client, serial: &str) -> DeviceClassification {
+    let certs = iam
+        .get_mfa_device()
+        .serial_number(serial)
+        .send()
+        .await
+        .ok()
+        .map(|o| {
+            o.certifications()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect::<std::collections::BTreeMap<_, _>>()
+                })
+                .unwrap_or_default()
+        });
+    let class = match &certs {
+        Some(c) if !c.is_empty() => DeviceClass::FidoSecurityKey,
+        Some(_) => DeviceClass::FidoPasskey,
+        None => DeviceClass::FidoUnverified,
+    };
+    DeviceClassification {
+        serial: serial.to_string(),
+        class,
+        certifications: certs,
+    }
+}
+
+/// The root-session reads, all at once: `ListMFADevices`, `ListAccessKeys` (+
+/// `GetAccessKeyLastUsed`), `ListSigningCertificates`, `GetLoginProfile`, `GetAccountSummary`
+/// and `GetUser` (all in the `IAMAuditRootUserCredentials` task policy). Each failure is
+/// recorded on its own.
+async fn read_root_session(
+    iam: &aws_sdk_iam::Client,
+    caller_is_root: bool,
+    period: Period,
+    p: &mut RootPosture,
+) {
+    let (devices, (keys, key_errors), certs, password, summary, last_used) = tokio::join!(
+        root_mfa_devices(iam),
+        read_access_keys(iam),
+        read_signing_certificates(iam),
+        read_password(iam),
+        read_account_summary(iam),
+        read_password_last_used(iam),
+    );
+    match devices {
         Ok(devices) => {
+            for d in &devices {
+                let c = if d.kind == MfaKind::Fido && caller_is_root {
+                    fido_class(iam, &d.serial).await
+                } else {
+                    DeviceClassification {
+                        serial: d.serial.clone(),
+                        class: DeviceClass::from_kind(d.kind),
+                        certifications: None,
+                    }
+                };
+                p.device_classes.push(c);
+            }
             p.mfa_devices = devices;
             p.mfa_devices_complete = true;
         }
         Err(e) => p.errors.push(e),
     }
-
-    match iam.list_access_keys().send().await {
-        Ok(out) => {
-            let mut keys = Vec::new();
-            for k in out.access_key_metadata() {
-                let status = match k.status() {
-                    Some(aws_sdk_iam::types::StatusType::Active) => CredentialStatus::Active,
-                    Some(aws_sdk_iam::types::StatusType::Inactive) => CredentialStatus::Inactive,
-                    _ => CredentialStatus::Unknown,
-                };
-                let mut key = AccessKey {
-                    id: k.access_key_id().map(str::to_string),
-                    status,
-                    created: to_time(k.create_date()),
-                    last_used: None,
-                    last_used_service: None,
-                    last_used_region: None,
-                };
-                if let Some(id) = k.access_key_id() {
-                    match iam
-                        .get_access_key_last_used()
-                        .access_key_id(id)
-                        .send()
-                        .await
-                    {
-                        Ok(u) => {
-                            if let Some(u) = u.access_key_last_used() {
-                                key.last_used = to_time(u.last_used_date());
-                                key.last_used_service =
-                                    Some(u.service_name().to_string()).filter(|s| s != "N/A");
-                                key.last_used_region =
-                                    Some(u.region().to_string()).filter(|s| s != "N/A");
-                            }
-                        }
-                        Err(e) => p.errors.push(read_error(
-                            "iam:GetAccessKeyLastUsed",
-                            Check::AccessKeys,
-                            &e,
-                        )),
-                    }
-                }
-                keys.push(key);
+    p.errors.extend(key_errors);
+    if let Some(keys) = &keys {
+        for k in keys {
+            if let Some(t) = k.last_used.filter(|t| in_period(*t, period)) {
+                p.usage.push(RootUse {
+                    time: t,
+                    kind: RootUseKind::AccessKey,
+                    source: "iam:GetAccessKeyLastUsed".into(),
+                    detail: format!(
+                        "access key {} last used{}{}",
+                        k.id.as_deref().unwrap_or("(unnamed)"),
+                        k.last_used_service
+                            .as_deref()
+                            .map(|s| format!(" with {s}"))
+                            .unwrap_or_default(),
+                        k.last_used_region
+                            .as_deref()
+                            .map(|r| format!(" in {r}"))
+                            .unwrap_or_default()
+                    ),
+                    event_id: None,
+                });
             }
-            p.access_keys = Some(keys);
         }
-        Err(e) => p
-            .errors
-            .push(read_error("iam:ListAccessKeys", Check::AccessKeys, &e)),
     }
-
-    match iam.list_signing_certificates().send().await {
-        Ok(out) => {
-            p.signing_certificates = Some(
-                out.certificates()
-                    .iter()
-                    .map(|c| SigningCertificate {
-                        id: Some(c.certificate_id().to_string()),
-                        status: match c.status() {
-                            aws_sdk_iam::types::StatusType::Active => CredentialStatus::Active,
-                            aws_sdk_iam::types::StatusType::Inactive => CredentialStatus::Inactive,
-                            _ => CredentialStatus::Unknown,
-                        },
-                        uploaded: to_time(c.upload_date()),
-                    })
-                    .collect(),
-            )
-        }
-        Err(e) => p.errors.push(read_error(
-            "iam:ListSigningCertificates",
-            Check::SigningCertificates,
-            &e,
-        )),
+    p.access_keys = keys;
+    match certs {
+        Ok(c) => p.signing_certificates = Some(c),
+        Err(e) => p.errors.push(e),
     }
-
-    match iam.get_login_profile().send().await {
-        Ok(_) => p.password = PasswordState::Present,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            p.password = PasswordState::Absent
+    match password {
+        Ok(s) => p.password = s,
+        Err(e) => p.errors.push(e),
+    }
+    match summary {
+        Ok(s) => p.account_summary = Some(s),
+        Err(e) => p.errors.push(e),
+    }
+    match last_used {
+        Ok(t) => {
+            p.password_last_used = t;
+            if let Some(t) = t.filter(|t| in_period(*t, period)) {
+                p.usage.push(RootUse {
+                    time: t,
+                    kind: RootUseKind::Password,
+                    source: "iam:GetUser".into(),
+                    detail: "PasswordLastUsed".into(),
+                    event_id: None,
+                });
+            }
         }
-        Err(e) => p
-            .errors
-            .push(read_error("iam:GetLoginProfile", Check::Password, &e)),
+        Err(e) => p.errors.push(e),
     }
 }
 
-/// Root console sign-ins in one region during `period` (CloudTrail `LookupEvents`,
-/// `EventName=ConsoleLogin`, keeping `userIdentity.type == Root`).
-async fn root_logins(
+/// Trails visible from the account (`DescribeTrails`, shadow trails included): organization
+/// trails and trails delivering to CloudWatch Logs; then, on each such log group, metric
+/// filters with the CIS root-usage pattern (`DescribeMetricFilters`) whose metric has an alarm
+/// (`DescribeAlarmsForMetric`), each in the log group's region.
+async fn usage_alerting(
+    sdk: &SdkConfig,
+) -> Result<UsageAlerting, (Option<UsageAlerting>, ReadError)> {
+    let ct = aws_sdk_cloudtrail::Client::new(sdk);
+    let out = ct
+        .describe_trails()
+        .include_shadow_trails(true)
+        .send()
+        .await
+        .map_err(|e| {
+            (
+                None,
+                read_error("cloudtrail:DescribeTrails", Check::UsageAlerting, &e),
+            )
+        })?;
+    let mut a = UsageAlerting {
+        organization_trails: Vec::new(),
+        trails_to_cloudwatch_logs: Vec::new(),
+        root_usage_alarms: None,
+    };
+    let mut groups: Vec<(String, String)> = Vec::new();
+    for t in out.trail_list() {
+        let name = t
+            .trail_arn()
+            .or(t.name())
+            .unwrap_or("(unnamed trail)")
+            .to_string();
+        if t.is_organization_trail() == Some(true) {
+            a.organization_trails.push(name.clone());
+        }
+        if let Some(g) = t.cloud_watch_logs_log_group_arn().filter(|g| !g.is_empty()) {
+            a.trails_to_cloudwatch_logs.push(name);
+            // arn:<partition>:logs:<region>:<account>:log-group:<name>:*
+            let parts: Vec<&str> = g.splitn(7, ':').collect();
+            if let [_, _, _, region, _, _, rest] = parts.as_slice() {
+                let group = rest.trim_end_matches(":*").to_string();
+                if !groups.iter().any(|(r, n)| r == region && *n == group) {
+                    groups.push((region.to_string(), group));
+                }
+            }
+        }
+    }
+    // An organization trail is enough (CloudWatch.1 alternatives): no need to read filters.
+    if !a.organization_trails.is_empty() {
+        return Ok(a);
+    }
+    match root_usage_alarms(sdk, groups).await {
+        Ok(alarms) => a.root_usage_alarms = Some(alarms),
+        Err(e) => return Err((Some(a), e)),
+    }
+    Ok(a)
+}
+
+/// `log-group/filter -> alarm` for every root-usage metric filter with an alarm on `groups`
+/// (region, log group name).
+async fn root_usage_alarms(
+    sdk: &SdkConfig,
+    groups: Vec<(String, String)>,
+) -> Result<Vec<String>, ReadError> {
+    let mut alarms = Vec::new();
+    for (region, group) in groups {
+        let regional = in_region(sdk, &region);
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&regional);
+        let cw = aws_sdk_cloudwatch::Client::new(&regional);
+        let mut filters = Vec::new();
+        let mut pages = logs
+            .describe_metric_filters()
+            .log_group_name(&group)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page
+                .map_err(|e| read_error("logs:DescribeMetricFilters", Check::UsageAlerting, &e))?;
+            filters.extend(page.metric_filters().iter().cloned());
+        }
+        for f in filters {
+            if !f.filter_pattern().is_some_and(is_root_usage_pattern) {
+                continue;
+            }
+            for m in f.metric_transformations() {
+                let found = cw
+                    .describe_alarms_for_metric()
+                    .metric_name(m.metric_name())
+                    .namespace(m.metric_namespace())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        read_error(
+                            "cloudwatch:DescribeAlarmsForMetric",
+                            Check::UsageAlerting,
+                            &e,
+                        )
+                    })?;
+                for alarm in found.metric_alarms() {
+                    alarms.push(format!(
+                        "{group}/{} -> {}",
+                        f.filter_name().unwrap_or("(unnamed filter)"),
+                        alarm.alarm_name().unwrap_or("(unnamed alarm)")
+                    ));
+                }
+            }
+        }
+    }
+    Ok(alarms)
+}
+
+/// One `LookupEvents` search (one attribute), every page, into `out`.
+async fn lookup_events(
     ct: &aws_sdk_cloudtrail::Client,
-    region: &str,
+    key: aws_sdk_cloudtrail::types::LookupAttributeKey,
+    value: &str,
     period: Period,
     limiter: &RateLimiter,
-    out: &mut Vec<RootLogin>,
+    out: &mut Vec<aws_sdk_cloudtrail::types::Event>,
 ) -> Result<(), ReadError> {
-    use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+    use aws_sdk_cloudtrail::types::LookupAttribute;
     let attr = LookupAttribute::builder()
-        .attribute_key(LookupAttributeKey::EventName)
-        .attribute_value("ConsoleLogin")
+        .attribute_key(key)
+        .attribute_value(value)
         .build()
         .map_err(|e| ReadError {
             call: "cloudtrail:LookupEvents".into(),
@@ -805,11 +1473,7 @@ async fn root_logins(
             .send()
             .await
             .map_err(|e| read_error("cloudtrail:LookupEvents", Check::Logins, &e))?;
-        for ev in page.events() {
-            if let Some(login) = parse_login(ev, region) {
-                out.push(login);
-            }
-        }
+        out.extend(page.events().iter().cloned());
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_string()),
             _ => return Ok(()),
@@ -817,29 +1481,100 @@ async fn root_logins(
     }
 }
 
-/// Interprets one CloudTrail event; `None` unless it is a root console login.
-fn parse_login(ev: &aws_sdk_cloudtrail::types::Event, region: &str) -> Option<RootLogin> {
-    let body: serde_json::Value = serde_json::from_str(ev.cloud_trail_event()?).ok()?;
-    if body.pointer("/userIdentity/type")?.as_str()? != "Root" {
-        return None;
+/// What one CloudTrail event says about root.
+#[derive(Debug, PartialEq)]
+pub(crate) enum RootEvent {
+    /// A root console sign-in (successful or failed).
+    Login(RootLogin),
+    /// Another use of root: API call, password recovery.
+    Use(RootUse),
+    /// Not root usage: another principal, an AssumeRoot session, or a service acting for root.
+    NotRootUse,
+    /// Could not be interpreted: kept raw.
+    Unparsed(UnparsedEvent),
+}
+
+/// Interprets one CloudTrail event. Root usage follows the CIS metric filter
+/// (`userIdentity.type = Root`, no `invokedBy`, not an `AwsServiceEvent`) and drops
+/// `AssumeRoot` sessions (`sessionContext.assumedRoot`), which are centralized root access
+/// (rootkey's own audit among them), not use of the root user's credentials.
+pub(crate) fn classify_event(ev: &aws_sdk_cloudtrail::types::Event, region: &str) -> RootEvent {
+    let unparsed = |reason: &str| {
+        RootEvent::Unparsed(UnparsedEvent {
+            region: region.to_string(),
+            event_id: ev.event_id().map(str::to_string),
+            reason: reason.to_string(),
+            raw: ev.cloud_trail_event().unwrap_or_default().to_string(),
+        })
+    };
+    let Some(text) = ev.cloud_trail_event() else {
+        return unparsed("the event carries no CloudTrailEvent");
+    };
+    let body: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return unparsed(&format!("CloudTrailEvent is not JSON: {e}")),
+    };
+    let Some(kind) = body.pointer("/userIdentity/type").and_then(|v| v.as_str()) else {
+        return unparsed("no userIdentity.type");
+    };
+    if kind != "Root" {
+        return RootEvent::NotRootUse;
     }
-    let time = to_time(ev.event_time()).or_else(|| {
+    let assumed_root = body
+        .pointer("/userIdentity/sessionContext/assumedRoot")
+        .is_some_and(|v| v.as_str() == Some("true") || v.as_bool() == Some(true));
+    let invoked_by = body.pointer("/userIdentity/invokedBy").is_some();
+    let service_event = body.get("eventType").and_then(|v| v.as_str()) == Some("AwsServiceEvent");
+    if assumed_root || invoked_by || service_event {
+        return RootEvent::NotRootUse;
+    }
+    let Some(time) = to_time(ev.event_time()).or_else(|| {
         body.get("eventTime")
             .and_then(|t| t.as_str())
             .and_then(|t| {
                 OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
             })
-    })?;
-    let yes = |ptr: &str, y: &str| body.pointer(ptr).and_then(|v| v.as_str()).map(|v| v == y);
-    Some(RootLogin {
+    }) else {
+        return unparsed("no event time");
+    };
+    let str_at = |ptr: &str| body.pointer(ptr).and_then(|v| v.as_str());
+    let name = str_at("/eventName").or(ev.event_name()).unwrap_or("");
+    let source = str_at("/eventSource").or(ev.event_source()).unwrap_or("");
+    let ip = str_at("/sourceIPAddress").map(str::to_string);
+    let yes = |ptr: &str, y: &str| str_at(ptr).map(|v| v == y);
+    if name == "ConsoleLogin" {
+        return RootEvent::Login(RootLogin {
+            time,
+            source_ip: ip,
+            mfa_used: yes("/additionalEventData/MFAUsed", "Yes"),
+            success: yes("/responseElements/ConsoleLogin", "Success"),
+            region: region.to_string(),
+            event_id: ev.event_id().map(str::to_string),
+        });
+    }
+    if name.is_empty() {
+        return unparsed("no eventName");
+    }
+    // CheckMfa is the second step of a console sign-in, already counted by its ConsoleLogin.
+    if source == "signin.amazonaws.com" && name == "CheckMfa" {
+        return RootEvent::NotRootUse;
+    }
+    let kind = if source == "signin.amazonaws.com" && name.starts_with("PasswordRecovery") {
+        RootUseKind::PasswordRecovery
+    } else {
+        RootUseKind::ApiCall
+    };
+    let error = str_at("/errorCode")
+        .map(|c| format!(", failed: {c}"))
+        .unwrap_or_default();
+    RootEvent::Use(RootUse {
         time,
-        source_ip: body
-            .get("sourceIPAddress")
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
-        mfa_used: yes("/additionalEventData/MFAUsed", "Yes"),
-        success: yes("/responseElements/ConsoleLogin", "Success"),
-        region: region.to_string(),
+        kind,
+        source: format!("cloudtrail:{region}"),
+        detail: format!(
+            "{source} {name} from {}{error}",
+            ip.as_deref().unwrap_or("unknown IP")
+        ),
         event_id: ev.event_id().map(str::to_string),
     })
 }
@@ -861,24 +1596,73 @@ mod tests {
         assert!(took < Duration::from_secs(2), "{took:?}");
     }
 
+    fn ev(json: &str) -> aws_sdk_cloudtrail::types::Event {
+        aws_sdk_cloudtrail::types::Event::builder()
+            .event_id("e1")
+            .event_time(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+            .cloud_trail_event(json)
+            .build()
+    }
+
     #[test]
-    fn only_root_console_logins_are_kept() {
-        let ev = |json: &str| {
-            aws_sdk_cloudtrail::types::Event::builder()
-                .event_id("e1")
-                .event_time(aws_smithy_types::DateTime::from_secs(1_700_000_000))
-                .cloud_trail_event(json)
-                .build()
-        };
+    fn root_console_logins_are_logins() {
         let root = ev(
-            r#"{"userIdentity":{"type":"Root"},"sourceIPAddress":"198.51.100.7","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"}}"#,
+            r#"{"userIdentity":{"type":"Root"},"eventName":"ConsoleLogin","sourceIPAddress":"198.51.100.7","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"}}"#,
         );
-        let l = parse_login(&root, "us-east-1").unwrap();
+        let RootEvent::Login(l) = classify_event(&root, "us-east-1") else {
+            panic!("a login");
+        };
         assert_eq!(l.source_ip.as_deref(), Some("198.51.100.7"));
         assert_eq!(l.success, Some(true));
         assert_eq!(l.mfa_used, Some(false));
-        let user = ev(r#"{"userIdentity":{"type":"IAMUser"}}"#);
-        assert!(parse_login(&user, "us-east-1").is_none());
-        assert!(parse_login(&ev("not json"), "us-east-1").is_none());
+        let user = ev(r#"{"userIdentity":{"type":"IAMUser"},"eventName":"ConsoleLogin"}"#);
+        assert_eq!(classify_event(&user, "us-east-1"), RootEvent::NotRootUse);
+    }
+
+    #[test]
+    fn unreadable_events_are_kept_raw() {
+        for (json, why) in [
+            ("not json", "not JSON"),
+            (r#"{"eventName":"ConsoleLogin"}"#, "userIdentity.type"),
+            (r#"{"userIdentity":{"type":"Root"}}"#, "eventName"),
+        ] {
+            let RootEvent::Unparsed(u) = classify_event(&ev(json), "eu-west-1") else {
+                panic!("{json} must be kept raw");
+            };
+            assert_eq!(u.raw, json);
+            assert!(u.reason.contains(why), "{}", u.reason);
+            assert_eq!(u.event_id.as_deref(), Some("e1"));
+        }
+    }
+
+    #[test]
+    fn assume_root_sessions_and_service_calls_are_not_root_use() {
+        for json in [
+            r#"{"userIdentity":{"type":"Root","sessionContext":{"assumedRoot":"true"}},"eventName":"ListMFADevices"}"#,
+            r#"{"userIdentity":{"type":"Root","invokedBy":"support.amazonaws.com"},"eventName":"DescribeCases"}"#,
+            r#"{"userIdentity":{"type":"Root"},"eventType":"AwsServiceEvent","eventName":"Something"}"#,
+        ] {
+            assert_eq!(
+                classify_event(&ev(json), "us-east-1"),
+                RootEvent::NotRootUse,
+                "{json}"
+            );
+        }
+        let call = ev(
+            r#"{"userIdentity":{"type":"Root"},"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","sourceIPAddress":"192.0.2.9"}"#,
+        );
+        let RootEvent::Use(u) = classify_event(&call, "eu-west-1") else {
+            panic!("a root API call is root use");
+        };
+        assert_eq!(u.kind, RootUseKind::ApiCall);
+        assert_eq!(u.source, "cloudtrail:eu-west-1");
+        assert!(u.detail.contains("ListBuckets") && u.detail.contains("192.0.2.9"));
+        let recovery = ev(
+            r#"{"userIdentity":{"type":"Root"},"eventSource":"signin.amazonaws.com","eventName":"PasswordRecoveryRequested"}"#,
+        );
+        let RootEvent::Use(u) = classify_event(&recovery, "us-east-1") else {
+            panic!("password recovery is root use");
+        };
+        assert_eq!(u.kind, RootUseKind::PasswordRecovery);
     }
 }

@@ -30,6 +30,21 @@ pub struct AwsArgs {
     #[arg(long, value_name = "N", default_value_t = aws::DEFAULT_CONCURRENCY,
           value_parser = parse_concurrency)]
     pub concurrency: usize,
+    /// Also search this CloudTrail Lake event data store (ARN or id) for every account's root
+    /// activity with one query (an organization trail's store, from the management or delegated
+    /// administrator account)
+    #[arg(long, value_name = "EVENT_DATA_STORE", value_parser = parse_event_data_store)]
+    pub cloudtrail_lake: Option<String>,
+}
+
+fn parse_event_data_store(s: &str) -> Result<String, String> {
+    match aws::lake::event_data_store_id(s) {
+        Some(_) => Ok(s.to_string()),
+        None => Err(format!(
+            "`{}` is not a CloudTrail Lake event data store ARN or id",
+            crate::text::escape(s)
+        )),
+    }
 }
 
 impl AwsArgs {
@@ -41,6 +56,7 @@ impl AwsArgs {
             endpoint_url: self.endpoint_url.clone(),
             member_role: self.member_role.clone(),
             concurrency: self.concurrency,
+            cloudtrail_lake: self.cloudtrail_lake.clone(),
             ..AwsOptions::default()
         }
     }
@@ -169,6 +185,9 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
         aws::save_evidence(&evidence, path)?;
     }
     let report = aws::evaluate(&evidence, &config);
+    for w in &report.warnings {
+        eprintln!("warning: {}", crate::text::escape(w));
+    }
     if global.json {
         print_json(&report)?;
     } else {
@@ -184,11 +203,8 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
 fn read_live(args: &PostureArgs) -> Result<Evidence, CliError> {
     let now = OffsetDateTime::now_utc();
     let since = match &args.since {
-        Some(s) => {
-            let since = parse_since(s, now)?;
-            warn_beyond_cloudtrail(since, now);
-            since
-        }
+        // A period older than CloudTrail's history is named in the report's warnings.
+        Some(s) => parse_since(s, now)?,
         None => cloudtrail_horizon(now),
     };
     let scope = if args.organization {
@@ -232,6 +248,17 @@ fn progress_bar(n: usize) -> ProgressBar {
     bar
 }
 
+fn device_class_name(c: aws::DeviceClass) -> &'static str {
+    match c {
+        aws::DeviceClass::FidoSecurityKey => "fido security key",
+        aws::DeviceClass::FidoPasskey => "fido passkey/uncertified",
+        aws::DeviceClass::FidoUnverified => "fido",
+        aws::DeviceClass::Virtual => "virtual",
+        aws::DeviceClass::HardwareTotp => "hardware_totp",
+        aws::DeviceClass::Unknown => "unknown",
+    }
+}
+
 fn count(n: Option<usize>) -> String {
     n.map_or_else(|| "unknown".to_string(), |n| n.to_string())
 }
@@ -245,13 +272,33 @@ fn print_human(report: &Report) {
             (None, None) => a.account_id.clone(),
         };
         let role = if a.management { "management" } else { "member" };
+        if a.posture.account_inactive() {
+            println!(
+                "{}  [{role}, {}: not audited]",
+                crate::text::escape(&title),
+                crate::text::escape(a.posture.account_status.as_deref().unwrap_or("inactive"))
+            );
+            println!();
+            continue;
+        }
         let p = &a.posture;
         let mfa = if p.mfa_devices.is_empty() {
             "none".to_string()
         } else {
             p.mfa_devices
                 .iter()
-                .map(|d| format!("{} {}", d.kind.as_str(), d.serial))
+                .map(|d| {
+                    // The precise class when the read told it (security key / passkey /
+                    // unverified FIDO), else the kind from the serial's shape.
+                    let class = p
+                        .device_classes
+                        .iter()
+                        .find(|c| c.serial == d.serial)
+                        .map(|c| device_class_name(c.class))
+                        .unwrap_or(d.kind.as_str());
+                    // Serials come from AWS or an evidence file: escaped for the terminal.
+                    format!("{class} {}", crate::text::escape(&d.serial))
+                })
                 .collect::<Vec<_>>()
                 .join("\n")
         };
@@ -285,7 +332,8 @@ fn print_human(report: &Report) {
                 count(p.signing_certificates.as_ref().map(Vec::len)).as_str(),
             ])
             .row(["password", password])
-            .row(["root logins", logins.as_str()]);
+            .row(["root logins", logins.as_str()])
+            .row(["other root use", p.usage.len().to_string().as_str()]);
         println!("{t}");
         if !a.findings.is_empty() {
             let mut f = Table::new(["finding", "severity", "evidence"]);
@@ -298,8 +346,12 @@ fn print_human(report: &Report) {
     }
     let s = &report.summary;
     println!(
-        "{} account(s), {} compliant, {} credential-less, {} finding(s)",
-        s.accounts, s.compliant_accounts, s.credential_less_accounts, s.findings
+        "{} account(s), {} compliant, {} credential-less, {} suspended or closed, {} finding(s)",
+        s.accounts,
+        s.compliant_accounts,
+        s.credential_less_accounts,
+        s.inactive_accounts,
+        s.findings
     );
 }
 

@@ -92,7 +92,14 @@ fn parse_call(req: &HttpRequest) -> Call {
         .map(|b| String::from_utf8_lossy(b).into_owned())
         .unwrap_or_default();
     let mut form = HashMap::new();
-    let action = if let Some(target) = req.headers().get("x-amz-target") {
+    let action = if let Some((_, op)) = uri.split_once("/operation/") {
+        // Smithy RPC v2 CBOR (CloudWatch): the operation is in the path, the body is CBOR.
+        let raw = req.body().bytes().unwrap_or_default();
+        let value: serde_json::Value =
+            ciborium::from_reader(raw).unwrap_or(serde_json::Value::Null);
+        form.insert("json".to_string(), value.to_string());
+        op.split(['?', '/']).next().unwrap_or("").to_string()
+    } else if let Some(target) = req.headers().get("x-amz-target") {
         form.insert("json".to_string(), body);
         target.rsplit('.').next().unwrap_or("").to_string()
     } else {
@@ -130,6 +137,7 @@ type Handler = dyn Fn(&Call) -> Reply + Send + Sync;
 struct Connector {
     handler: Arc<Handler>,
     log: Arc<Mutex<Vec<Call>>>,
+    keep_log: bool,
     latency: Option<Duration>,
 }
 
@@ -143,8 +151,10 @@ impl HttpConnector for Connector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let call = parse_call(&request);
         let reply = (self.handler)(&call);
-        if let Ok(mut log) = self.log.lock() {
-            log.push(call);
+        if self.keep_log {
+            if let Ok(mut log) = self.log.lock() {
+                log.push(call);
+            }
         }
         let latency = self.latency;
         HttpConnectorFuture::new(async move {
@@ -152,9 +162,18 @@ impl HttpConnector for Connector {
                 tokio::time::sleep(d).await;
             }
             let status = StatusCode::try_from(reply.status).expect("valid status");
-            let mut resp = Response::new(status, SdkBody::from(reply.body));
+            // CBOR replies carry their bytes hex-encoded in `body` (see `cbor_ok`).
+            let body = if reply.content_type == "application/cbor" {
+                SdkBody::from(hex::decode(&reply.body).expect("hex CBOR body"))
+            } else {
+                SdkBody::from(reply.body)
+            };
+            let mut resp = Response::new(status, body);
             resp.headers_mut()
                 .insert("content-type", reply.content_type);
+            if reply.content_type == "application/cbor" {
+                resp.headers_mut().insert("smithy-protocol", "rpc-v2-cbor");
+            }
             resp.headers_mut()
                 .insert("x-amzn-requestid", "c6104cbe-af31-11e0-8154-cbc7ccf896c7");
             Ok(resp)
@@ -167,10 +186,27 @@ pub fn client(
     handler: impl Fn(&Call) -> Reply + Send + Sync + 'static,
     latency: Option<Duration>,
 ) -> (SharedHttpClient, Arc<Mutex<Vec<Call>>>) {
+    logged(handler, latency, true)
+}
+
+/// A replaying HTTP client that keeps no log (benchmarks: memory must not grow per call).
+pub fn client_unlogged(
+    handler: impl Fn(&Call) -> Reply + Send + Sync + 'static,
+    latency: Option<Duration>,
+) -> SharedHttpClient {
+    logged(handler, latency, false).0
+}
+
+fn logged(
+    handler: impl Fn(&Call) -> Reply + Send + Sync + 'static,
+    latency: Option<Duration>,
+    keep_log: bool,
+) -> (SharedHttpClient, Arc<Mutex<Vec<Call>>>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let conn = Connector {
         handler: Arc::new(handler),
         log: log.clone(),
+        keep_log,
         latency,
     };
     let shared = SharedHttpConnector::new(conn);
@@ -441,3 +477,143 @@ pub fn describe_organization(management: &str) -> Reply {
 
 /// The documented 22-column credential report header.
 pub const REPORT_HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+
+/// `GetUser` in a root session: the root user, with `PasswordLastUsed` when given.
+pub fn root_user(account: &str, password_last_used: Option<&str>) -> Reply {
+    let used = password_last_used
+        .map(|t| format!("<PasswordLastUsed>{t}</PasswordLastUsed>"))
+        .unwrap_or_default();
+    iam_ok(
+        "GetUser",
+        &format!("<User><Path>/</Path><UserName>root</UserName><UserId>{account}</UserId><Arn>arn:aws:iam::{account}:root</Arn><CreateDate>2019-01-01T00:00:00Z</CreateDate>{used}</User>"),
+    )
+}
+
+/// `GetMFADevice` for a FIDO key with these certifications (empty: none reported).
+pub fn mfa_device(serial: &str, certifications: &[(&str, &str)]) -> Reply {
+    let entries: String = certifications
+        .iter()
+        .map(|(k, v)| format!("<entry><key>{k}</key><value>{v}</value></entry>"))
+        .collect();
+    let certs = if entries.is_empty() {
+        String::new()
+    } else {
+        format!("<Certifications>{entries}</Certifications>")
+    };
+    iam_ok(
+        "GetMFADevice",
+        &format!("<UserName>root</UserName><SerialNumber>{serial}</SerialNumber><EnableDate>2024-06-01T09:30:00Z</EnableDate>{certs}"),
+    )
+}
+
+/// One `LookupEvents` entry: the envelope around a `CloudTrailEvent` text (any text, so tests
+/// can send events that do not parse).
+pub fn ct_event(id: &str, epoch: i64, name: &str, cloudtrail_event: &str) -> serde_json::Value {
+    serde_json::json!({
+        "EventId": id,
+        "EventName": name,
+        "ReadOnly": "false",
+        "EventTime": epoch,
+        "EventSource": "signin.amazonaws.com",
+        "Username": "root",
+        "Resources": [],
+        "CloudTrailEvent": cloudtrail_event
+    })
+}
+
+/// A `LookupEvents` page of these entries.
+pub fn lookup_page(events: Vec<serde_json::Value>, next: Option<&str>) -> Reply {
+    let mut body = serde_json::json!({ "Events": events });
+    if let Some(n) = next {
+        body["NextToken"] = serde_json::Value::String(n.to_string());
+    }
+    json_ok(body)
+}
+
+/// A ListAccounts page with each account's `State` (and the older `Status`).
+pub fn list_accounts_with_state(accounts: &[(&str, &str, &str, &str)]) -> Reply {
+    let list: Vec<serde_json::Value> = accounts
+        .iter()
+        .map(|(id, name, email, state)| {
+            let status = match *state {
+                "CLOSED" => "SUSPENDED",
+                s => s,
+            };
+            serde_json::json!({
+                "Id": id, "Arn": format!("arn:aws:organizations::111111111111:account/o-aa111bb222/{id}"),
+                "Email": email, "Name": name, "Status": status, "State": state,
+                "JoinedMethod": "CREATED", "JoinedTimestamp": 1.5e9
+            })
+        })
+        .collect();
+    json_ok(serde_json::json!({ "Accounts": list }))
+}
+
+/// DescribeAccount for one account.
+pub fn describe_account(id: &str, name: &str, email: &str) -> Reply {
+    json_ok(serde_json::json!({"Account": {
+        "Id": id, "Arn": format!("arn:aws:organizations::111111111111:account/o-aa111bb222/{id}"),
+        "Email": email, "Name": name, "Status": "ACTIVE", "State": "ACTIVE",
+        "JoinedMethod": "CREATED", "JoinedTimestamp": 1.5e9
+    }}))
+}
+
+/// CloudTrail `DescribeTrails`: an organization trail when `organization`, else a
+/// single-account trail without CloudWatch Logs.
+pub fn describe_trails(account: &str, organization: bool) -> Reply {
+    let trail = if organization {
+        serde_json::json!({
+            "Name": "org-trail", "S3BucketName": "org-trail-logs",
+            "TrailARN": format!("arn:aws:cloudtrail:us-east-1:{account}:trail/org-trail"),
+            "IsMultiRegionTrail": true, "HomeRegion": "us-east-1", "IsOrganizationTrail": true,
+            "CloudWatchLogsLogGroupArn": format!("arn:aws:logs:us-east-1:{account}:log-group:org-trail:*"),
+            "IncludeGlobalServiceEvents": true, "LogFileValidationEnabled": true
+        })
+    } else {
+        serde_json::json!({
+            "Name": "local", "S3BucketName": "local-logs",
+            "TrailARN": format!("arn:aws:cloudtrail:eu-west-1:{account}:trail/local"),
+            "IsMultiRegionTrail": false, "HomeRegion": "eu-west-1", "IsOrganizationTrail": false,
+            "IncludeGlobalServiceEvents": true, "LogFileValidationEnabled": false
+        })
+    };
+    json_ok(serde_json::json!({ "trailList": [trail] }))
+}
+
+/// A successful Smithy RPC v2 CBOR response (CloudWatch); `body` holds the CBOR bytes in hex.
+pub fn cbor_ok(body: serde_json::Value) -> Reply {
+    let mut bytes = Vec::new();
+    ciborium::into_writer(&body, &mut bytes).expect("CBOR encoding");
+    Reply {
+        status: 200,
+        content_type: "application/cbor",
+        body: hex::encode(bytes),
+    }
+}
+
+/// CloudWatch Logs `DescribeMetricFilters` (JSON 1.1) with one filter.
+pub fn metric_filters(
+    group: &str,
+    name: &str,
+    pattern: &str,
+    metric: &str,
+    namespace: &str,
+) -> Reply {
+    json_ok(serde_json::json!({"metricFilters": [{
+        "filterName": name, "filterPattern": pattern, "logGroupName": group,
+        "creationTime": 1_700_000_000_000_i64,
+        "metricTransformations": [{"metricName": metric, "metricNamespace": namespace, "metricValue": "1"}]
+    }]}))
+}
+
+/// CloudTrail `DescribeTrails`: one single-account trail delivering to the CloudWatch Logs
+/// group `group` in us-east-1.
+pub fn describe_trails_to_logs(account: &str, group: &str) -> Reply {
+    json_ok(serde_json::json!({ "trailList": [{
+        "Name": "main", "S3BucketName": "trail-logs",
+        "TrailARN": format!("arn:aws:cloudtrail:us-east-1:{account}:trail/main"),
+        "IsMultiRegionTrail": true, "HomeRegion": "us-east-1", "IsOrganizationTrail": false,
+        "CloudWatchLogsLogGroupArn": format!("arn:aws:logs:us-east-1:{account}:log-group:{group}:*"),
+        "CloudWatchLogsRoleArn": format!("arn:aws:iam::{account}:role/trail-to-logs")
+    }]}))
+}
