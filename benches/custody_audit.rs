@@ -243,6 +243,7 @@ fn main() {
         ledger_origin: "bench".into(),
         scope: "organization".into(),
         tool_version: "bench".into(),
+        aws_warnings: vec![],
     });
     println!(
         "build_report: {} accounts, {} logins, {} findings, verdict {} in {:?}",

@@ -37,6 +37,9 @@ pub struct AuditInput<'a> {
     pub scope: String,
     /// rootkey version.
     pub tool_version: String,
+    /// What the AWS read could not cover (e.g. the part of the period CloudTrail no longer
+    /// keeps): reported, so "no unexplained sign-ins" is never claimed for an unsearched time.
+    pub aws_warnings: Vec<String>,
 }
 
 fn ledger_findings(integrity: &LedgerIntegrity) -> Vec<Finding> {
@@ -136,6 +139,19 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
 
     let mut findings = ledger_findings(&input.integrity);
     findings.extend(custodian_findings(state));
+    for w in &input.aws_warnings {
+        findings.push(Finding {
+            code: "AWS-READ-GAP".into(),
+            severity: Severity::Low,
+            source: FindingSource::Aws,
+            account_id: None,
+            key_id: None,
+            subject: w.clone(),
+            title: format!("part of the audit could not be covered by AWS: {w}"),
+            evidence: Default::default(),
+            controls: vec![],
+        });
+    }
     let mut keys = Vec::new();
     let mut accounts = Vec::new();
     let mut logins = Vec::new();
@@ -165,6 +181,23 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         let mut devices = Vec::new();
 
         match facts {
+            // Suspended or closing accounts are listed, not audited as failures.
+            Some(f) if f.posture.account_inactive() => {
+                acct_findings.push(Finding {
+                    code: "ACCOUNT-INACTIVE".into(),
+                    severity: Severity::Info,
+                    source: FindingSource::Aws,
+                    account_id: Some(acct.clone()),
+                    key_id: None,
+                    subject: acct.clone(),
+                    title: format!(
+                        "the account is {}: its root was not compared with the ledger",
+                        f.posture.account_status.as_deref().unwrap_or("inactive")
+                    ),
+                    evidence: Default::default(),
+                    controls: vec![],
+                });
+            }
             Some(f) => {
                 let agreement = rules::compare_with_aws(&all_keys, f);
                 for d in &f.posture.mfa_devices {
@@ -205,6 +238,19 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
                         success: rules::login_succeeded(l),
                         explanation,
                     });
+                }
+                for u in f
+                    .posture
+                    .usage
+                    .iter()
+                    .filter(|u| u.time >= input.period_start && u.time <= now)
+                {
+                    acct_findings.extend(rules::usage_findings(
+                        acct,
+                        u,
+                        &rules::explain_login(u.time, checkouts, now),
+                        f.posture.logins.as_deref().unwrap_or_default(),
+                    ));
                 }
                 seen = Some(agreement.keys_seen);
             }
@@ -504,7 +550,11 @@ fn custodian_findings(state: &CustodyState) -> Vec<Finding> {
 /// (`ROOT-LOGIN-UNEXPLAINED` and friends), and a login inside an approved window is no finding.
 /// The subject is the evidence text, so two access keys on one root stay two findings.
 pub fn aws_finding(f: &aws::Finding) -> Option<Finding> {
-    if f.id == FindingId::RootLogin {
+    // Sign-ins (failed ones too) and root usage are judged against the checkouts here instead.
+    if matches!(
+        f.id,
+        FindingId::RootLogin | FindingId::RootLoginFailed | FindingId::RootUsed
+    ) {
         return None;
     }
     Some(Finding {
@@ -691,6 +741,7 @@ mod tests {
             ledger_origin: "rootkey.test/ledger".into(),
             scope: "evidence:aws.json".into(),
             tool_version: "0.1.0".into(),
+            aws_warnings: vec![],
         }
     }
 

@@ -103,6 +103,7 @@ pub fn prepare(req: &AuditRequest<'_>) -> Result<AuditReport, AuditError> {
         ledger_origin: ledger.origin().to_string(),
         scope: req.scope.clone(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        aws_warnings: judged.warnings.clone(),
     }))
 }
 

@@ -419,6 +419,70 @@ pub fn login_findings(
     out
 }
 
+/// The findings a use of root's credentials raises (an access key or API call, a password
+/// recovery), matched against the checkouts like a sign-in. A password use is the console
+/// sign-in already judged from `logins` when one lies within the clock skew: not counted twice.
+pub fn usage_findings(
+    account_id: &str,
+    usage: &crate::aws::RootUse,
+    explanation: &LoginExplanation,
+    logins: &[RootLogin],
+) -> Vec<Finding> {
+    use crate::aws::RootUseKind;
+    if usage.kind == RootUseKind::Password
+        && logins
+            .iter()
+            .any(|l| (l.time - usage.time).abs() <= LOGIN_CLOCK_SKEW)
+    {
+        return vec![];
+    }
+    let when = crate::report::fmt_time(usage.time);
+    let evidence = vec![
+        ("time", when.clone()),
+        ("what", usage.kind.as_str().to_string()),
+        ("seen in", usage.source.clone()),
+        ("detail", usage.detail.clone()),
+        (
+            "event id",
+            usage.event_id.clone().unwrap_or_else(|| "—".into()),
+        ),
+    ];
+    let subject = format!("{when} {}", usage.kind.as_str());
+    match explanation {
+        LoginExplanation::Unexplained => vec![custody_finding(
+            "ROOT-USED-UNEXPLAINED",
+            Severity::Critical,
+            account_id,
+            None,
+            &subject,
+            format!(
+                "root's {} was used while no key was checked out",
+                usage.kind.as_str()
+            ),
+            evidence,
+            &["CIS 1.6"],
+        )],
+        LoginExplanation::AfterWindow { key_id, ticket, .. } => {
+            let mut ev = evidence;
+            ev.push(("ticket", ticket.clone()));
+            vec![custody_finding(
+                "ROOT-USED-AFTER-WINDOW",
+                Severity::High,
+                account_id,
+                Some(key_id),
+                &subject,
+                format!(
+                    "root's {} was used after the approved window of key {key_id} had ended",
+                    usage.kind.as_str()
+                ),
+                ev,
+                &["CIS 1.6"],
+            )]
+        }
+        _ => vec![],
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Time to remediate
 

@@ -378,3 +378,35 @@ fn mttr_over_audits() {
     let (m, n) = mean_time_to_remediate(&[(t0, &f1, &a), (t1, &none, &a), (t2, &f1, &a)]);
     assert_eq!((m, n), (Some(10 * 86_400), 1));
 }
+
+#[test]
+fn root_usage_is_matched_against_checkouts_like_sign_ins() {
+    use crate::aws::{RootUse, RootUseKind};
+    let start = datetime!(2025-02-01 10:00 UTC);
+    let c = record(start, start + Duration::hours(4), None);
+    let now = start + Duration::hours(10);
+    let usage = |t: OffsetDateTime, kind| RootUse {
+        time: t,
+        kind,
+        source: "cloudtrail:us-east-1".into(),
+        detail: "iam.amazonaws.com DeleteAccessKey from 198.51.100.1".into(),
+        event_id: Some("ev-1".into()),
+    };
+    let judge = |u: &RootUse, logins: &[RootLogin]| {
+        usage_findings(ACCT, u, &explain_login(u.time, &[&c], now), logins)
+            .into_iter()
+            .map(|f| f.code)
+            .collect::<Vec<_>>()
+    };
+    let inside = usage(start + Duration::hours(1), RootUseKind::ApiCall);
+    assert!(judge(&inside, &[]).is_empty(), "explained by the checkout");
+    let outside = usage(start - Duration::days(1), RootUseKind::AccessKey);
+    assert_eq!(judge(&outside, &[]), ["ROOT-USED-UNEXPLAINED"]);
+    let after = usage(start + Duration::hours(5), RootUseKind::ApiCall);
+    assert_eq!(judge(&after, &[]), ["ROOT-USED-AFTER-WINDOW"]);
+    // A password use at the time of a console sign-in is that sign-in: judged once, from logins.
+    let pw = usage(start - Duration::days(1), RootUseKind::Password);
+    let login = root_login(pw.time + Duration::seconds(30), Some(true), Some(true));
+    assert!(judge(&pw, &[login]).is_empty());
+    assert_eq!(judge(&pw, &[]), ["ROOT-USED-UNEXPLAINED"]);
+}

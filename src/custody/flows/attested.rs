@@ -175,7 +175,7 @@ fn probe(
         match res {
             Ok(a) => return Ok(Some(a.credential_id)),
             Err(FlowError::Device {
-                source: DeviceError::NoCredentials { .. },
+                error: DeviceError::NoCredentials { .. },
                 ..
             }) => {}
             Err(e) => return Err(e),

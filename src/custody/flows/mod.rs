@@ -55,15 +55,15 @@ pub enum FlowError {
     #[error("refused before any key was touched: {0}")]
     Approvers(String),
     /// A key could not be asked.
-    #[error("{who}'s key ({device}): {source}")]
+    // The device error is part of the message, not a cause printed again under it.
+    #[error("{who}'s key ({device}): {error}")]
     Device {
         /// Whose key (a custodian id, or `primary`/`backup`/`key K`).
         who: String,
         /// The device spec.
         device: String,
         /// What the device layer said.
-        #[source]
-        source: DeviceError,
+        error: DeviceError,
     },
     /// A body could not be built.
     #[error(transparent)]
@@ -182,10 +182,10 @@ pub(crate) fn with_key_pin<T>(
     pin_first: bool,
     mut f: impl FnMut(&mut dyn crate::device::Authenticator, Option<String>) -> Result<T, DeviceError>,
 ) -> Result<T, FlowError> {
-    let wrap = |source| FlowError::Device {
+    let wrap = |error| FlowError::Device {
         who: who.to_string(),
         device: spec.to_string(),
-        source,
+        error,
     };
     let mut key = crate::device::open(spec).map_err(wrap)?;
     let first = if pin_first {

@@ -58,7 +58,7 @@ pub fn prove_possession(
     let assertion = match result {
         Ok(a) => a,
         Err(FlowError::Device {
-            source: DeviceError::NoCredentials { .. },
+            error: DeviceError::NoCredentials { .. },
             ..
         }) => {
             return Err(refused(
