@@ -113,6 +113,7 @@ impl VirtualKeys {
         if let Some(t) = opts.touch_delay {
             cmd.args(["--touch-delay-ms", &t.as_millis().to_string()]);
         }
+        cmd.arg("--no-touch-while").arg(self.no_touch_file(i));
         let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -145,6 +146,21 @@ impl VirtualKeys {
     /// Key `i`.
     pub fn key(&self, i: usize) -> &VirtualKey {
         &self.keys[i]
+    }
+
+    /// Whether the "user" touches key `i` from now on (a key started to touch can be told to stop
+    /// for a while: it then waits its touch timeout and answers `USER_ACTION_TIMEOUT`).
+    pub fn set_touch(&self, i: usize, touch: bool) {
+        let f = self.no_touch_file(i);
+        if touch {
+            let _ = std::fs::remove_file(f);
+        } else {
+            std::fs::write(f, b"").expect("write the no-touch marker");
+        }
+    }
+
+    fn no_touch_file(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("vk{i}.no-touch"))
     }
 
     /// The environment a process needs to see the virtual nodes.
