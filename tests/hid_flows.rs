@@ -483,3 +483,50 @@ fn demo_runs_on_virtual_hid_keys() {
         "{node} still there"
     );
 }
+
+#[test]
+fn a_demo_killed_outright_takes_its_virtual_keys_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rootkey"))
+        .args(["demo", "--hid", "--dir"])
+        .arg(&demo)
+        .env_remove("ROOTKEY_LEDGER")
+        .env_remove("ROOTKEY_DEVICE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Once the last key listens, kill the demo with no chance to clean up.
+    let last = demo.join("keys/root-backup.vkey.log");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&last)
+        .unwrap_or_default()
+        .contains("listening on")
+    {
+        assert!(Instant::now() < deadline, "the demo's keys did not start");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = std::fs::read_to_string(&last).unwrap();
+    let node = log.trim().rsplit(' ').next().unwrap().to_string();
+    let alive = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+            .any(|c| String::from_utf8_lossy(&c).contains(&node))
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive() {
+        assert!(Instant::now() < deadline, "a virtual key outlived its demo");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // What the killed demo could not remove.
+    if let Some(run) = std::path::Path::new(&node).ancestors().nth(2) {
+        if run.starts_with("/tmp") && run != std::path::Path::new("/tmp") {
+            let _ = std::fs::remove_dir_all(run);
+        }
+    }
+}

@@ -258,7 +258,22 @@ impl VirtualKeys {
         };
         for name in names {
             let log = state.join(format!("{name}.vkey.log"));
-            let child = Command::new(&vkey)
+            let mut cmd = Command::new(&vkey);
+            // A demo killed outright (no Drop) takes its keys with it.
+            #[cfg(target_os = "linux")]
+            {
+                use std::os::unix::process::CommandExt;
+                // SAFETY: prctl only, between fork and exec; it touches no memory.
+                unsafe {
+                    cmd.pre_exec(|| {
+                        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                        Ok(())
+                    });
+                }
+            }
+            let child = cmd
                 .arg("--socket")
                 .arg(keys.node(name))
                 .arg("--state-dir")
