@@ -400,6 +400,14 @@ fn story(mut r: Runner, f: &Files, k: &Keys) -> CmdResult {
          every output says the keys are software.",
         k.what()
     );
+    if let Keys::Hid(v) = k {
+        let env: Vec<String> = v.env().iter().map(|(k, v)| format!("{k}={v}")).collect();
+        eprintln!(
+            "Every step runs with {} (the preload that makes the keys' sockets look like hidraw \
+             nodes); the keys stop when the demo ends.",
+            env.join(" ")
+        );
+    }
 
     r.heading(
         "Create the custody ledger",
