@@ -4,6 +4,10 @@
 //! software keys (real CTAP2 authenticators with real attestation) and a ledger in one folder.
 //! Only AWS is stood in for, by an evidence file the demo keeps up to date
 //! (`custody::demo`): the console registration and the root sign-ins are what it simulates.
+//!
+//! With `--hid` the keys are virtual USB keys instead of `soft:` files: one `rootkey-vkey`
+//! process per key, reached through `--device hid:PATH` and the preload library built into this
+//! binary (build.rs; docs/virtual-key.md), so every step goes through rootkey's HID transport.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,6 +24,10 @@ pub struct DemoArgs {
     /// [default: a new folder under the system temp directory, kept so you can read the report]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Use virtual USB HID keys (`rootkey-vkey` processes next to this binary, Linux only)
+    /// instead of `soft:` files, so every step goes through the `hid:` transport; test-only
+    #[arg(long)]
+    pub hid: bool,
 }
 
 /// The PIN every demo key gets (each person types their own on a real station).
@@ -41,6 +49,8 @@ struct Runner {
     dir: PathBuf,
     ledger: PathBuf,
     step: usize,
+    /// Extra environment for every step (the preload, with `--hid`).
+    env: Vec<(String, String)>,
 }
 
 impl Runner {
@@ -67,6 +77,7 @@ impl Runner {
             .env_remove("ROOTKEY_CONFIG")
             .env_remove("ROOTKEY_DEVICE")
             .env(DEMO_PIN_VAR, DEMO_PIN)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {
@@ -162,13 +173,167 @@ pub fn run(args: DemoArgs, _global: &GlobalArgs) -> CmdResult {
     let exe = std::env::current_exe()
         .map_err(|e| format!("cannot find the rootkey binary to run the demo steps: {e}"))?;
     let dir = demo_dir(args.dir)?;
-    let r = Runner {
+    let mut r = Runner {
         exe,
         ledger: dir.join("ledger.db"),
         dir: dir.clone(),
         step: 0,
+        env: Vec::new(),
     };
-    story(r)
+    let f = Files::new(&r.dir);
+    std::fs::create_dir_all(&f.keys)?;
+    if !args.hid {
+        let keys = Keys::Soft(f.keys.clone());
+        return story(r, &f, &keys);
+    }
+    // The virtual keys live as long as this guard: stopped at the end, on failure too.
+    let vkeys = VirtualKeys::start(&r.exe, &f.keys, &KEY_NAMES)?;
+    r.env = vkeys.env();
+    let keys = Keys::Hid(vkeys);
+    story(r, &f, &keys)
+}
+
+/// The demo's five keys: three people's, the primary and the backup root key.
+const KEY_NAMES: [&str; 5] = ["alice", "bob", "dana", "root-primary", "root-backup"];
+
+/// Where the demo's keys are.
+enum Keys {
+    /// `soft:` files in this folder.
+    Soft(PathBuf),
+    /// Virtual USB keys.
+    Hid(VirtualKeys),
+}
+
+impl Keys {
+    /// The `--device` spec of key `name`.
+    fn spec(&self, name: &str) -> String {
+        match self {
+            Keys::Soft(dir) => format!("soft:{}", dir.join(format!("{name}.json")).display()),
+            Keys::Hid(v) => format!("hid:{}", v.node(name).display()),
+        }
+    }
+
+    fn what(&self) -> &'static str {
+        match self {
+            Keys::Soft(_) => "software keys",
+            Keys::Hid(_) => "virtual USB keys (rootkey-vkey processes, software inside)",
+        }
+    }
+}
+
+/// The preload library that makes `rootkey-vkey` sockets look like hidraw nodes (build.rs).
+const PRELOAD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libvhid_preload.so"));
+
+/// Running `rootkey-vkey` processes, one per key, killed when dropped.
+struct VirtualKeys {
+    /// A short folder under /tmp (Unix socket paths are limited to 107 bytes): the preload and
+    /// the nodes.
+    run: tempfile::TempDir,
+    children: Vec<std::process::Child>,
+}
+
+impl VirtualKeys {
+    /// Starts one key per name; their attestation CA goes to `state` (`--roots` there).
+    fn start(exe: &Path, state: &Path, names: &[&str]) -> Result<VirtualKeys, CliError> {
+        if !cfg!(target_os = "linux") || PRELOAD.is_empty() {
+            return Err("rootkey demo --hid needs Linux (LD_PRELOAD and hidraw)".into());
+        }
+        let vkey = exe.with_file_name("rootkey-vkey");
+        if !vkey.exists() {
+            return Err(format!(
+                "rootkey demo --hid needs the virtual key {} (build it: cargo build --bin rootkey-vkey)",
+                vkey.display()
+            )
+            .into());
+        }
+        let run = tempfile::Builder::new()
+            .prefix("rkvhid")
+            .tempdir_in("/tmp")
+            .map_err(|e| format!("cannot create a folder under /tmp for the virtual keys: {e}"))?;
+        std::fs::create_dir(run.path().join("vhid"))?;
+        std::fs::write(run.path().join("libvhid_preload.so"), PRELOAD)?;
+        let mut keys = VirtualKeys {
+            run,
+            children: Vec::new(),
+        };
+        for name in names {
+            let log = state.join(format!("{name}.vkey.log"));
+            let mut cmd = Command::new(&vkey);
+            // A demo killed outright (no Drop) takes its keys with it.
+            #[cfg(target_os = "linux")]
+            {
+                use std::os::unix::process::CommandExt;
+                // SAFETY: prctl only, between fork and exec; it touches no memory.
+                unsafe {
+                    cmd.pre_exec(|| {
+                        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                        Ok(())
+                    });
+                }
+            }
+            let child = cmd
+                .arg("--socket")
+                .arg(keys.node(name))
+                .arg("--state-dir")
+                .arg(state)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log)?)
+                .spawn()
+                .map_err(|e| format!("cannot start {}: {e}", vkey.display()))?;
+            keys.children.push(child);
+            // One at a time: the first creates the attestation CA the others share.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while !std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("listening on")
+            {
+                if std::time::Instant::now() > deadline {
+                    return Err(format!(
+                        "the virtual key {name} did not start (see {})",
+                        log.display()
+                    )
+                    .into());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The node (socket) of key `name`.
+    fn node(&self, name: &str) -> PathBuf {
+        self.run.path().join("vhid").join(format!("hidraw-{name}"))
+    }
+
+    /// What a rootkey process needs to see the nodes.
+    fn env(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "LD_PRELOAD".into(),
+                self.run
+                    .path()
+                    .join("libvhid_preload.so")
+                    .display()
+                    .to_string(),
+            ),
+            (
+                "ROOTKEY_VHID_PREFIX".into(),
+                format!("{}/", self.run.path().join("vhid").display()),
+            ),
+        ]
+    }
+}
+
+impl Drop for VirtualKeys {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 /// Paths of everything the demo makes, all inside its folder.
@@ -194,19 +359,13 @@ impl Files {
             report_json: dir.join("audit-report.json"),
         }
     }
-
-    fn soft(&self, name: &str) -> String {
-        format!("soft:{}", self.keys.join(format!("{name}.json")).display())
-    }
 }
 
 fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
-fn story(mut r: Runner) -> CmdResult {
-    let f = Files::new(&r.dir);
-    std::fs::create_dir_all(&f.keys)?;
+fn story(mut r: Runner, f: &Files, k: &Keys) -> CmdResult {
     // The one departure from a production policy, said out loud: software keys are allowed
     // (`allow_software`, denied by default) and trusted through their CA (`--roots`); every
     // report and listing says they are software. Custodian keys have their own table, which
@@ -220,8 +379,8 @@ fn story(mut r: Runner) -> CmdResult {
     )?;
     let config = s(&f.config);
     let keys_dir = s(&f.keys);
-    let (alice, bob, dana) = (f.soft("alice"), f.soft("bob"), f.soft("dana"));
-    let (primary, backup) = (f.soft("root-primary"), f.soft("root-backup"));
+    let (alice, bob, dana) = (k.spec("alice"), k.spec("bob"), k.spec("dana"));
+    let (primary, backup) = (k.spec("root-primary"), k.spec("root-backup"));
     let alice_dev = format!("alice={alice}");
     let bob_dev = format!("bob={bob}");
     let dana_dev = format!("dana={dana}");
@@ -236,10 +395,19 @@ fn story(mut r: Runner) -> CmdResult {
     let now = time::OffsetDateTime::now_utc();
     eprintln!("rootkey demo in {}", r.dir.display());
     eprintln!(
-        "Five software keys stand in for hardware (three people's keys, a primary and a backup \
+        "Five {} stand in for hardware (three people's keys, a primary and a backup \
          root key); a bundled AWS evidence file stands in for AWS. Everything else is real, and \
-         every output says the keys are software."
+         every output says the keys are software.",
+        k.what()
     );
+    if let Keys::Hid(v) = k {
+        let env: Vec<String> = v.env().iter().map(|(k, v)| format!("{k}={v}")).collect();
+        eprintln!(
+            "Every step runs with {} (the preload that makes the keys' sockets look like hidraw \
+             nodes); the keys stop when the demo ends.",
+            env.join(" ")
+        );
+    }
 
     r.heading(
         "Create the custody ledger",

@@ -4,7 +4,8 @@
 //! - its HID reads never time out: every call runs on a worker thread and is waited for with a
 //!   bound ([`with_timeout`]); after a timeout the key is treated as stuck;
 //! - it prints to stdout in places: fd 1 is pointed at stderr around its calls
-//!   ([`StdoutToStderr`]) so `--json` output stays valid;
+//!   ([`StdoutToStderr`]) so `--json` output stays valid, and a worker abandoned after a
+//!   timeout can never print to stdout again ([`quiet_call`]);
 //! - it refuses to choose among several keys: enumeration is done here with hidapi, filtered on
 //!   the FIDO usage page ([`fido_devices`]), and keys are opened by path;
 //! - it does not keep the raw attestation object: it is rebuilt from its parts
@@ -152,6 +153,28 @@ where
             DeviceError::Hid("the HID worker thread died (the HID library panicked)".into())
         }
     })
+}
+
+/// Runs `f` on a worker thread ([`with_timeout`]) with fd 1 pointed at stderr.
+///
+/// A worker abandoned after a timeout is still inside the library: when the key answers late
+/// it may go on and print, after fd 1 is back on stdout, into the middle of `--json` output.
+/// The library prints through Rust's stdout, which sits behind a reentrant lock: on a timeout
+/// the calling thread takes that lock, before fd 1 is restored, and never gives it back. That
+/// thread (the one that prints rootkey's output) keeps printing; every other thread, the
+/// abandoned worker included, blocks for good on its first print. rootkey prints its output
+/// from the thread that drives the keys, so nothing else is held up.
+pub fn quiet_call<T, F>(limit: Duration, waiting_for_touch: bool, f: F) -> Result<T, DeviceError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let _quiet = StdoutToStderr::new();
+    let result = with_timeout(limit, waiting_for_touch, f);
+    if matches!(result, Err(DeviceError::Timeout { .. })) {
+        std::mem::forget(std::io::stdout().lock());
+    }
+    result
 }
 
 /// Points fd 1 at stderr while it lives, so a library that prints cannot corrupt `--json`.
@@ -509,13 +532,10 @@ impl HidAuthenticator {
             .with_keep_alive_msg_to_stderr(true);
         let param = HidParam::Path(desc.path.clone());
         let path = desc.path.clone();
-        let key = {
-            let _quiet = StdoutToStderr::new();
-            with_timeout(ANSWER_TIMEOUT, false, move || {
-                FidoKeyHid::new(&[param], &cfg).map_err(|e| e.to_string())
-            })?
-            .map_err(|m| classify_hidapi_message(&path, &m))?
-        };
+        let key = quiet_call(ANSWER_TIMEOUT, false, move || {
+            FidoKeyHid::new(&[param], &cfg).map_err(|e| e.to_string())
+        })?
+        .map_err(|m| classify_hidapi_message(&path, &m))?;
         Ok(HidAuthenticator {
             desc,
             key: Arc::new(key),
@@ -542,10 +562,7 @@ impl HidAuthenticator {
             });
         }
         let key = Arc::clone(&self.key);
-        let result = {
-            let _quiet = StdoutToStderr::new();
-            with_timeout(limit, touch, move || f(&key))
-        };
+        let result = quiet_call(limit, touch, move || f(&key));
         match result {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(msg)) => Err(self.with_retries(map_ctap_error(&msg, rp_id))),
@@ -568,10 +585,7 @@ impl HidAuthenticator {
             return e;
         }
         let key = Arc::clone(&self.key);
-        let retries = {
-            let _quiet = StdoutToStderr::new();
-            with_timeout(ANSWER_TIMEOUT, false, move || key.get_pin_retries().ok())
-        };
+        let retries = quiet_call(ANSWER_TIMEOUT, false, move || key.get_pin_retries().ok());
         match retries {
             Ok(n) => DeviceError::PinInvalid {
                 retries: n.and_then(|n| u32::try_from(n).ok()),
@@ -952,6 +966,58 @@ mod tests {
             assert_eq!(ino(1), ino(2));
         }
         assert_eq!(ino(1), before);
+    }
+
+    /// The child half of [`an_abandoned_worker_never_prints_to_stdout`]: a "library call" that
+    /// times out, then prints to stdout (as ctap-hid-fido2 does) once the key answers late,
+    /// while the caller prints its own output. Writes through `std::io::stdout()`, which the
+    /// test harness does not capture, so the parent sees fd 1 as rootkey would.
+    #[test]
+    fn abandoned_worker_child() {
+        use std::io::Write;
+        if std::env::var_os("ROOTKEY_TEST_ABANDONED_WORKER").is_none() {
+            return;
+        }
+        let r = quiet_call(Duration::from_millis(100), true, || {
+            std::thread::sleep(Duration::from_millis(300));
+            let _ = writeln!(std::io::stdout(), "LIBRARY NOISE");
+            let _ = std::io::stdout().flush();
+        });
+        assert!(matches!(r, Err(DeviceError::Timeout { .. })));
+        let mut out = std::io::stdout();
+        writeln!(out, "{{\"json\": true}}").unwrap();
+        out.flush().unwrap();
+        // Long enough for the worker to have printed, were it able to.
+        std::thread::sleep(Duration::from_millis(800));
+        writeln!(out, "{{\"still\": \"mine\"}}").unwrap();
+        out.flush().unwrap();
+        // The harness would wait on stdout to report: leave without it.
+        std::process::exit(0);
+    }
+
+    #[test]
+    fn an_abandoned_worker_never_prints_to_stdout() {
+        let o = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "device::hid::tests::abandoned_worker_child",
+                "--nocapture",
+            ])
+            .env("ROOTKEY_TEST_ABANDONED_WORKER", "1")
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            out.contains("{\"json\": true}\n{\"still\": \"mine\"}\n"),
+            "{out}"
+        );
+        assert!(!out.contains("LIBRARY NOISE"), "{out}");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Virtual FIDO2 keys on a virtual hidraw path, for end-to-end tests through `--device hid:`.
 //!
 //! [`VirtualKeys::start`] starts N `rootkey-vkey` processes (each one key, listening on a
-//! socket under a private directory) and builds the preload library that makes those sockets
-//! look like hidraw nodes. Give a child process [`VirtualKeys::env`] and `--device` one of
+//! socket under a private directory); the preload library that makes those sockets look like
+//! hidraw nodes is the one build.rs compiled. Give a child process [`VirtualKeys::env`] and `--device` one of
 //! [`VirtualKeys::spec`]; nothing else changes in rootkey's `hid:` path. The directory also holds
 //! the keys' attestation CA (`rootkey-soft-ca.pem`: pass [`VirtualKeys::roots_dir`] to
 //! `attest verify --roots`). See docs/virtual-key.md.
@@ -15,7 +15,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// How a virtual key behaves.
@@ -44,33 +43,10 @@ pub struct VirtualKeys {
     keys: Vec<VirtualKey>,
 }
 
-/// The preload library, built once per test process from tools/vhid-preload with `cc`.
+/// The preload library build.rs compiled from tools/vhid-preload (with `cc`, into OUT_DIR: the
+/// one `rootkey demo --hid` embeds).
 pub fn preload_library() -> &'static Path {
-    static LIB: OnceLock<PathBuf> = OnceLock::new();
-    LIB.get_or_init(|| {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/vhid-preload/vhid_preload.c");
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vhid");
-        std::fs::create_dir_all(&dir).expect("create the preload build directory");
-        let lib = dir.join("libvhid_preload.so");
-        // Built under a private name and renamed: test processes running at once never see a
-        // half-written library.
-        let tmp = dir.join(format!("libvhid_preload.{}.so", std::process::id()));
-        let out = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-            .args(["-shared", "-fPIC", "-O2", "-Wall", "-o"])
-            .arg(&tmp)
-            .arg(&src)
-            .arg("-ldl")
-            .output()
-            .expect("a C compiler (cc) builds the preload library: run ./scripts/deps");
-        assert!(
-            out.status.success(),
-            "building {} failed:\n{}",
-            src.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::rename(&tmp, &lib).expect("install the preload library");
-        lib
-    })
+    Path::new(concat!(env!("OUT_DIR"), "/libvhid_preload.so"))
 }
 
 impl VirtualKeys {
@@ -113,6 +89,7 @@ impl VirtualKeys {
         if let Some(t) = opts.touch_delay {
             cmd.args(["--touch-delay-ms", &t.as_millis().to_string()]);
         }
+        cmd.arg("--no-touch-while").arg(self.no_touch_file(i));
         let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -145,6 +122,21 @@ impl VirtualKeys {
     /// Key `i`.
     pub fn key(&self, i: usize) -> &VirtualKey {
         &self.keys[i]
+    }
+
+    /// Whether the "user" touches key `i` from now on (a key started to touch can be told to stop
+    /// for a while: it then waits its touch timeout and answers `USER_ACTION_TIMEOUT`).
+    pub fn set_touch(&self, i: usize, touch: bool) {
+        let f = self.no_touch_file(i);
+        if touch {
+            let _ = std::fs::remove_file(f);
+        } else {
+            std::fs::write(f, b"").expect("write the no-touch marker");
+        }
+    }
+
+    fn no_touch_file(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("vk{i}.no-touch"))
     }
 
     /// The environment a process needs to see the virtual nodes.

@@ -7,7 +7,7 @@
 //! attestation is the soft authenticator's (a software key, never trusted as hardware).
 //!
 //! Usage: rootkey-vkey --socket PATH --state-dir DIR [--no-touch] [--touch-timeout-ms N]
-//!        [--touch-delay-ms N]
+//!        [--touch-delay-ms N] [--no-touch-while FILE]
 
 mod ctap2;
 mod pin;
@@ -58,6 +58,8 @@ struct Options {
     touch_timeout: Duration,
     /// How long a touch takes when it comes (keepalives are sent meanwhile).
     touch_delay: Duration,
+    /// While this file exists the user does not touch (as `--no-touch`), checked per request.
+    no_touch_while: Option<PathBuf>,
 }
 
 /// What every open handle shares: the channel counter and the one authenticator, which serves
@@ -69,7 +71,7 @@ struct Shared {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: rootkey-vkey --socket PATH --state-dir DIR [--no-touch] [--touch-timeout-ms N] [--touch-delay-ms N]"
+        "usage: rootkey-vkey --socket PATH --state-dir DIR [--no-touch] [--touch-timeout-ms N] [--touch-delay-ms N] [--no-touch-while FILE]"
     );
     std::process::exit(2)
 }
@@ -81,6 +83,7 @@ fn main() {
         touch: true,
         touch_timeout: Duration::from_secs(30),
         touch_delay: Duration::ZERO,
+        no_touch_while: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -92,6 +95,7 @@ fn main() {
             "--no-touch" => opts.touch = false,
             "--touch-timeout-ms" => opts.touch_timeout = ms(value()),
             "--touch-delay-ms" => opts.touch_delay = ms(value()),
+            "--no-touch-while" => opts.no_touch_while = Some(value().into()),
             _ => usage(),
         }
     }
@@ -389,15 +393,21 @@ struct Touch<'a> {
 impl Presence for Touch<'_> {
     fn wait(&mut self) -> Result<(), u8> {
         let start = Instant::now();
-        let limit = if self.opts.touch {
+        let touch = self.opts.touch
+            && !self
+                .opts
+                .no_touch_while
+                .as_ref()
+                .is_some_and(|f| f.exists());
+        let limit = if touch {
             self.opts.touch_delay
         } else {
             self.opts.touch_timeout
         };
-        if limit.is_zero() && self.opts.touch {
+        if limit.is_zero() && touch {
             return Ok(());
         }
-        if self.opts.touch {
+        if touch {
             eprintln!("rootkey-vkey: waiting for a touch (it comes in {limit:?})");
         } else {
             eprintln!("rootkey-vkey: waiting for a touch that will not come");
@@ -422,7 +432,7 @@ impl Presence for Touch<'_> {
                 send_error(self.fd, cid, ERR_CHANNEL_BUSY);
             }
         }
-        if self.opts.touch {
+        if touch {
             Ok(())
         } else {
             Err(status::USER_ACTION_TIMEOUT)
