@@ -49,6 +49,13 @@ fn approval(s: &Station, who: &str, event: &UnsignedEvent) -> Approval {
     }
 }
 
+/// A possession proof that proves nothing: the rules tried here refuse the event before the
+/// proof is looked at (a forger would not get further with a real one).
+static PLACEHOLDER_PROOF: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    json!({"challenge": "AA", "authenticator_data": "AA", "client_data_json": "AA",
+           "signature": "AA", "counter": 0})
+});
+
 /// An event stamped now, as a forger holding the signing key would write it.
 fn event(kind: &str, body: Value) -> UnsignedEvent {
     UnsignedEvent::new(kind, "mallory", body).unwrap()
@@ -484,7 +491,8 @@ fn ledger_verify_is_as_strict_as_the_audit_and_the_flows() {
     let moved = event(
         "key.moved",
         json!({"key_id": b, "account_id": ACCT, "from_location": "Deposit box 114, Cork",
-               "to_location": "SAFE A - Dublin", "reason": "consolidate"}),
+               "to_location": "SAFE A - Dublin", "reason": "consolidate", "bag_serial": "B30",
+               "proof": PLACEHOLDER_PROOF.clone()}),
     );
     // ...and a forger with the key and both custodians' real approvals writes it anyway.
     let approvals = vec![approval(&s, "alice", &moved), approval(&s, "bob", &moved)];
@@ -706,7 +714,8 @@ fn every_break_glass_and_enrollment_rule_is_one_rule_for_flows_and_verify() {
         (
             "key.moved",
             json!({"key_id": b, "account_id": ACCT, "from_location": "Deposit box 114, Cork",
-                   "to_location": "Vault 9", "bag_serial": "b-1", "reason": "r"}),
+                   "to_location": "Vault 9", "bag_serial": "b-1", "reason": "r",
+                   "proof": PLACEHOLDER_PROOF.clone()}),
             "already used",
         ),
         (
