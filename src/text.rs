@@ -4,7 +4,7 @@
 //!
 //! Character classes come from the Unicode tables of `unicode-properties` (general category)
 //! and `unicode-normalization` (NFKC), not from hand-written lists; the only hand-written list
-//! is [`INVISIBLE_LETTERS`], a few characters that Unicode files as letters or symbols but that
+//! is `INVISIBLE_LETTERS`, a few characters that Unicode files as letters or symbols but that
 //! draw nothing.
 
 use std::borrow::Cow;

@@ -363,7 +363,7 @@ impl CustodyState {
         self.last_seq
     }
 
-    /// Applies one entry whose approvals were verified ([`CustodyState::approve`]). A refused
+    /// Applies one entry whose approvals were verified ([`Registry::approve`](super::dual_control::Registry::approve)). A refused
     /// entry leaves the state as it was.
     pub fn apply(&mut self, approved: Approved<'_>) -> Result<(), StateError> {
         let who: Vec<(&str, Role)> = approved

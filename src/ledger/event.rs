@@ -93,7 +93,7 @@ pub struct Event {
     pub id: [u8; 16],
     /// RFC 3339 UTC time, whole seconds, when the event was made.
     pub time: String,
-    /// Event kind (see [`super::rules`]).
+    /// Event kind (the kinds are listed in `custody::events`).
     pub kind: String,
     /// Who recorded it.
     pub actor: String,

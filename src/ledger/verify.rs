@@ -68,7 +68,7 @@ impl std::fmt::Display for Failure {
     }
 }
 
-/// Outcome of [`Ledger::verify`].
+/// Outcome of [`Ledger::verify_with`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifyReport {
     /// Whether everything checked out.

@@ -5,8 +5,8 @@
 //! for tests and the demo), so nothing here reads the terminal directly.
 //!
 //! Every step is one ledger event (or one batch appended in one transaction). A flow builds its
-//! event, asks the custody state whether it may be applied ([`Station::check`]), gathers the
-//! approvals the state says it needs, and appends through [`Station::append`], which verifies
+//! event, asks the custody state whether it may be applied (`Station::check`), gathers the
+//! approvals the state says it needs, and appends through `Station::append`, which verifies
 //! them and folds the event again: the rules live in the fold alone. An error or Ctrl-C before
 //! the append leaves the ledger exactly as it was.
 //!
@@ -32,7 +32,7 @@ pub use attested::{attest_key, Attested, Eligibility};
 pub use console::{Console, RecordingConsole, StderrConsole};
 
 use super::dual_control::{Registry, Requirement, Role};
-use super::station::{Station, StationError};
+use super::station::StationError;
 use super::{EventError, StateError};
 use crate::device::DeviceError;
 use crate::ledger::{self, LedgerError};
@@ -148,11 +148,6 @@ pub(crate) fn check_approvers(
         who.push((c.id.as_str(), c.role));
     }
     requirement.check(&who).map_err(FlowError::Approvers)
-}
-
-/// Opens the ledger for appending and verifies it (a broken ledger is refused).
-pub fn open(db: &std::path::Path, key: Option<&std::path::Path>) -> Result<Station, FlowError> {
-    Ok(Station::open(db, key)?)
 }
 
 /// A fresh random 32-byte challenge.
