@@ -277,3 +277,74 @@ fn an_account_leaves_scope_only_once_its_keys_are_retired() {
     );
     s.verifies();
 }
+
+#[test]
+fn a_key_is_replaced_and_retired_only_once_aws_shows_its_successor() {
+    let s = Station::new();
+    let (p, b) = s.onboarded();
+    let replace = |device: &str, bag: &str| {
+        let before = s.evidence(
+            "before-replace.json",
+            &[Station::serial(&p), Station::serial(&b)],
+        );
+        s.run(&[
+            "enroll",
+            "--account",
+            ACCT,
+            "--replace",
+            &b,
+            "--backup",
+            &s.soft(device),
+            "--location-backup",
+            "Vault 5, Galway",
+            "--bag-backup",
+            bag,
+            "--custodians",
+            "alice,bob",
+            "--roots",
+            &s.dir.path().display().to_string(),
+            "--policy",
+            &s.path("policy.toml").display().to_string(),
+            "--evidence-in",
+            &before,
+            "--json",
+        ])
+    };
+    let before = s.len();
+    // A key already in custody cannot be the successor.
+    let o = replace("k1.json", "B50");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("already holds root key"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(s.len(), before);
+    let o = replace("k3.json", "B50");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let new = v["keys"][0]["key_id"].as_str().unwrap().to_string();
+    // The old key stays in custody until AWS shows the successor.
+    let keys = enrolled(&s);
+    assert_eq!(key(&keys, &b)["status"], "in_safe");
+    // Retiring it as "replaced" before then is refused by the rules.
+    let o = retire(&s, &b, "replaced", "alice,bob");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no successor of it is confirmed"),
+        "{}",
+        stderr(&o)
+    );
+    // AWS shows the successor: its confirmation and the old key's retirement land together.
+    let o = s.confirm(&[
+        Station::serial(&p),
+        Station::serial(&b),
+        Station::serial(&new),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let keys = enrolled(&s);
+    assert_eq!(key(&keys, &b)["status"], "retired");
+    assert_eq!(key(&keys, &new)["status"], "in_safe");
+    assert!(key(&keys, &new)["serial_arn"].is_string());
+    s.verifies();
+}

@@ -32,23 +32,28 @@ pub struct EnrollArgs {
     /// The 12-digit AWS account id
     #[arg(long, value_name = "ID", required = true)]
     pub account: Option<String>,
+    /// Enroll a successor for this key (same account and role) instead of a new pair: give
+    /// only that role's flags (--primary/--location-primary/--bag-primary, or the backup's);
+    /// the old key is retired when `enroll confirm` sees the successor in AWS
+    #[arg(long, value_name = "KEY")]
+    pub replace: Option<String>,
     /// The primary key: `hid:PATH` or `soft:FILE`
-    #[arg(long, value_name = "DEVICE", required = true)]
+    #[arg(long, value_name = "DEVICE", required_unless_present = "replace")]
     pub primary: Option<String>,
     /// The backup key
-    #[arg(long, value_name = "DEVICE", required = true)]
+    #[arg(long, value_name = "DEVICE", required_unless_present = "replace")]
     pub backup: Option<String>,
     /// Where the primary key will be stored
-    #[arg(long, value_name = "TEXT", required = true)]
+    #[arg(long, value_name = "TEXT", required_unless_present = "replace")]
     pub location_primary: Option<String>,
     /// Where the backup key will be stored (a different place)
-    #[arg(long, value_name = "TEXT", required = true)]
+    #[arg(long, value_name = "TEXT", required_unless_present = "replace")]
     pub location_backup: Option<String>,
     /// Serial of the primary key's tamper-evident bag
-    #[arg(long, value_name = "SERIAL", required = true)]
+    #[arg(long, value_name = "SERIAL", required_unless_present = "replace")]
     pub bag_primary: Option<String>,
     /// Serial of the backup key's tamper-evident bag
-    #[arg(long, value_name = "SERIAL", required = true)]
+    #[arg(long, value_name = "SERIAL", required_unless_present = "replace")]
     pub bag_backup: Option<String>,
     /// The two approving custodians, as A,B
     #[arg(long, value_name = "A,B", value_parser = parse_pair, required = true)]
@@ -127,32 +132,65 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
             bag_serial: required(bag, &format!("--bag-{role}"))?,
         })
     };
-    let primary = placement(a.primary, a.location_primary, a.bag_primary, "primary")?;
-    let backup = placement(a.backup, a.location_backup, a.bag_backup, "backup")?;
     let (trust, policy) = super::attest::trust_and_policy(
         KeyPurpose::Root,
         a.roots.as_deref(),
         a.policy.as_deref(),
         global,
     )?;
+    let elig = Eligibility { trust, policy };
     let mut console = global.console();
     // What AWS shows before: counts toward the limit of 8 devices on root.
     let before = read_view(&a.source, &account, Duration::ZERO, &mut console, |_| true)?;
-    let req = EnrollRequest {
-        actor: custodians[0].clone(),
-        account_id: account.clone(),
-        primary,
-        backup,
-        custodians: a.keys.approvers(&custodians),
-        root_mfa_devices: before.devices.len(),
-    };
     let mut ledger = Station::open(&global.ledger_path()?, None)?;
-    let enrolled = enroll::enroll(
-        &mut ledger,
-        &mut console,
-        &req,
-        &Eligibility { trust, policy },
-    )?;
+    let enrolled = match &a.replace {
+        Some(old) => {
+            let (role, of) = ledger
+                .state()
+                .key(old)
+                .map(|k| (k.role, k.account_id.clone()))
+                .ok_or_else(|| {
+                    format!(
+                        "no key {} in custody: check `rootkey keys enrolled`",
+                        crate::text::escape(old)
+                    )
+                })?;
+            if of != account {
+                return Err(format!(
+                    "key {old} guards account {of}, not {}",
+                    crate::text::escape(&account)
+                )
+                .into());
+            }
+            let placement = match role {
+                crate::custody::events::KeyRole::Primary => {
+                    placement(a.primary, a.location_primary, a.bag_primary, "primary")?
+                }
+                crate::custody::events::KeyRole::Backup => {
+                    placement(a.backup, a.location_backup, a.bag_backup, "backup")?
+                }
+            };
+            let req = enroll::ReplaceRequest {
+                actor: custodians[0].clone(),
+                key_id: old.clone(),
+                placement,
+                custodians: a.keys.approvers(&custodians),
+                root_mfa_devices: before.devices.len(),
+            };
+            enroll::replace(&mut ledger, &mut console, &req, &elig)?
+        }
+        None => {
+            let req = EnrollRequest {
+                actor: custodians[0].clone(),
+                account_id: account.clone(),
+                primary: placement(a.primary, a.location_primary, a.bag_primary, "primary")?,
+                backup: placement(a.backup, a.location_backup, a.bag_backup, "backup")?,
+                custodians: a.keys.approvers(&custodians),
+                root_mfa_devices: before.devices.len(),
+            };
+            enroll::enroll(&mut ledger, &mut console, &req, &elig)?
+        }
+    };
     print_enrolled(&enrolled, global.json && a.source.evidence_in.is_some())?;
     for (i, step) in enrolled.console_steps.iter().enumerate() {
         console.step(&format!("AWS console step {}: {step}", i + 1))?;

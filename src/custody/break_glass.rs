@@ -324,6 +324,20 @@ impl CustodyState {
     /// (nothing is overdue any more: the key is gone, and the audit now expects AWS not to
     /// show it).
     pub(super) fn apply_retired(&mut self, at: &At<'_>, b: KeyRetired) -> Result<(), StateError> {
+        // A key is "replaced" only once AWS shows its successor: the account is never left with
+        // one confirmed key by a replacement.
+        if b.reason == super::events::RetireReason::Replaced
+            && !self.keys.values().any(|k| {
+                k.is_active()
+                    && k.replaces.as_deref() == Some(b.key_id.as_str())
+                    && k.registration.is_some()
+            })
+        {
+            return Err(at.inconsistent(format!(
+                "key {} is retired as replaced, but no successor of it is confirmed in AWS: confirm the successor first (or retire it for another reason)",
+                b.key_id
+            )));
+        }
         let key = self.key_mut(at, &b.key_id, &b.account_id)?;
         if !key.is_active() {
             return Err(at.inconsistent(format!("key {} is already retired", b.key_id)));

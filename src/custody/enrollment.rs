@@ -83,7 +83,14 @@ impl CustodyState {
                 "its custody credential is already {owner}'s: one key, one purpose; use another key"
             )));
         }
-        let active = self.active_keys_of(&b.account_id);
+        let replaced = self.replaced_key(at, &b)?;
+        // The key being replaced stays in custody until AWS shows its successor: it takes no
+        // part in the role and location rules of the successor.
+        let active: Vec<&KeyState> = self
+            .active_keys_of(&b.account_id)
+            .into_iter()
+            .filter(|k| Some(k.key_id.as_str()) != replaced.as_deref())
+            .collect();
         if let Some(same) = active.iter().find(|k| k.role == b.role) {
             return Err(at.inconsistent(format!(
                 "account {} already has an active {} key ({}): retire it first",
@@ -131,6 +138,7 @@ impl CustodyState {
                 last_possession: at.time,
                 last_counter: 0,
                 history: Vec::new(),
+                replaces: b.replaces,
             },
         );
         if let Some(k) = self.keys.get_mut(&key_id) {
@@ -144,6 +152,42 @@ impl CustodyState {
             k.log(at, detail);
         }
         Ok(())
+    }
+
+    /// The key a successor replaces: active, of the same account and role, with no other
+    /// successor pending.
+    fn replaced_key(&self, at: &At<'_>, b: &KeyEnrolled) -> Result<Option<String>, StateError> {
+        let Some(old) = &b.replaces else {
+            return Ok(None);
+        };
+        let key = self
+            .keys
+            .get(old)
+            .filter(|k| k.is_active() && k.account_id == b.account_id)
+            .ok_or_else(|| {
+                at.inconsistent(format!(
+                    "key {old} is not an active key of account {}: nothing to replace",
+                    b.account_id
+                ))
+            })?;
+        if key.role != b.role {
+            return Err(at.inconsistent(format!(
+                "key {old} is the {}; its successor must be too, not the {}",
+                key.role.as_str(),
+                b.role.as_str()
+            )));
+        }
+        if let Some(other) = self
+            .keys
+            .values()
+            .find(|k| k.is_active() && k.replaces.as_deref() == Some(old))
+        {
+            return Err(at.inconsistent(format!(
+                "key {} is already enrolled to replace {old}: confirm or retire it first",
+                other.key_id
+            )));
+        }
+        Ok(Some(old.clone()))
     }
 
     /// AWS shows the key on this account's root, under the name rootkey proposed.

@@ -241,6 +241,9 @@ pub struct KeyEnrolled {
     pub bag_serial: String,
     /// The device name proposed for the AWS console (`rootkey-<key id>`).
     pub aws_device_name: String,
+    /// The key this one succeeds (same account and role), retired once AWS shows this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 /// How AWS's view of the root user's devices was obtained.

@@ -170,6 +170,8 @@ pub struct KeyState {
     pub last_counter: u32,
     /// Where it has been and who had it, entry by entry.
     pub history: Vec<KeyHistory>,
+    /// The key it succeeds, when it was enrolled as a replacement.
+    pub replaces: Option<String>,
 }
 
 /// One step in a key's life, as the ledger recorded it.

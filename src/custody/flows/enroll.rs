@@ -190,11 +190,87 @@ pub fn enroll(
         &ids,
         &crate::custody::Requirement::Custodians(2),
     )?;
+    enroll_keys(
+        station,
+        console,
+        &req.actor,
+        &req.account_id,
+        &[
+            (KeyRole::Primary, &req.primary),
+            (KeyRole::Backup, &req.backup),
+        ],
+        &req.custodians,
+        elig,
+        None,
+    )
+}
+
+/// A successor for one key in custody: same account, same role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplaceRequest {
+    /// Who records it.
+    pub actor: String,
+    /// The key being replaced.
+    pub key_id: String,
+    /// The successor.
+    pub placement: KeyPlacement,
+    /// The two approving custodians.
+    pub custodians: [Approver; 2],
+    /// MFA devices AWS shows on root now.
+    pub root_mfa_devices: usize,
+}
+
+/// Replacement, step 1: attests the successor, proves it is a new key, and records its
+/// `key.enrolled` naming the key it replaces. Step 2 is [`confirm`]: once AWS shows the
+/// successor, its confirmation and the old key's retirement are one approved transaction.
+pub fn replace(
+    station: &mut Station,
+    console: &mut dyn Console,
+    req: &ReplaceRequest,
+    elig: &Eligibility,
+) -> Result<EnrollOutcome, FlowError> {
+    check_text("--location", TextKind::Location, &req.placement.location)?;
+    check_text("--bag", TextKind::Serial, &req.placement.bag_serial)?;
+    if req.root_mfa_devices + 1 > MAX_ROOT_MFA_DEVICES {
+        return Err(FlowError::Usage(format!(
+            "root of this account already has {} MFA devices, AWS's limit: remove an unused device first",
+            req.root_mfa_devices
+        )));
+    }
+    let old = super::verify::known_key(station, &req.key_id)?;
+    let (account, role) = (old.account_id.clone(), old.role);
+    let ids: Vec<&str> = req.custodians.iter().map(|a| a.id.as_str()).collect();
+    super::check_approvers(
+        station.state().registry(),
+        &ids,
+        &crate::custody::Requirement::Custodians(2),
+    )?;
+    enroll_keys(
+        station,
+        console,
+        &req.actor,
+        &account,
+        &[(role, &req.placement)],
+        &req.custodians,
+        elig,
+        Some(&req.key_id),
+    )
+}
+
+/// Attests, probes and records `keys` (one transaction, each approved by both custodians).
+#[allow(clippy::too_many_arguments)]
+fn enroll_keys(
+    station: &mut Station,
+    console: &mut dyn Console,
+    actor: &str,
+    account_id: &str,
+    placements: &[(KeyRole, &KeyPlacement)],
+    custodians: &[Approver; 2],
+    elig: &Eligibility,
+    replaces: Option<&str>,
+) -> Result<EnrollOutcome, FlowError> {
     let mut attested: Vec<(KeyRole, &KeyPlacement, Attested)> = Vec::new();
-    for (role, placement) in [
-        (KeyRole::Primary, &req.primary),
-        (KeyRole::Backup, &req.backup),
-    ] {
+    for &(role, placement) in placements {
         console.step(&format!(
             "{} key: insert it (and only it) and touch it when it blinks",
             role_name(role)
@@ -238,7 +314,7 @@ pub fn enroll(
         let key_id = key_id_for(&a.public_key);
         let body = KeyEnrolled {
             key_id: key_id.clone(),
-            account_id: req.account_id.clone(),
+            account_id: account_id.to_string(),
             role: *role,
             aaguid: a.aaguid.clone(),
             model: a.model.clone(),
@@ -249,6 +325,7 @@ pub fn enroll(
             location: placement.location.trim().to_string(),
             bag_serial: placement.bag_serial.trim().to_string(),
             aws_device_name: aws_device_name(&key_id),
+            replaces: replaces.map(str::to_string),
         };
         keys.push(EnrolledKey {
             key_id: key_id.clone(),
@@ -262,7 +339,7 @@ pub fn enroll(
         let custody = CustodyEvent::KeyEnrolled(body);
         events.push(UnsignedEvent::new(
             custody.kind(),
-            &req.actor,
+            actor,
             custody.to_body()?,
         )?);
     }
@@ -275,7 +352,7 @@ pub fn enroll(
             role_name(k.role),
             k.key_id
         ));
-        let approvals = gather_approvals(station, &ev, requirement, &req.custodians, console)?;
+        let approvals = gather_approvals(station, &ev, requirement, custodians, console)?;
         batch.push((ev, approvals));
     }
     let receipt = station.append(batch)?;
@@ -283,14 +360,14 @@ pub fn enroll(
         k.seq = receipt.first_seq + i as u64;
     }
     let steps = console_steps(
-        &req.account_id,
+        account_id,
         &keys
             .iter()
             .map(|k| (k.role, k.key_id.clone()))
             .collect::<Vec<_>>(),
     );
     Ok(EnrollOutcome {
-        account_id: req.account_id.clone(),
+        account_id: account_id.to_string(),
         keys,
         console_steps: steps,
     })
@@ -326,9 +403,19 @@ fn pending_in(state: &CustodyState, account_id: &str) -> Result<Vec<KeyState>, F
         .get(account_id)
         .is_some_and(|a| a.enrolled_at.is_some())
     {
-        return Err(FlowError::Usage(format!(
-            "account {account_id} is already enrolled"
-        )));
+        // An enrolled account awaits only successors of keys being replaced.
+        let successors: Vec<KeyState> = state
+            .active_keys_of(account_id)
+            .into_iter()
+            .filter(|k| k.replaces.is_some() && k.registration.is_none())
+            .cloned()
+            .collect();
+        if successors.is_empty() {
+            return Err(FlowError::Usage(format!(
+                "account {account_id} is already enrolled and no replacement key awaits confirmation"
+            )));
+        }
+        return Ok(successors);
     }
     let mut keys: Vec<KeyState> = state
         .active_keys_of(account_id)
@@ -417,16 +504,34 @@ pub fn confirm(
             enable_date,
         });
     }
-    let custody = CustodyEvent::AccountEnrolled(AccountEnrolled {
-        account_id: req.account_id.clone(),
-        primary_key_id: keys[0].key_id.clone(),
-        backup_key_id: keys[1].key_id.clone(),
-    });
-    events.push(UnsignedEvent::new(
-        custody.kind(),
-        &req.actor,
-        custody.to_body()?,
-    )?);
+    // Onboarding closes with account.enrolled; a replacement retires the key it replaces, in
+    // the same transaction, now that AWS shows its successor.
+    let closing: Vec<CustodyEvent> = match keys.iter().find_map(|k| k.replaces.clone()) {
+        None => vec![CustodyEvent::AccountEnrolled(AccountEnrolled {
+            account_id: req.account_id.clone(),
+            primary_key_id: keys[0].key_id.clone(),
+            backup_key_id: keys[1].key_id.clone(),
+        })],
+        Some(_) => keys
+            .iter()
+            .filter_map(|k| k.replaces.as_ref().map(|old| (k, old)))
+            .map(|(k, old)| {
+                CustodyEvent::KeyRetired(crate::custody::events::KeyRetired {
+                    key_id: old.clone(),
+                    account_id: req.account_id.clone(),
+                    reason: crate::custody::events::RetireReason::Replaced,
+                    note: format!("replaced by key {}, which AWS shows on root", k.key_id),
+                })
+            })
+            .collect(),
+    };
+    for custody in closing {
+        events.push(UnsignedEvent::new(
+            custody.kind(),
+            &req.actor,
+            custody.to_body()?,
+        )?);
+    }
     let refs: Vec<&UnsignedEvent> = events.iter().collect();
     let requirements = station.check(&refs)?;
     for c in &confirmed {
