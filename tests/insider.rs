@@ -732,6 +732,16 @@ fn every_break_glass_and_enrollment_rule_is_one_rule_for_flows_and_verify() {
             json!({"account_id": ACCT, "primary_key_id": p, "backup_key_id": b}),
             "already enrolled",
         ),
+        (
+            "key.retired",
+            json!({"key_id": b, "account_id": ACCT, "reason": "replaced", "note": "n"}),
+            "no successor of it is confirmed",
+        ),
+        (
+            "account.closed",
+            json!({"account_id": ACCT, "reason": "closed", "note": "n"}),
+            "is still in custody",
+        ),
     ];
     for (kind, body, rule) in cases {
         let ev = UnsignedEvent::new(kind, "mallory", body).unwrap();

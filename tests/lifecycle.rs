@@ -204,6 +204,10 @@ fn a_custodian_rotates_their_key_and_the_old_one_stops_approving() {
     let o = rotate("carol-new.json", "alice");
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(s.len(), before);
+    // Nobody approves their own removal (refused before any key is touched).
+    let o = s.run(&["custodian", "remove", "carol", "--approvers", "carol,alice"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("own removal"), "{}", stderr(&o));
     // Carol approves her successor key with the old one.
     let o = rotate("carol-new.json", "carol");
     assert!(o.status.success(), "{}", stderr(&o));

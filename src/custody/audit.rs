@@ -335,6 +335,16 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
                 possession_age_days: rules::possession_age_days(k.last_possession, now),
                 serial_arn: k.registration.as_ref().map(|r| r.serial_arn.clone()),
                 seen_in_aws: seen.as_ref().map(|s| s.contains(&k.key_id)),
+                history: k
+                    .history
+                    .iter()
+                    .filter(|h| h.time >= input.period_start && h.time <= now)
+                    .map(|h| report::KeyEvent {
+                        time: h.time,
+                        seq: h.seq,
+                        detail: h.detail.clone(),
+                    })
+                    .collect(),
             });
         }
         for (i, a) in active.iter().enumerate() {

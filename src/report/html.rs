@@ -262,6 +262,23 @@ pub(crate) fn render(r: &AuditReport) -> String {
             })
             .collect();
         table(&mut o, super::KEY_COLUMNS, &rows);
+        for key in r.keys.iter().filter(|k| !k.history.is_empty()) {
+            let _ = write!(
+                o,
+                "<h3>Key <span class=\"nw\">{}</span> in the period</h3><ul>",
+                e(&key.key_id)
+            );
+            for h in &key.history {
+                let _ = write!(
+                    o,
+                    "<li><span class=\"nw\">{}</span> (entry {}): {}</li>",
+                    super::fmt_time(h.time),
+                    h.seq,
+                    e(&h.detail)
+                );
+            }
+            o.push_str("</ul>\n");
+        }
     }
 
     o.push_str("<h2>Accounts</h2>\n");

@@ -241,6 +241,18 @@ pub(crate) fn render(r: &AuditReport) -> String {
                 ],
             );
         }
+        for key in r.keys.iter().filter(|k| !k.history.is_empty()) {
+            let _ = writeln!(o, "\n### Key {} in the period\n", esc(&key.key_id));
+            for h in &key.history {
+                let _ = writeln!(
+                    o,
+                    "- {} (entry {}): {}",
+                    fmt_time(h.time),
+                    h.seq,
+                    esc(&h.detail)
+                );
+            }
+        }
     }
 
     let _ = writeln!(o, "\n## Accounts\n");

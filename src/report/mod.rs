@@ -10,8 +10,8 @@ pub mod model;
 
 pub use model::{
     verdict, AccountSection, Anchor, AuditReport, DeviceRow, Finding, FindingSource, IncidentRow,
-    KeyRow, Kpis, LedgerIntegrity, LoginExplanation, LoginRow, Ratio, ReportMeta, SavedCheckpoint,
-    Severity, Verdict,
+    KeyEvent, KeyRow, Kpis, LedgerIntegrity, LoginExplanation, LoginRow, Ratio, ReportMeta,
+    SavedCheckpoint, Severity, Verdict,
 };
 
 use time::OffsetDateTime;
@@ -252,6 +252,7 @@ pub(crate) mod tests {
                 possession_age_days: 31,
                 serial_arn: Some("arn:aws:iam::111122223333:u2f/root/rootkey-a1b2c3d4-X".into()),
                 seen_in_aws: Some(true),
+                history: vec![],
             }],
             vec![AccountSection {
                 account_id: "111122223333".into(),

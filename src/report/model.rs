@@ -228,6 +228,21 @@ pub struct KeyRow {
     pub serial_arn: Option<String>,
     /// Whether AWS showed it on root in this audit (`None`: account not observed).
     pub seen_in_aws: Option<bool>,
+    /// What happened to it in the audited period: where it went, who had it, each proof.
+    #[serde(default)]
+    pub history: Vec<KeyEvent>,
+}
+
+/// One step of a key's life in the audited period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyEvent {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// The ledger entry.
+    pub seq: u64,
+    /// What happened.
+    pub detail: String,
 }
 
 /// An MFA device AWS shows on an account's root.
