@@ -289,27 +289,7 @@ impl Reader {
     /// Lists every account of the organization (paginated) and its organization facts.
     pub async fn organization(&self) -> Result<(OrganizationFacts, Vec<Target>), AwsError> {
         let orgs = aws_sdk_organizations::Client::new(&self.inner.sdk);
-        let mut facts = OrganizationFacts {
-            id: None,
-            management_account_id: None,
-            features: None,
-            features_off_reason: None,
-            errors: Vec::new(),
-        };
-        match orgs.describe_organization().send().await {
-            Ok(o) => {
-                if let Some(o) = o.organization() {
-                    facts.id = o.id().map(str::to_string);
-                    facts.management_account_id = o.master_account_id().map(str::to_string);
-                }
-            }
-            Err(e) => facts.errors.push(read_error(
-                "organizations:DescribeOrganization",
-                Check::OrganizationFeatures,
-                &e,
-            )),
-        }
-        self.read_features(&mut facts).await;
+        let facts = self.organization_facts().await;
         let mut targets = Vec::new();
         let mut pages = orgs.list_accounts().into_paginator().send();
         while let Some(page) = pages.next().await {
