@@ -43,6 +43,11 @@ pub struct AuditArgs {
     /// --since-checkpoint the audit reports LEDGER-UNANCHORED
     #[arg(long, value_name = "VKEY", value_parser = parse_vkey)]
     pub vkey: Option<VerifierKey>,
+    /// The ledger's write-once anchor (s3://BUCKET/PREFIX, reached with --profile/--region/
+    /// --endpoint-url): the ledger must extend its newest checkpoint and hold every published
+    /// entry; a last publish older than `[ledger.anchor] max_age` is a finding
+    #[arg(long, value_name = "S3URL", conflicts_with = "since_checkpoint")]
+    pub anchor: Option<String>,
     /// Report format: md, html or json [default: md, or json with --json]
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub format: Option<Format>,
@@ -126,6 +131,10 @@ pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
                 .into(),
         );
     }
+    let (anchor, saved_checkpoint, vkey) = match &args.anchor {
+        Some(url) => super::ledger::audit_anchor(url, &args.aws, &ledger, args.vkey, global)?,
+        None => (None, saved_checkpoint, args.vkey),
+    };
     let report = audit_flow::prepare(&AuditRequest {
         ledger: &ledger,
         evidence: &evidence,
@@ -134,7 +143,8 @@ pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
         accounts,
         since,
         saved_checkpoint,
-        vkey: args.vkey,
+        vkey,
+        anchor,
         now,
     })?;
     let rendered = report::render(&report, format);

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::{print_json, CmdResult, GlobalArgs, Outcome, Table};
+use crate::aws::s3::S3Store;
 use crate::custody::events::{CustodyEvent, Note};
 use crate::custody::{verify_ledger, Station};
+use crate::ledger::anchor::{self, AnchorConfig, Location};
 use crate::ledger::{self, Anchor, Ledger, UnsignedEvent, VerifierKey, VerifyOptions};
 use crate::text::{escape, escape_lines};
 
@@ -55,6 +57,40 @@ pub enum LedgerCmd {
         /// stored in the database
         #[arg(long, value_name = "VKEY", value_parser = parse_vkey)]
         vkey: Option<VerifierKey>,
+        /// Also verify against the ledger's anchor (s3://BUCKET/PREFIX): every published
+        /// checkpoint, and that this ledger extends the newest
+        #[arg(long, value_name = "S3URL")]
+        anchor: Option<String>,
+        #[command(flatten)]
+        s3: S3Args,
+    },
+    /// Upload every entry not yet published, then the signed checkpoint, as immutable objects
+    /// (S3 Object Lock) [default destination: `[ledger.anchor] to`]
+    Publish {
+        /// Destination: s3://BUCKET/PREFIX
+        #[arg(long, value_name = "S3URL")]
+        to: Option<String>,
+        /// How long each object stays locked (e.g. 400d, 7y) [default: `[ledger.anchor]
+        /// retain`, else 7y]
+        #[arg(long, value_name = "DURATION")]
+        retain: Option<String>,
+        /// Object Lock mode [default: `[ledger.anchor] mode`, else compliance]
+        #[arg(long, value_enum)]
+        mode: Option<anchor::LockMode>,
+        #[command(flatten)]
+        s3: S3Args,
+    },
+    /// Rebuild a ledger (--ledger NEW.db, which must not exist) from its anchor, checking every
+    /// entry against the published checkpoints
+    Restore {
+        /// The anchor: s3://BUCKET/PREFIX
+        #[arg(long, value_name = "S3URL")]
+        from: String,
+        /// The verifier key you trust (`name+keyid+key`, from your records)
+        #[arg(long, value_name = "VKEY", value_parser = parse_vkey)]
+        vkey: Option<VerifierKey>,
+        #[command(flatten)]
+        s3: S3Args,
     },
     /// Print the inclusion proof of one entry in the latest checkpoint
     Prove {
@@ -67,6 +103,21 @@ pub enum LedgerCmd {
         #[arg(long, value_enum, default_value = "jsonl")]
         format: ExportFormat,
     },
+}
+
+/// How to reach the anchor's bucket (as the AWS CLI) [default: `[ledger.anchor]`, else the
+/// standard chain].
+#[derive(Debug, Clone, clap::Args)]
+pub struct S3Args {
+    /// Named AWS profile (as `aws --profile`)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region of the bucket (as `aws --region`)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send S3 calls to this endpoint (as `aws --endpoint-url`)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 /// Export formats.
@@ -216,6 +267,65 @@ pub fn run(cmd: LedgerCmd, global: &GlobalArgs) -> CmdResult {
         LedgerCmd::Verify {
             since_checkpoint,
             vkey,
+            anchor: Some(url),
+            s3,
+        } => {
+            if since_checkpoint.is_some() {
+                return Err(
+                    "--anchor replaces --since-checkpoint (the anchor's newest checkpoint \
+                     is the one the ledger must extend): pass one of them"
+                        .into(),
+                );
+            }
+            let config = anchor_config(global)?;
+            let store = connect(&config, &s3, &url, None, None)?;
+            let l = Ledger::open_readonly(&db)?;
+            let checked = anchored_verify(&store.0, &store.1, &l, vkey.as_ref())?;
+            print_anchored(&checked, global.json)?;
+            Ok(if checked.report.ok {
+                Outcome::Ok
+            } else {
+                Outcome::Findings
+            })
+        }
+        LedgerCmd::Publish {
+            to,
+            retain,
+            mode,
+            s3,
+        } => {
+            let config = anchor_config(global)?;
+            let Some(url) = to.or_else(|| config.to.clone()) else {
+                return Err(
+                    "no destination: pass --to s3://BUCKET/PREFIX or set `to` in \
+                     [ledger.anchor]"
+                        .into(),
+                );
+            };
+            let station = Station::open_readonly(&db)?;
+            let (store, loc) = connect(&config, &s3, &url, retain.as_deref(), mode)?;
+            match anchor::publish(&store, &loc, station.ledger()) {
+                Ok(r) => {
+                    print_published(&r, global.json)?;
+                    Ok(Outcome::Ok)
+                }
+                Err(anchor::AnchorError::Mismatch(f)) => {
+                    println!("FAILED: {}", escape_lines(&f.to_string()));
+                    Ok(Outcome::Findings)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        LedgerCmd::Restore { from, vkey, s3 } => {
+            let config = anchor_config(global)?;
+            let (store, loc) = connect(&config, &s3, &from, None, None)?;
+            restore(&store, &loc, &db, vkey.as_ref(), global.json)
+        }
+        LedgerCmd::Verify {
+            since_checkpoint,
+            vkey,
+            anchor: None,
+            s3: _,
         } => {
             let l = Ledger::open_readonly(&db)?;
             let since_checkpoint = match since_checkpoint {
@@ -336,4 +446,304 @@ fn summary(body: &serde_json::Value) -> String {
         s
     };
     escape(&s).into_owned()
+}
+
+/// `[ledger.anchor]` from the configuration.
+fn anchor_config(global: &GlobalArgs) -> Result<AnchorConfig, super::CliError> {
+    Ok(AnchorConfig::from_config(&global.load_config()?)?)
+}
+
+/// The anchor's store: flags first, then `[ledger.anchor]`, then the standard chain.
+fn connect(
+    config: &AnchorConfig,
+    s3: &S3Args,
+    url: &str,
+    retain: Option<&str>,
+    mode: Option<anchor::LockMode>,
+) -> Result<(S3Store, Location), super::CliError> {
+    let loc = Location::parse(url)?;
+    let retain = match retain {
+        Some(r) => anchor::parse_duration(r)?,
+        None => config.retain()?,
+    };
+    let mode = match mode {
+        Some(m) => m,
+        None => config.mode()?,
+    };
+    let opts = crate::aws::AwsOptions {
+        profile: s3.profile.clone().or_else(|| config.profile.clone()),
+        region: s3.region.clone().or_else(|| config.region.clone()),
+        endpoint_url: s3
+            .endpoint_url
+            .clone()
+            .or_else(|| config.endpoint_url.clone()),
+        ..Default::default()
+    };
+    Ok((S3Store::connect(&opts, loc.clone(), retain, mode)?, loc))
+}
+
+/// An anchored verification: the report, and the anchor's state.
+#[derive(Debug, serde::Serialize)]
+struct AnchoredCheck {
+    report: ledger::VerifyReport,
+    anchor: String,
+    published_checkpoints: usize,
+    published_size: u64,
+    last_publish: Option<String>,
+    last_publish_age_seconds: Option<i64>,
+    unpublished_entries: u64,
+}
+
+/// Reads and verifies the published log, then the local ledger against it.
+fn anchored_verify(
+    store: &S3Store,
+    loc: &Location,
+    l: &Ledger,
+    vkey: Option<&VerifierKey>,
+) -> Result<AnchoredCheck, super::CliError> {
+    let trusted = vkey.unwrap_or(l.verifier_key());
+    let (published, failure) =
+        match anchor::read_published(store, loc, Some(trusted), &mut |_, _| Ok(())) {
+            Ok(p) => (Some(p), None),
+            Err(anchor::AnchorError::Mismatch(f)) => (None, Some(f)),
+            Err(e) => return Err(e.into()),
+        };
+    let mut report = match &published {
+        Some(p) if p.newest().is_some() => {
+            crate::custody::station::verify_anchored(l, p, Some(trusted))?.report
+        }
+        _ => {
+            verify_ledger(
+                l,
+                &VerifyOptions {
+                    since_checkpoint: None,
+                    vkey: Some(trusted.clone()),
+                },
+            )?
+            .report
+        }
+    };
+    if let Some(f) = failure {
+        report.ok = false;
+        report.failure = Some(f);
+    } else if published.as_ref().and_then(|p| p.newest()).is_none() {
+        report.ok = false;
+        report.failure = Some(ledger::Failure {
+            seq: None,
+            reason: format!("{loc} holds no published checkpoint: run `rootkey ledger publish --to {loc}` first"),
+        });
+    }
+    let newest = published.as_ref().and_then(|p| p.newest());
+    let now = time::OffsetDateTime::now_utc();
+    Ok(AnchoredCheck {
+        anchor: loc.to_string(),
+        published_checkpoints: published.as_ref().map_or(0, |p| p.checkpoints().len()),
+        published_size: published.as_ref().map_or(0, |p| p.covered()),
+        last_publish: newest.map(|c| {
+            c.published()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        }),
+        last_publish_age_seconds: newest.map(|c| (now - c.published()).whole_seconds()),
+        unpublished_entries: report
+            .entries
+            .saturating_sub(published.as_ref().map_or(0, |p| p.covered())),
+        report,
+    })
+}
+
+fn print_anchored(c: &AnchoredCheck, json: bool) -> Result<(), super::CliError> {
+    if json {
+        return print_json(c);
+    }
+    if let Some(f) = &c.report.failure {
+        println!("FAILED: {}", escape_lines(&f.to_string()));
+        println!("anchor {}", escape(&c.anchor));
+        return Ok(());
+    }
+    println!(
+        "ledger intact and anchored: {} entries, {} approvals verified, every custody rule holds, root {}",
+        c.report.entries, c.report.approvals_verified, c.report.root
+    );
+    println!(
+        "anchor {}: {} published checkpoints, each signed and consistent with the next; the ledger extends the newest (size {})",
+        escape(&c.anchor),
+        c.published_checkpoints,
+        c.published_size
+    );
+    if let (Some(t), Some(age)) = (&c.last_publish, c.last_publish_age_seconds) {
+        println!(
+            "last publish {t} ({} ago); {} local entries not published yet",
+            humantime::format_duration(std::time::Duration::from_secs(age.max(0) as u64)),
+            c.unpublished_entries
+        );
+    }
+    println!("verifier key {}", escape(&c.report.vkey));
+    Ok(())
+}
+
+fn print_published(r: &anchor::PublishReport, json: bool) -> Result<(), super::CliError> {
+    if json {
+        return print_json(r);
+    }
+    for k in &r.completed {
+        println!("kept {k} (left by an earlier publish; identical to the local entries)");
+    }
+    for k in &r.uploaded {
+        println!("uploaded {k}");
+    }
+    match r.checkpoint {
+        Some(s) => println!(
+            "published checkpoint {s} to {} ({} entries uploaded)",
+            escape(&r.anchor),
+            r.entries_uploaded
+        ),
+        None => println!(
+            "{} already holds the ledger's checkpoint (size {}): nothing to publish",
+            escape(&r.anchor),
+            r.covered
+        ),
+    }
+    Ok(())
+}
+
+/// What to tell whoever restores: the anchor holds no signing key.
+const RESTORE_NEXT: &str = "the signing key is not in the anchor (it never leaves the ceremony \
+     station), so the restored ledger can be read and verified but not appended to. To continue \
+     recording: copy the ledger's signing key from its own backup beside NEW.db (mode 0600, as \
+     `.key` for `.db`, or pass --signing-key). If that key is lost too, rootkey cannot yet \
+     continue this ledger: there is no ledger-key rotation entry (signed by two custodians) in \
+     this version, so start a new ledger with `rootkey ledger init` and keep this restored one, \
+     and its anchor, as the record of everything before";
+
+fn restore(
+    store: &S3Store,
+    loc: &Location,
+    db: &std::path::Path,
+    vkey: Option<&VerifierKey>,
+    json: bool,
+) -> CmdResult {
+    let restored = match anchor::restore(store, loc, db, vkey) {
+        Ok(r) => r,
+        Err(anchor::AnchorError::Mismatch(f)) => {
+            println!(
+                "FAILED: {}; nothing was written",
+                escape_lines(&f.to_string())
+            );
+            return Ok(Outcome::Findings);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // The custody rules too, before the file takes its name.
+    let l = Ledger::open_readonly(restored.temp_path())?;
+    let report = verify_ledger(
+        &l,
+        &VerifyOptions {
+            since_checkpoint: None,
+            vkey: restored.published().vkey().cloned(),
+        },
+    )?
+    .report;
+    drop(l);
+    if let Some(f) = &report.failure {
+        println!(
+            "FAILED: the published ledger does not verify ({}); nothing was written",
+            escape_lines(&f.to_string())
+        );
+        return Ok(Outcome::Findings);
+    }
+    let path = restored.commit()?;
+    if json {
+        print_json(&json!({
+            "ledger": path, "entries": report.entries, "root": report.root,
+            "vkey": report.vkey, "anchor": loc.to_string(),
+        }))?;
+    } else {
+        println!(
+            "restored {} entries from {} into {} (verified against every published checkpoint; root {})",
+            report.entries,
+            escape(&loc.to_string()),
+            path.display(),
+            report.root
+        );
+        println!("verifier key {}", escape(&report.vkey));
+    }
+    eprintln!("note: {RESTORE_NEXT}");
+    Ok(Outcome::Ok)
+}
+
+/// Installs automatic publishing after every approved custody append when `[ledger.anchor] to`
+/// is set; a failure to publish is a loud warning, never a lost append.
+pub(crate) fn install_auto_publish(global: &GlobalArgs) {
+    let Ok(config) = global.load_config() else {
+        return; // the command itself reports a broken configuration
+    };
+    let config = match AnchorConfig::from_config(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("WARNING: automatic publishing is off: {e}");
+            return;
+        }
+    };
+    let Some(url) = config.to.clone() else { return };
+    let no_args = S3Args {
+        profile: None,
+        region: None,
+        endpoint_url: None,
+    };
+    crate::custody::station::set_after_append(Box::new(move |l: &Ledger| {
+        let result = connect(&config, &no_args, &url, None, None).and_then(|(store, loc)| {
+            anchor::publish(&store, &loc, l).map_err(super::CliError::from)
+        });
+        match result {
+            Ok(r) => eprintln!(
+                "published to {} (checkpoint {})",
+                escape(&r.anchor),
+                r.covered
+            ),
+            Err(e) => eprintln!(
+                "WARNING: the entry is recorded locally, but publishing it to {} FAILED: {}\n\
+                 WARNING: the ledger is not anchored beyond the last publish; fix the cause and \
+                 run `rootkey ledger publish` (the audit reports a stale anchor)",
+                escape(&url),
+                escape_lines(&e.to_string())
+            ),
+        }
+    }));
+}
+
+/// `audit --anchor`: the anchor's status, the newest published checkpoint (which the audit
+/// proves the ledger extends, as a saved checkpoint) and the verifier key (the one given, else
+/// the anchor's, which was fixed at the first publish).
+#[allow(clippy::type_complexity)]
+pub(crate) fn audit_anchor(
+    url: &str,
+    aws: &super::aws::AwsArgs,
+    db: &std::path::Path,
+    vkey: Option<VerifierKey>,
+    global: &GlobalArgs,
+) -> Result<
+    (
+        Option<anchor::AnchorStatus>,
+        Option<String>,
+        Option<VerifierKey>,
+    ),
+    super::CliError,
+> {
+    let config = anchor_config(global)?;
+    let s3 = S3Args {
+        profile: aws.profile.clone(),
+        region: aws.region.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+    };
+    let (store, loc) = connect(&config, &s3, url, None, None)?;
+    let l = Ledger::open_readonly(db)?;
+    let (status, published) =
+        anchor::AnchorStatus::read(&store, &loc, &l, vkey.as_ref(), config.max_age()?)?;
+    let newest = published
+        .as_ref()
+        .and_then(|p| p.newest())
+        .map(|c| c.checkpoint().note.clone());
+    let key = vkey.or_else(|| published.as_ref().and_then(|p| p.vkey().cloned()));
+    Ok((Some(status), newest, key))
 }

@@ -162,6 +162,9 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> CmdResult {
     let global = &cli.global;
+    if !matches!(cli.command, Command::Demo(_)) {
+        ledger::install_auto_publish(global); // `[ledger.anchor]`: publish after each append
+    }
     match cli.command {
         Command::Ledger(cmd) => ledger::run(cmd, global),
         Command::Keys(cmd) => keys::run(cmd, global),

@@ -40,6 +40,8 @@ pub struct AuditInput<'a> {
     /// What the AWS read could not cover (e.g. the part of the period CloudTrail no longer
     /// keeps): reported, so "no unexplained sign-ins" is never claimed for an unsearched time.
     pub aws_warnings: Vec<String>,
+    /// Findings about the ledger's WORM anchor (`custody::anchor_audit`), when audited with one.
+    pub anchor_findings: Vec<Finding>,
 }
 
 fn ledger_findings(integrity: &LedgerIntegrity) -> Vec<Finding> {
@@ -139,6 +141,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
 
     let mut findings = ledger_findings(&input.integrity);
     findings.extend(custodian_findings(state));
+    findings.extend(input.anchor_findings.iter().cloned());
     for w in &input.aws_warnings {
         findings.push(Finding {
             code: "AWS-READ-GAP".into(),
@@ -752,6 +755,7 @@ mod tests {
             scope: "evidence:aws.json".into(),
             tool_version: "0.1.0".into(),
             aws_warnings: vec![],
+            anchor_findings: vec![],
         }
     }
 

@@ -63,6 +63,8 @@ pub struct AuditRequest<'a> {
     /// The verifier key the auditor trusts (from their records): the ledger must be signed by
     /// it. Without it or a saved checkpoint the audit reports `LEDGER-UNANCHORED`.
     pub vkey: Option<VerifierKey>,
+    /// The ledger's write-once anchor as read for this audit (`--anchor`), if any.
+    pub anchor: Option<crate::ledger::anchor::AnchorStatus>,
     /// End of the period.
     pub now: OffsetDateTime,
 }
@@ -104,6 +106,10 @@ pub fn prepare(req: &AuditRequest<'_>) -> Result<AuditReport, AuditError> {
         scope: req.scope.clone(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         aws_warnings: judged.warnings.clone(),
+        anchor_findings: req
+            .anchor
+            .as_ref()
+            .map_or_else(Vec::new, |a| super::anchor_audit::findings(a, req.now)),
     }))
 }
 

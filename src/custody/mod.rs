@@ -12,6 +12,7 @@
 //! The flows (enroll, checkout, checkin, verify, audit) compose these with the device, attest,
 //! aws and ledger layers.
 
+pub mod anchor_audit;
 pub mod audit;
 pub mod audit_flow;
 pub mod break_glass;

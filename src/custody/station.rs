@@ -7,8 +7,9 @@ use time::OffsetDateTime;
 
 use super::dual_control::Requirement;
 use super::state::{CustodyState, StateError};
+use crate::ledger::anchor::{self, Published};
 use crate::ledger::{
-    self, Approval, BatchReceipt, Entry, Failure, Ledger, LedgerError, UnsignedEvent,
+    self, Approval, BatchReceipt, Entry, Failure, Ledger, LedgerError, UnsignedEvent, VerifierKey,
     VerifyOptions, VerifyReport,
 };
 
@@ -46,6 +47,42 @@ pub fn verify_ledger(ledger: &Ledger, opts: &VerifyOptions) -> Result<Verified, 
         state.apply_entry(entry, time).map_err(|e| e.to_string())
     })?;
     Ok(Verified { report, state })
+}
+
+/// Verifies `ledger` entirely (as [`verify_ledger`]) and against its published anchor: the ledger
+/// must extend the newest published checkpoint (consistency proof) and hold every published
+/// entry byte for byte; the first disagreement names the entry and the published checkpoint.
+/// `vkey`: the key from the auditor's records, which the anchor's key must equal.
+pub fn verify_anchored(
+    ledger: &Ledger,
+    published: &Published,
+    vkey: Option<&VerifierKey>,
+) -> Result<Verified, LedgerError> {
+    let key = vkey.or(published.vkey()).cloned();
+    let opts = VerifyOptions {
+        since_checkpoint: published.newest().map(|c| c.checkpoint().note.clone()),
+        vkey: key,
+    };
+    let mut verified = verify_ledger(ledger, &opts)?;
+    // A published key other than the trusted one never reaches here: reading the anchor with a
+    // trusted key refuses it. The byte comparison names the entry a consistency proof cannot.
+    if let Some(f) = anchor::compare_local(ledger, published)? {
+        verified.report.ok = false;
+        verified.report.failure = Some(f);
+    }
+    Ok(verified)
+}
+
+/// What runs after every successful append (set once per process by the command line from
+/// `[ledger.anchor]`): publishing to the anchor. It reports its own failures; it never undoes
+/// or fails the append.
+pub type AfterAppend = Box<dyn Fn(&Ledger) + Send + Sync>;
+
+static AFTER_APPEND: std::sync::OnceLock<AfterAppend> = std::sync::OnceLock::new();
+
+/// Installs the after-append hook; a second call is ignored (one configuration per process).
+pub fn set_after_append(hook: AfterAppend) {
+    let _ = AFTER_APPEND.set(hook);
 }
 
 /// An open, verified ledger and its custody state.
@@ -154,6 +191,9 @@ impl Station {
             .ok_or_else(|| LedgerError::Corrupt("nothing to append".into()))?;
         self.state = next;
         self.len += receipt.count;
+        if let Some(hook) = AFTER_APPEND.get() {
+            hook(&self.ledger);
+        }
         Ok(receipt)
     }
 

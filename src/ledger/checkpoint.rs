@@ -288,4 +288,37 @@ mod tests {
             Err(CheckpointError::NoSignature { .. })
         ));
     }
+
+    #[test]
+    fn a_note_cosigned_by_a_witness_still_verifies_and_stays_byte_exact() {
+        let s = signer("example.org/ledger");
+        let cp = s.sign(5, &[3u8; 32]);
+        // A witness appends its own signature line, shaped as a C2SP cosignature (key id, 8-byte
+        // timestamp, signature); the ledger key ignores lines of other names.
+        let witness = signer("witness.example");
+        let body = &cp.note[..cp.note.rfind("\n\n").unwrap() + 1];
+        let wsig = witness.pair.sign(body.as_bytes());
+        let mut blob = witness.verifier().key_id().to_vec();
+        blob.extend_from_slice(&[0u8; 8]);
+        blob.extend_from_slice(wsig.as_ref());
+        let cosigned = format!(
+            "{}\u{2014} witness.example {}\n",
+            cp.note,
+            B64.encode(&blob)
+        );
+        for note in [cosigned.clone(), {
+            // The witness line first: order of signature lines does not matter.
+            let (text, sigs) = cosigned.split_at(cp.note.rfind("\n\n").unwrap() + 2);
+            let mut lines: Vec<&str> = sigs.lines().collect();
+            lines.reverse();
+            format!("{text}{}\n", lines.join("\n"))
+        }] {
+            let vk = s.verifier();
+            let back = Checkpoint::open(&note, &vk).unwrap();
+            assert_eq!((back.size, back.note.as_str()), (5, note.as_str()));
+        }
+        // A forged ledger signature is not rescued by a valid witness line.
+        let forged = cosigned.replacen("\n5\n", "\n6\n", 1);
+        assert!(Checkpoint::open(&forged, &s.verifier()).is_err());
+    }
 }

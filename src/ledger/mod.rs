@@ -9,6 +9,7 @@
 //! means or who may approve it. Those are custody rules, decided in one place: the custody
 //! fold (`crate::custody`), which `ledger verify`, the audit and every appending command run.
 
+pub mod anchor;
 pub mod canonical;
 pub mod checkpoint;
 pub mod event;
@@ -20,7 +21,7 @@ use std::path::PathBuf;
 
 pub use checkpoint::{Checkpoint, CheckpointError, VerifierKey};
 pub use event::{Approval, EncodingError, Entry, Event, UnsignedEvent};
-pub use store::{BatchReceipt, InclusionProof, Ledger, Receipt, SCHEMA_VERSION};
+pub use store::{BatchReceipt, InclusionProof, Ledger, Receipt, Restorer, SCHEMA_VERSION};
 pub use tree::{Hash, ProofError};
 pub use verify::{Anchor, Failure, VerifyOptions, VerifyReport};
 

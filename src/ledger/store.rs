@@ -619,6 +619,118 @@ impl Ledger {
     }
 }
 
+/// A ledger being rebuilt from published entries (`ledger restore`): a new database holding the
+/// original verifier key, filled in order, finished only with a checkpoint signed by that key
+/// whose size and root are those of the entries written. It has no signing key.
+#[derive(Debug)]
+pub struct Restorer {
+    conn: Connection,
+    path: PathBuf,
+    verifier: VerifierKey,
+    tree: CompactRange,
+}
+
+impl Restorer {
+    /// Creates the database at `db` (refusing an existing file) for a ledger with `verifier`.
+    pub fn create(db: &Path, verifier: &VerifierKey) -> Result<Restorer, LedgerError> {
+        create_private(db, &[])?;
+        let made = (|| {
+            let conn = Connection::open_with_flags(
+                db,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            use_rollback_journal(&conn)?;
+            conn.execute_batch(SCHEMA_V1)?;
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            let vkey = verifier.encode();
+            for (k, v) in [
+                ("format", FORMAT),
+                ("origin", verifier.name.as_str()),
+                ("vkey", vkey.as_str()),
+            ] {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )?;
+            }
+            Ok::<_, LedgerError>(conn)
+        })();
+        match made {
+            Ok(conn) => Ok(Restorer {
+                conn,
+                path: db.to_path_buf(),
+                verifier: verifier.clone(),
+                tree: CompactRange::new(),
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_file(db);
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes the next entry (its exact bytes); it must decode and carry the next sequence number.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), LedgerError> {
+        let seq = self.tree.size();
+        let entry =
+            Entry::decode(bytes).map_err(|e| LedgerError::Corrupt(format!("entry {seq}: {e}")))?;
+        if entry.seq != seq {
+            return Err(LedgerError::Corrupt(format!(
+                "entry {seq}: its bytes say it is entry {}",
+                entry.seq
+            )));
+        }
+        let leaf = tree::leaf_hash(bytes);
+        let seq_i =
+            i64::try_from(seq).map_err(|_| LedgerError::Corrupt("sequence overflow".into()))?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO entries (seq, event_id, kind, leaf_hash, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                seq_i,
+                hex::encode(entry.event.id),
+                entry.event.kind,
+                &leaf[..],
+                bytes
+            ])?;
+        self.tree.push(leaf);
+        Ok(())
+    }
+
+    /// Stores `note` as the ledger's checkpoint if it is signed by the ledger's key and commits
+    /// to exactly the entries written; commits the database. On error the file is removed.
+    pub fn finish(self, note: &str) -> Result<(), LedgerError> {
+        let result = (|| {
+            let cp = Checkpoint::open(note, &self.verifier)?;
+            if cp.size != self.tree.size() || cp.root != self.tree.root() {
+                return Err(LedgerError::TreeState(format!(
+                    "the checkpoint of size {} does not commit to the {} entries restored",
+                    cp.size,
+                    self.tree.size()
+                )));
+            }
+            self.conn.execute(
+                "INSERT INTO tree (id, frontier, checkpoint) VALUES (1, ?1, ?2)",
+                params![self.tree.to_bytes(), note],
+            )?;
+            self.conn
+                .pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            self.conn.execute_batch("COMMIT")?;
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+        result
+    }
+
+    /// Abandons the restore and removes the file.
+    pub fn abandon(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// Brings a database at `from` up to [`SCHEMA_VERSION`]; each future version adds one step.
 fn migrate(_conn: &Connection, from: i64) -> Result<(), LedgerError> {
     match from {
