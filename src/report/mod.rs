@@ -9,9 +9,9 @@ mod markdown;
 pub mod model;
 
 pub use model::{
-    verdict, AccountSection, Anchor, AuditReport, DeviceRow, Finding, FindingSource, IncidentRow,
-    KeyEvent, KeyRow, Kpis, LedgerIntegrity, LoginExplanation, LoginRow, Ratio, ReportMeta,
-    SavedCheckpoint, Severity, Verdict,
+    verdict, AccountSection, Anchor, AuditReport, DeviceRow, EvidenceMeta, Finding, FindingSource,
+    IncidentRow, KeyEvent, KeyRow, Kpis, LedgerIntegrity, LoginExplanation, LoginRow, Ratio,
+    ReportMeta, SavedCheckpoint, Severity, Verdict,
 };
 
 use time::OffsetDateTime;
@@ -214,6 +214,7 @@ pub(crate) mod tests {
                 ledger_origin: "rootkey.example/ledger".into(),
                 scope: "evidence:aws.json".into(),
                 tool_version: "0.1.0".into(),
+                evidence: None,
             },
             integrity(true),
             Kpis {
