@@ -1029,6 +1029,36 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn finding_accepted_checks_its_id_and_texts() {
+        let good = json!({
+            "finding_id": "0123456789abcdef", "check": "ROOT-LOGIN-UNEXPLAINED",
+            "account_id": "111122223333", "resource": "2025-01-01T00:00:00Z 192.0.2.1",
+            "reason": "explained by INC-4711", "ticket": "RISK-1", "until": "2025-06-30T00:00:00Z"
+        });
+        assert!(CustodyEvent::decode(FINDING_ACCEPTED, &good)
+            .unwrap()
+            .is_some());
+        for (field, value) in [
+            ("finding_id", json!("0123456789ABCDEF")),
+            ("finding_id", json!("0123")),
+            ("reason", json!("hidden\u{202e}text")),
+            ("reason", json!(" ")),
+            ("resource", json!("")),
+            ("check", json!("ROOT LOGIN")),
+        ] {
+            let mut bad = good.clone();
+            bad[field] = value.clone();
+            assert!(
+                CustodyEvent::decode(FINDING_ACCEPTED, &bad).is_err(),
+                "{field} = {value}"
+            );
+        }
+        let mut extra = good.clone();
+        extra["hidden"] = json!(true);
+        assert!(CustodyEvent::decode(FINDING_ACCEPTED, &extra).is_err());
+    }
+
+    #[test]
     fn audit_completed_checks_digest_format_and_verdict() {
         let good = json!({
             "report_sha256": "a".repeat(64), "format": "md", "checkpoint": "origin\n1\nabc\n",
