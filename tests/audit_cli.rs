@@ -444,6 +444,20 @@ fn json_report_findings_kpis_verdict_and_record() {
         r2["kpis"]
     );
     assert!(r2["kpis"]["mean_time_to_remediate_seconds"].is_u64());
+    let gone: Vec<(&str, &str)> = r2["remediated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["check"].as_str().unwrap(), f["status"].as_str().unwrap()))
+        .collect();
+    assert!(
+        gone.contains(&("ROOT-MFA-VIRTUAL", "remediated")),
+        "the virtual device is gone: {gone:?}"
+    );
+    assert!(
+        !gone.iter().any(|(c, _)| c.starts_with("ROOT-LOGIN")),
+        "{gone:?}"
+    );
     assert_eq!(ledger_len(&w.db), before + 2);
     let e = last_entry(&w.db);
     assert_eq!(
@@ -941,9 +955,18 @@ fn an_unexplained_login_stays_open_when_the_period_moves_past_it() {
         (f["status"].as_str(), f["severity"].as_str()),
         (Some("open"), Some("critical"))
     );
-    assert!(f["evidence"]["carried_over_from_entry"].is_u64(), "{f}");
+    assert!(f["evidence"]["reported_by_entry"].is_u64(), "{f}");
     assert_eq!(r["verdict"], "fail");
     assert_eq!(r["kpis"]["findings_remediated"], 0, "{}", r["kpis"]);
+    assert!(
+        !r["remediated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == id.as_str()),
+        "{}",
+        r["remediated"]
+    );
     assert_eq!(r["kpis"]["mean_time_to_remediate_seconds"], Value::Null);
     // The same evidence file, read before this period began, is stale for it.
     assert!(

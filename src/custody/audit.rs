@@ -431,14 +431,15 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         );
     }
 
-    findings.extend(carried_over(
+    let (still_open, gone) = carried_over(
         state,
         &findings,
         &facts_by_account,
         &checkouts_by_account,
         &account_ids,
         now,
-    ));
+    );
+    findings.extend(still_open);
     for f in &mut findings {
         if let Some(a) = state.acceptance(&f.id, now) {
             f.status = crate::findings::FindingStatus::Accepted;
@@ -494,11 +495,17 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
     )
     .with_incidents(incidents)
     .with_passed(passed)
+    .with_remediated(gone)
 }
 
-/// The last approved audit's findings that today's period no longer sees but whose subject is
-/// not resolved: a sign-in or root use stays a finding until the facts show it explained (or
-/// it is accepted), however the period moved; it is carried over, open.
+/// The last approved audit's findings that today's report no longer shows, split in two:
+/// carried over (still open) and remediated.
+///
+/// A sign-in or root use stays a finding until the facts show the same event explained (or it
+/// is accepted), however the period moved: it is carried over, open. Findings bound to a
+/// period ([`rules::PERIOD_BOUND_CHECKS`]) leave with their period and are neither. Any other
+/// finding is remediated when its account was compared again (or it concerns no account) and
+/// the thing is gone.
 fn carried_over(
     state: &CustodyState,
     current: &[Finding],
@@ -506,56 +513,63 @@ fn carried_over(
     checkouts: &BTreeMap<&str, Vec<&CheckoutRecord>>,
     in_scope: &BTreeSet<String>,
     now: OffsetDateTime,
-) -> Vec<Finding> {
+) -> (Vec<Finding>, Vec<Finding>) {
     let Some(last) = state
         .audits()
         .iter()
         .filter(|a| a.time <= now)
         .max_by_key(|a| a.time)
     else {
-        return vec![];
+        return (vec![], vec![]);
     };
     let current: BTreeSet<String> = current.iter().map(Finding::identity).collect();
     let no_checkouts = Vec::new();
-    let mut out = Vec::new();
+    let (mut open, mut remediated) = (Vec::new(), Vec::new());
     for identity in last.findings.iter().filter(|i| !current.contains(*i)) {
         let Some((check, account, resource)) = crate::findings::parse_identity(identity) else {
             continue;
         };
-        if !rules::SIGN_IN_CHECKS.contains(&check) {
-            continue;
-        }
-        let Some(account) = account.filter(|a| in_scope.contains(*a)) else {
-            continue;
-        };
-        // Judged again over all time: resolved only when the same event is in today's facts
-        // and no longer raises this finding.
-        if let Some(f) = facts.get(account) {
-            let (all, _) = rules::root_activity(
-                f,
-                checkouts.get(account).unwrap_or(&no_checkouts),
-                OffsetDateTime::UNIX_EPOCH,
-                now,
-                now,
-            );
-            let seen = all.iter().any(|x| x.resource == resource);
-            if seen && !all.iter().any(|x| x.identity() == *identity) {
-                continue;
-            }
-        }
         let Some(c) = crate::findings::check(check) else {
             continue;
         };
-        out.push(
-            Finding::new(c, Some(account), resource)
-                .with("carried_over_from_entry", last.seq)
-                .with(
-                    "first_reported",
-                    report::fmt_time(first_reported(state, identity).unwrap_or(last.time)),
-                ),
-        );
+        if rules::PERIOD_BOUND_CHECKS.contains(&check) {
+            continue;
+        }
+        if account.is_some_and(|a| !in_scope.contains(a)) {
+            continue;
+        }
+        let first = report::fmt_time(first_reported(state, identity).unwrap_or(last.time));
+        let finding = Finding::new(c, account, resource)
+            .with("reported_by_entry", last.seq)
+            .with("first_reported", first);
+        let observed = account.and_then(|a| facts.get(a).copied());
+        let resolved = if rules::SIGN_IN_CHECKS.contains(&check) {
+            // Judged again over all time: resolved only when the same event is in today's
+            // facts and no longer raises this finding.
+            observed.is_some_and(|f| {
+                let account = f.account_id.as_str();
+                let (all, _) = rules::root_activity(
+                    f,
+                    checkouts.get(account).unwrap_or(&no_checkouts),
+                    OffsetDateTime::UNIX_EPOCH,
+                    now,
+                    now,
+                );
+                all.iter().any(|x| x.resource == resource)
+                    && !all.iter().any(|x| x.identity() == *identity)
+            })
+        } else {
+            account.is_none() || observed.is_some()
+        };
+        if resolved {
+            let mut f = finding;
+            f.status = crate::findings::FindingStatus::Remediated;
+            remediated.push(f);
+        } else {
+            open.push(finding);
+        }
     }
-    out
+    (open, remediated)
 }
 
 /// When an approved audit first reported `identity`.

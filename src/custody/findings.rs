@@ -535,6 +535,17 @@ pub const SIGN_IN_CHECKS: &[&str] = &[
     "ROOT-USED-AFTER-WINDOW",
 ];
 
+/// Checks whose findings belong to the period they were seen in (a late check-in, an incident,
+/// a gap or stale evidence of that audit): they leave with their period, so they are neither
+/// carried over nor counted as remediated.
+pub const PERIOD_BOUND_CHECKS: &[&str] = &[
+    "KEY-CHECKIN-LATE",
+    "KEY-INCIDENT",
+    "AWS-READ-GAP",
+    "EVIDENCE-STALE",
+    "EVIDENCE-PARTIAL",
+];
+
 /// Every root sign-in and root use of `account` from `since` to `until`, judged against its
 /// checkouts: the one rule `aws posture` and `audit` share. Returns the findings and the
 /// sign-ins as login rows.
@@ -630,6 +641,11 @@ pub fn mean_time_to_remediate(
             .keys()
             .copied()
             .filter(|id| !findings.contains(*id))
+            // A finding bound to its period leaves with it: that is no remediation.
+            .filter(|id| {
+                let check = id.split('|').next().unwrap_or_default();
+                !PERIOD_BOUND_CHECKS.contains(&check)
+            })
             .filter(|id| {
                 let account = id.split('|').nth(1).unwrap_or("-");
                 account == "-" || accounts.contains(account)

@@ -369,6 +369,9 @@ pub struct AuditReport {
     /// Checks that ran and found nothing, per account (status passed).
     #[serde(default)]
     pub passed: Vec<Finding>,
+    /// Findings of the previous audit whose subject is gone today (status remediated).
+    #[serde(default)]
+    pub remediated: Vec<Finding>,
     /// Every active key.
     pub keys: Vec<KeyRow>,
     /// Every account in scope.
@@ -477,6 +480,7 @@ impl AuditReport {
             logins,
             incidents: Vec::new(),
             passed: Vec::new(),
+            remediated: Vec::new(),
         }
     }
 
@@ -492,6 +496,15 @@ impl AuditReport {
         passed.sort_by(|a, b| (&a.account, &a.check).cmp(&(&b.account, &b.check)));
         passed.dedup_by(|a, b| a.identity() == b.identity());
         self.passed = passed;
+        self
+    }
+
+    /// The report with the previous audit's findings that are gone (sorted like findings).
+    pub fn with_remediated(mut self, mut remediated: Vec<Finding>) -> AuditReport {
+        remediated.sort_by(|a, b| {
+            (&a.account, &a.check, &a.resource).cmp(&(&b.account, &b.check, &b.resource))
+        });
+        self.remediated = remediated;
         self
     }
 
