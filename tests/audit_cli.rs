@@ -1045,6 +1045,10 @@ fn accepting_a_finding_takes_the_auditor_or_two_custodians_and_shows_it_accepted
     assert_eq!(f["status"], "accepted");
     assert_eq!(f["acceptance"]["ticket"], "RISK-7");
     assert_eq!(f["acceptance"]["approved_by"], json!(["id-dana"]));
+    assert!(
+        f["title"].as_str().unwrap().contains("ACCEPTED until"),
+        "every rendering says so: {f}"
+    );
     assert_eq!(
         r["verdict"], "findings",
         "the accepted critical no longer fails the audit; the rest still counts"

@@ -199,7 +199,7 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
         Ok(None) => {
             eprintln!(
                 "note: no custody ledger at {}: root sign-ins are not matched to checkouts \
-                 (give --ledger to match them)",
+                 (--ledger names the custody ledger)",
                 ledger.display()
             );
             None
@@ -387,6 +387,10 @@ fn print_human(report: &Report) {
                 ]);
             }
             println!("{f}");
+        }
+        if !a.passed.is_empty() {
+            let names: Vec<&str> = a.passed.iter().map(|p| p.check.as_str()).collect();
+            println!("passed: {}", names.join(", "));
         }
         println!();
     }

@@ -443,6 +443,14 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
     for f in &mut findings {
         if let Some(a) = state.acceptance(&f.id, now) {
             f.status = crate::findings::FindingStatus::Accepted;
+            // Said in the title too, so every rendering shows it (not only the JSON status).
+            f.title = format!(
+                "{} — ACCEPTED until {} ({}, ledger entry {})",
+                f.title,
+                report::fmt_time(a.until),
+                a.ticket,
+                a.seq
+            );
             f.acceptance = Some(a.clone());
         }
     }
