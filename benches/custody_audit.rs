@@ -146,6 +146,7 @@ fn ledger(t0: OffsetDateTime, accounts: u64) -> (Vec<Entry>, Vec<AccountReport>)
                 ..RootPosture::default()
             },
             findings: vec![],
+            passed: vec![],
         });
     }
     // The ledger is written in time order.
@@ -244,6 +245,7 @@ fn main() {
         scope: "organization".into(),
         tool_version: "bench".into(),
         aws_warnings: vec![],
+        evidence: None,
     });
     println!(
         "build_report: {} accounts, {} logins, {} findings, verdict {} in {:?}",

@@ -48,6 +48,9 @@ pub struct AuditArgs {
     /// entry; a last publish older than `[ledger.anchor] max_age` is a finding
     #[arg(long, value_name = "S3URL", conflicts_with = "since_checkpoint")]
     pub anchor: Option<String>,
+    /// Print every check (id, severity, controls, title) and exit; JSON with --json
+    #[arg(long)]
+    pub list_checks: bool,
     /// Report format: md, html or json [default: md, or json with --json]
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub format: Option<Format>,
@@ -78,6 +81,9 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 /// Runs `rootkey audit`: exit 0 on PASS, 1 on FINDINGS or FAIL, 2 when it could not run.
 pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
+    if args.list_checks {
+        return super::finding::list_checks(global.json);
+    }
     let now = OffsetDateTime::now_utc();
     let format = args.format.unwrap_or(if global.json {
         Format::Json

@@ -86,6 +86,9 @@ pub struct PostureArgs {
     /// Write what was read as evidence JSON (rootkey-aws-evidence/1)
     #[arg(long, value_name = "FILE")]
     pub evidence_out: Option<PathBuf>,
+    /// Print every check (id, severity, controls, title) and exit; JSON with --json
+    #[arg(long)]
+    pub list_checks: bool,
     /// Evaluate an evidence file offline, without AWS
     #[arg(long, value_name = "FILE", conflicts_with_all = ["accounts", "organization", "since"])]
     pub evidence_in: Option<PathBuf>,
@@ -176,6 +179,9 @@ pub fn run(cmd: AwsCmd, global: &GlobalArgs) -> CmdResult {
 }
 
 fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
+    if args.list_checks {
+        return super::finding::list_checks(global.json);
+    }
     let config: FindingConfig = global.load_config()?.section("aws")?;
     let evidence = match &args.evidence_in {
         Some(path) => aws::load_evidence(path)?,
@@ -184,7 +190,36 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
     if let Some(path) = &args.evidence_out {
         aws::save_evidence(&evidence, path)?;
     }
-    let report = aws::evaluate(&evidence, &config);
+    let mut report = aws::evaluate(&evidence, &config);
+    // Sign-ins are judged against the ledger's checkouts, as the audit judges them; without a
+    // ledger nothing explains one, and the user is told so.
+    let ledger = global.ledger_path()?;
+    let state = match crate::custody::audit_flow::ledger_state(&ledger) {
+        Ok(Some(s)) => Some(s),
+        Ok(None) => {
+            eprintln!(
+                "note: no custody ledger at {}: root sign-ins are not matched to checkouts \
+                 (--ledger names the custody ledger)",
+                ledger.display()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!(
+                "warning: root sign-ins are not matched to checkouts: ledger {}: {}",
+                ledger.display(),
+                crate::text::escape(&e)
+            );
+            None
+        }
+    };
+    crate::custody::findings::judge_posture_activity(
+        &mut report,
+        state.as_ref(),
+        evidence.period.since,
+        evidence.period.until,
+        evidence.read_at,
+    );
     for w in &report.warnings {
         eprintln!("warning: {}", crate::text::escape(w));
     }
@@ -336,11 +371,26 @@ fn print_human(report: &Report) {
             .row(["other root use", p.usage.len().to_string().as_str()]);
         println!("{t}");
         if !a.findings.is_empty() {
-            let mut f = Table::new(["finding", "severity", "evidence"]);
+            let mut f = Table::new(["finding", "severity", "status", "resource", "evidence"]);
             for x in &a.findings {
-                f.row([x.id.as_str(), x.severity.as_str(), x.evidence.as_str()]);
+                let detail = x
+                    .evidence
+                    .get("detail")
+                    .map(crate::findings::Finding::evidence_text)
+                    .unwrap_or_else(|| x.title.clone());
+                f.row([
+                    x.check.as_str(),
+                    x.severity.as_str(),
+                    x.status.as_str(),
+                    crate::text::escape(&x.resource).as_ref(),
+                    crate::text::escape(&detail).as_ref(),
+                ]);
             }
             println!("{f}");
+        }
+        if !a.passed.is_empty() {
+            let names: Vec<&str> = a.passed.iter().map(|p| p.check.as_str()).collect();
+            println!("passed: {}", names.join(", "));
         }
         println!();
     }

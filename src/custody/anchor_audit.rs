@@ -4,27 +4,21 @@
 use time::OffsetDateTime;
 
 use crate::ledger::anchor::AnchorStatus;
-use crate::report::{Finding, FindingSource, Severity};
+use crate::findings::{catalogue, Finding};
 
 /// The findings the anchor's status gives at `now`.
 pub fn findings(status: &AnchorStatus, now: OffsetDateTime) -> Vec<Finding> {
-    let mk = |code: &str, severity, title: String, evidence: Vec<(&str, String)>| Finding {
-        code: code.into(),
-        severity,
-        source: FindingSource::Ledger,
-        account_id: None,
-        key_id: None,
-        subject: status.anchor.clone(),
-        title,
-        evidence: std::iter::once(("anchor".to_string(), status.anchor.clone()))
-            .chain(evidence.into_iter().map(|(k, v)| (k.to_string(), v)))
-            .collect(),
-        controls: vec![],
+    let mk = |check: &'static str, title: String, evidence: Vec<(&str, String)>| {
+        evidence.into_iter().fold(
+            Finding::new(catalogue::known(check), None, status.anchor.clone())
+                .title(title)
+                .with("anchor", status.anchor.clone()),
+            |f, (k, v)| f.with(k, v),
+        )
     };
     if let Some(f) = &status.disagreement {
         return vec![mk(
             "LEDGER-ANCHOR-MISMATCH",
-            Severity::Critical,
             "the ledger disagrees with its write-once anchor: it was rolled back, rewritten or \
              forked after it was published (or the anchor was written by someone else)"
                 .into(),
@@ -34,7 +28,6 @@ pub fn findings(status: &AnchorStatus, now: OffsetDateTime) -> Vec<Finding> {
     let Some(last) = status.last_publish else {
         return vec![mk(
             "LEDGER-ANCHOR-EMPTY",
-            Severity::High,
             "nothing was ever published to the ledger's anchor: run `rootkey ledger publish`"
                 .into(),
             vec![],
@@ -46,7 +39,6 @@ pub fn findings(status: &AnchorStatus, now: OffsetDateTime) -> Vec<Finding> {
             |d: time::Duration| std::time::Duration::from_secs(d.whole_seconds().max(0) as u64);
         return vec![mk(
             "LEDGER-ANCHOR-STALE",
-            Severity::Medium,
             format!(
                 "the ledger's last publish to its anchor is {} old, more than the policy's {}: \
                  entries since then could be rewritten undetected; run `rootkey ledger publish` \
@@ -67,6 +59,7 @@ pub fn findings(status: &AnchorStatus, now: OffsetDateTime) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::Severity;
     use crate::ledger::Failure;
 
     fn status(age_days: i64) -> AnchorStatus {
@@ -86,13 +79,13 @@ mod tests {
         assert!(findings(&status(6), now).is_empty());
         let f = findings(&status(8), now);
         assert_eq!(
-            (f[0].code.as_str(), f[0].severity),
+            (f[0].check.as_str(), f[0].severity),
             ("LEDGER-ANCHOR-STALE", Severity::Medium)
         );
         assert_eq!(f[0].evidence["local_entries"], "6");
         let mut never = status(0);
         never.last_publish = None;
-        assert_eq!(findings(&never, now)[0].code, "LEDGER-ANCHOR-EMPTY");
+        assert_eq!(findings(&never, now)[0].check, "LEDGER-ANCHOR-EMPTY");
         let mut bad = status(0);
         bad.disagreement = Some(Failure {
             seq: Some(2),
@@ -100,9 +93,11 @@ mod tests {
         });
         let f = findings(&bad, now);
         assert_eq!(
-            (f[0].code.as_str(), f[0].severity),
+            (f[0].check.as_str(), f[0].severity),
             ("LEDGER-ANCHOR-MISMATCH", Severity::Critical)
         );
-        assert!(f[0].evidence["detail"].contains("entry 2"));
+        assert!(f[0].evidence["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("entry 2")));
     }
 }

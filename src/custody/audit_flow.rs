@@ -110,7 +110,35 @@ pub fn prepare(req: &AuditRequest<'_>) -> Result<AuditReport, AuditError> {
             .anchor
             .as_ref()
             .map_or_else(Vec::new, |a| super::anchor_audit::findings(a, req.now)),
+        evidence: Some(evidence_meta(req.evidence)),
     }))
+}
+
+/// The custody state of the ledger at `path` for judging sign-ins outside an audit (`aws
+/// posture`): `Ok(None)` when there is no ledger there; an error when it exists but cannot be
+/// read or fails verification (a broken ledger explains nothing).
+pub fn ledger_state(path: &Path) -> Result<Option<CustodyState>, String> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let ledger = Ledger::open_readonly(path).map_err(|e| e.to_string())?;
+    let v = verify_ledger(&ledger, &VerifyOptions::default()).map_err(|e| e.to_string())?;
+    match v.report.failure {
+        None => Ok(Some(v.state)),
+        Some(f) => Err(format!("the ledger failed verification: {f}")),
+    }
+}
+
+/// The evidence's digest (SHA-256 of its compact JSON), read time and sign-in search period.
+pub fn evidence_meta(evidence: &Evidence) -> crate::report::EvidenceMeta {
+    // Serializing plain data cannot fail; an empty digest input would still be recorded.
+    let bytes = serde_json::to_vec(evidence).unwrap_or_default();
+    crate::report::EvidenceMeta {
+        sha256: crate::report::digest(&bytes),
+        read_at: evidence.read_at,
+        login_search_since: evidence.period.since,
+        login_search_until: evidence.period.until,
+    }
 }
 
 /// Where the audited period starts: `--since` when given (never in the future); else the end

@@ -180,12 +180,12 @@ pub(crate) fn render(r: &AuditReport) -> String {
                         "<span class=\"sev sev-{0}\">{0}</span>",
                         f.severity.as_str()
                     ),
-                    format!("<span class=\"nw\">{}</span>", e(&f.code)),
+                    format!("<span class=\"nw\">{}</span>", e(&f.check)),
                     format!(
                         "<span class=\"nw\">{}</span>",
-                        e(f.account_id.as_deref().unwrap_or("—"))
+                        e(f.account.as_deref().unwrap_or("—"))
                     ),
-                    e(&f.subject),
+                    e(&f.resource),
                     e(&f.title),
                 ]
             })
@@ -196,15 +196,28 @@ pub(crate) fn render(r: &AuditReport) -> String {
                 o,
                 "<div class=\"finding\"><h3><span class=\"sev sev-{0}\">{0}</span> {1} — {2}</h3><p>{3}</p><dl>",
                 f.severity.as_str(),
-                e(&f.code),
-                e(&f.subject),
+                e(&f.check),
+                e(&f.resource),
                 e(&f.title)
             );
             for (label, value) in &f.evidence {
-                let _ = write!(o, "<dt>{}</dt><dd>{}</dd>", e(label), e(value));
+                let _ = write!(
+                    o,
+                    "<dt>{}</dt><dd>{}</dd>",
+                    e(label),
+                    e(&crate::findings::Finding::evidence_text(value))
+                );
             }
             if !f.controls.is_empty() {
-                let _ = write!(o, "<dt>Controls</dt><dd>{}</dd>", e(&f.controls.join(", ")));
+                let _ = write!(
+                    o,
+                    "<dt>Controls</dt><dd>{}</dd>",
+                    e(&f.controls
+                        .iter()
+                        .map(|c| c.label())
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                );
             }
             o.push_str("</dl></div>\n");
         }
@@ -335,9 +348,9 @@ pub(crate) fn render(r: &AuditReport) -> String {
                     o,
                     "<li><span class=\"sev sev-{0}\">{0}</span> {1} — {2} ({3})</li>",
                     f.severity.as_str(),
-                    e(&f.code),
+                    e(&f.check),
                     e(&f.title),
-                    e(&f.subject)
+                    e(&f.resource)
                 );
             }
             o.push_str("</ul>\n");

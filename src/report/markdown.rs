@@ -165,9 +165,9 @@ pub(crate) fn render(r: &AuditReport) -> String {
                 &mut o,
                 &[
                     f.severity.as_str().to_uppercase(),
-                    esc(&f.code),
-                    esc(f.account_id.as_deref().unwrap_or("—")),
-                    esc(&f.subject),
+                    esc(&f.check),
+                    esc(f.account.as_deref().unwrap_or("—")),
+                    esc(&f.resource),
                     esc(&f.title),
                 ],
             );
@@ -177,15 +177,20 @@ pub(crate) fn render(r: &AuditReport) -> String {
                 o,
                 "\n### {} {} — {}\n",
                 f.severity.as_str().to_uppercase(),
-                esc(&f.code),
-                esc(&f.subject)
+                esc(&f.check),
+                esc(&f.resource)
             );
             let _ = writeln!(o, "{}\n", esc(&f.title));
             for (label, value) in &f.evidence {
-                let _ = writeln!(o, "- {}: {}", esc(label), esc(value));
+                let _ = writeln!(
+                    o,
+                    "- {}: {}",
+                    esc(label),
+                    esc(&crate::findings::Finding::evidence_text(value))
+                );
             }
             if !f.controls.is_empty() {
-                let c: Vec<String> = f.controls.iter().map(|c| esc(c)).collect();
+                let c: Vec<String> = f.controls.iter().map(|c| esc(&c.label())).collect();
                 let _ = writeln!(o, "- Controls: {}", c.join(", "));
             }
         }
@@ -312,9 +317,9 @@ pub(crate) fn render(r: &AuditReport) -> String {
                     o,
                     "- **{}** {} — {} ({})",
                     f.severity.as_str().to_uppercase(),
-                    esc(&f.code),
+                    esc(&f.check),
                     esc(&f.title),
-                    esc(&f.subject)
+                    esc(&f.resource)
                 );
             }
         }

@@ -9,9 +9,9 @@ mod markdown;
 pub mod model;
 
 pub use model::{
-    verdict, AccountSection, Anchor, AuditReport, DeviceRow, Finding, FindingSource, IncidentRow,
-    KeyEvent, KeyRow, Kpis, LedgerIntegrity, LoginExplanation, LoginRow, Ratio, ReportMeta,
-    SavedCheckpoint, Severity, Verdict,
+    verdict, AccountSection, Anchor, AuditReport, DeviceRow, EvidenceMeta, Finding, FindingSource,
+    IncidentRow, KeyEvent, KeyRow, Kpis, LedgerIntegrity, LoginExplanation, LoginRow, Ratio,
+    ReportMeta, SavedCheckpoint, Severity, Verdict,
 };
 
 use time::OffsetDateTime;
@@ -178,23 +178,18 @@ pub(crate) fn saved_checkpoint_text(s: &SavedCheckpoint) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::collections::BTreeMap;
     use time::macros::datetime;
 
     pub(crate) const HOSTILE: &str = "<script>alert('x')</script> | *bold* & \"q\"\nnext";
 
     pub(crate) fn finding(code: &str, severity: Severity, subject: &str) -> Finding {
-        Finding {
-            code: code.into(),
-            severity,
-            source: FindingSource::Custody,
-            account_id: Some("111122223333".into()),
-            key_id: None,
-            subject: subject.into(),
-            title: format!("title of {code}"),
-            evidence: BTreeMap::from([("detail".to_string(), HOSTILE.to_string())]),
-            controls: vec!["CIS 1.6".into()],
-        }
+        let check = crate::findings::check(code).unwrap_or(&crate::findings::CHECKS[0]);
+        let mut f = Finding::new(check, Some("111122223333"), subject)
+            .severity(severity)
+            .title(format!("title of {code}"))
+            .with("detail", HOSTILE);
+        f.check = code.into();
+        f
     }
 
     pub(crate) fn integrity(intact: bool) -> LedgerIntegrity {
@@ -219,6 +214,7 @@ pub(crate) mod tests {
                 ledger_origin: "rootkey.example/ledger".into(),
                 scope: "evidence:aws.json".into(),
                 tool_version: "0.1.0".into(),
+                evidence: None,
             },
             integrity(true),
             Kpis {
@@ -321,7 +317,7 @@ pub(crate) mod tests {
             finding("B", Severity::Low, "s"),
             finding("C", Severity::High, "s"),
         ]);
-        let codes: Vec<_> = r.findings.iter().map(|f| f.code.as_str()).collect();
+        let codes: Vec<_> = r.findings.iter().map(|f| f.check.as_str()).collect();
         assert_eq!(codes, ["A", "C", "B"]);
         assert_eq!(
             r.counts(),
