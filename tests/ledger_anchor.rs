@@ -660,7 +660,7 @@ fn the_audit_reads_the_anchor_a_stale_publish_and_a_rollback_are_findings() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| f["code"].as_str().unwrap().to_string())
+            .map(|f| f["check"].as_str().unwrap().to_string())
             .collect();
         (code(&o), codes, r)
     };
