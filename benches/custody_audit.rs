@@ -244,6 +244,7 @@ fn main() {
         scope: "organization".into(),
         tool_version: "bench".into(),
         aws_warnings: vec![],
+        anchor_findings: vec![],
     });
     println!(
         "build_report: {} accounts, {} logins, {} findings, verdict {} in {:?}",
