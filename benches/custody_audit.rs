@@ -246,6 +246,7 @@ fn main() {
         tool_version: "bench".into(),
         aws_warnings: vec![],
         evidence: None,
+        anchor_findings: vec![],
     });
     println!(
         "build_report: {} accounts, {} logins, {} findings, verdict {} in {:?}",

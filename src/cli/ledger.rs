@@ -668,6 +668,12 @@ fn restore(
         );
         println!("verifier key {}", escape(&report.vkey));
     }
+    if vkey.is_none() {
+        eprintln!(
+            "note: the verifier key above is the one the anchor recorded at its first publish; \
+             compare it with your records (or restore with --vkey to have it checked)"
+        );
+    }
     eprintln!("note: {RESTORE_NEXT}");
     Ok(Outcome::Ok)
 }

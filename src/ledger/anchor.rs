@@ -422,6 +422,9 @@ fn read_meta(
     Ok(Some(vkey))
 }
 
+/// What [`read_published`] hands each covered entry to: its sequence number and exact bytes.
+pub type OnCovered<'a> = dyn FnMut(u64, &[u8]) -> Result<(), LedgerError> + 'a;
+
 /// Reads and verifies the whole published log. `trusted`, when given, is the key the anchor must
 /// be of. `on_covered` receives each entry a checkpoint covers, in order, as published; it is
 /// called before that checkpoint's root is checked, so whoever keeps them must discard them when
@@ -430,7 +433,7 @@ pub fn read_published(
     store: &dyn ObjectStore,
     location: &Location,
     trusted: Option<&VerifierKey>,
-    on_covered: &mut dyn FnMut(u64, &[u8]) -> Result<(), LedgerError>,
+    on_covered: &mut OnCovered<'_>,
 ) -> Result<Published, AnchorError> {
     let layout = Layout::parse(store.list()?)?;
     let vkey = read_meta(store, &layout, trusted)?;
