@@ -12,8 +12,8 @@ use super::findings as rules;
 use super::state::{CheckoutRecord, CustodyState, KeyStatus};
 use crate::aws::{self, AccountReport, FindingId};
 use crate::report::{
-    self, AccountSection, Anchor, AuditReport, DeviceRow, Finding, FindingSource, Format, KeyRow,
-    Kpis, LedgerIntegrity, LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity,
+    self, AccountSection, Anchor, AuditPoint, AuditReport, DeviceRow, Finding, FindingSource,
+    Format, KeyRow, Kpis, LedgerIntegrity, LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity,
 };
 
 /// Everything an audit needs.
@@ -488,6 +488,23 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         logins,
     )
     .with_incidents(incidents)
+    .with_history(trend(state))
+}
+
+/// The trend: every audit the ledger recorded (approved `audit.completed`), as the report shows it.
+fn trend(state: &CustodyState) -> Vec<AuditPoint> {
+    state
+        .audits()
+        .iter()
+        .map(|a| AuditPoint {
+            seq: a.seq,
+            time: a.time,
+            verdict: a.verdict.clone(),
+            findings: a.findings.len() as u64,
+            accounts: a.accounts.len() as u64,
+            report_sha256: a.report_sha256.clone(),
+        })
+        .collect()
 }
 
 /// A finding for an active key whose attestation does not prove genuine hardware.
