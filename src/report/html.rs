@@ -785,4 +785,46 @@ mod tests {
             assert!(html.contains(s), "missing {s}");
         }
     }
+
+    #[test]
+    fn badges_trend_and_verify_steps_say_the_same_in_html_and_markdown() {
+        use crate::report::AuditPoint;
+        use time::macros::datetime;
+        let mut r = sample(vec![finding("KEY-POSSESSION-STALE", Severity::High, "k")]);
+        r.accounts[0].findings = vec![r.findings[0].identity()];
+        let point = |seq, findings, verdict: &str| AuditPoint {
+            seq,
+            time: datetime!(2025-01-15 00:00 UTC),
+            verdict: verdict.into(),
+            findings,
+            accounts: 1,
+            report_sha256: format!("{seq:064}"),
+        };
+        let r = r.with_history(vec![point(9, 4, "fail"), point(5, 2, "findings")]);
+        assert_eq!(r.history[0].seq, 5, "oldest first");
+        let html = render(&r, Format::Html);
+        let md = render(&r, Format::Markdown);
+        // The account's badge is its worst finding, in text as well as colour.
+        assert!(html.contains("<li class=\"badge st-high\" data-account=\"111122223333\">"));
+        assert!(md.contains("| 111122223333 | prod | **HIGH** |"), "{md}");
+        // Two recorded audits and this one, each a bar of the trend chart.
+        assert_eq!(html.matches("<title>01-15:").count(), 2);
+        assert_eq!(html.matches("<title>now: 1</title>").count(), 1);
+        assert!(
+            md.contains("2 (findings) → 4 (fail) → 1 now (findings)"),
+            "{md}"
+        );
+        for page in [&html, &md] {
+            assert!(
+                page.contains(&format!("{:064}", 9)),
+                "earlier digest listed"
+            );
+            assert!(page.contains("sha256sum REPORT-FILE"));
+            assert!(page.contains("ledger show --since 12"));
+            assert!(page.contains("ledger prove 12"));
+        }
+        // Identifiers are marked so the page keeps them on one line.
+        assert!(html.contains("<code class=\"id\">111122223333</code>"));
+        assert!(html.contains("<span class=\"nw\">2025-02-01T10:30:00Z</span>"));
+    }
 }

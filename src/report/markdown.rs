@@ -4,7 +4,8 @@
 use std::fmt::Write;
 
 use super::{
-    explanation_text, fmt_duration, fmt_time, opt_bool, saved_checkpoint_text, AuditReport,
+    account_status, explanation_text, fmt_duration, fmt_time, opt_bool, saved_checkpoint_text,
+    scope_line, verify_steps, AuditReport, Finding, SEVERITIES,
 };
 
 /// Escapes text for a Markdown table cell or paragraph. A line break becomes a space; every other
@@ -43,7 +44,7 @@ fn row(out: &mut String, cells: &[String]) {
     out.push('\n');
 }
 
-fn header(out: &mut String, cells: &[&str]) {
+fn header_row(out: &mut String, cells: &[&str]) {
     row(
         out,
         &cells.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
@@ -54,15 +55,28 @@ fn header(out: &mut String, cells: &[&str]) {
     );
 }
 
-/// Renders the report as Markdown.
+/// Renders the report as Markdown: the same sections, in the same order, as the HTML page.
 pub(crate) fn render(r: &AuditReport) -> String {
     let mut o = String::new();
-    let m = &r.meta;
+    header(&mut o, r);
+    kpis(&mut o, r);
+    findings(&mut o, r);
+    incidents(&mut o, r);
+    keys(&mut o, r);
+    accounts(&mut o, r);
+    logins(&mut o, r);
+    history(&mut o, r);
+    ledger(&mut o, r);
+    o
+}
+
+/// The verdict, the one-line scope and each account's status.
+fn header(o: &mut String, r: &AuditReport) {
     // Writing into a String cannot fail; ignore the fmt::Result instead of unwrapping.
     let _ = writeln!(o, "# rootkey custody audit\n");
     let _ = writeln!(o, "**Verdict: {}**\n", r.verdict.label());
-    let counts = r.counts();
-    let summary: Vec<String> = counts
+    let summary: Vec<String> = r
+        .counts()
         .iter()
         .map(|(s, n)| format!("{n} {}", s.as_str()))
         .collect();
@@ -71,116 +85,114 @@ pub(crate) fn render(r: &AuditReport) -> String {
     } else {
         let _ = writeln!(o, "Findings: {}.\n", summary.join(", "));
     }
-
-    header(&mut o, &["", ""]);
-    row(&mut o, &["Generated".into(), fmt_time(m.generated_at)]);
-    row(
-        &mut o,
-        &[
-            "Period".into(),
-            format!("{} → {}", fmt_time(m.period_start), fmt_time(m.period_end)),
-        ],
-    );
-    row(&mut o, &["Ledger".into(), esc(&m.ledger_origin)]);
-    row(&mut o, &["Scope".into(), esc(&m.scope)]);
-    row(&mut o, &["rootkey".into(), esc(&m.tool_version)]);
-
-    let l = &r.ledger;
-    let _ = writeln!(o, "\n## Ledger integrity\n");
-    let _ = writeln!(
-        o,
-        "- Entries verified: {} — {}",
-        l.entries,
-        if l.intact { "intact" } else { "NOT INTACT" }
-    );
-    let _ = writeln!(o, "- **Anchored by: {}**", esc(l.anchor.describe()));
-    let _ = writeln!(o, "- **Verifier key: {}**", esc(&l.vkey));
-    let _ = writeln!(
-        o,
-        "- Saved checkpoint: {}",
-        esc(&saved_checkpoint_text(&l.saved_checkpoint))
-    );
-    for p in &l.problems {
-        let _ = writeln!(o, "- Problem: {}", esc(p));
+    let _ = writeln!(o, "Scope: {}\n", esc(&scope_line(r)));
+    header_row(o, &["Account", "Name", "Status"]);
+    for a in &r.accounts {
+        row(
+            o,
+            &[
+                esc(&a.account_id),
+                a.name.as_deref().map(esc).unwrap_or_else(|| "—".into()),
+                format!("**{}**", account_status(r, a).label()),
+            ],
+        );
     }
-    let _ = writeln!(o, "\nCheckpoint:\n");
-    for line in l.checkpoint.lines() {
-        // An indented code block: no Markdown escaping, but nothing raw for a terminal either.
-        let _ = writeln!(o, "    {}", crate::text::escape(line));
-    }
+}
 
+/// The KPI table, with the findings per severity and the trend as text.
+fn kpis(o: &mut String, r: &AuditReport) {
     let k = &r.kpis;
     let _ = writeln!(o, "\n## KPIs\n");
-    header(&mut o, super::KPI_COLUMNS);
-    row(
-        &mut o,
-        &[
-            "Accounts with two hardware keys on root and no virtual MFA".into(),
+    header_row(o, super::KPI_COLUMNS);
+    let mttr = match k.mean_time_to_remediate_seconds {
+        Some(s) => format!(
+            "{} over {} findings",
+            fmt_duration(s),
+            k.findings_remediated
+        ),
+        None => "no finding remediated yet".into(),
+    };
+    let by_severity: Vec<String> = SEVERITIES
+        .iter()
+        .map(|s| {
+            let n = r.findings.iter().filter(|f| f.severity == *s).count();
+            format!("{n} {}", s.as_str())
+        })
+        .collect();
+    let mut trend: Vec<String> = r
+        .history
+        .iter()
+        .rev()
+        .take(12)
+        .rev()
+        .map(|p| format!("{} ({})", p.findings, esc(&p.verdict)))
+        .collect();
+    trend.push(format!(
+        "{} now ({})",
+        r.open_findings(),
+        r.verdict.as_str()
+    ));
+    for (label, value) in [
+        (
+            "Accounts with two hardware keys on root and no virtual MFA",
             k.accounts_two_hardware_keys_no_virtual.display(),
-        ],
-    );
-    row(
-        &mut o,
-        &[
-            "Root logins in the period (explained / unexplained)".into(),
+        ),
+        ("Accounts covered", k.accounts_covered.display()),
+        (
+            "Root logins in the period (explained / unexplained)",
             format!(
                 "{} ({} / {})",
                 k.root_logins, k.root_logins_explained, k.root_logins_unexplained
             ),
-        ],
-    );
-    row(
-        &mut o,
-        &[
-            "Mean time to remediate earlier findings".into(),
-            match k.mean_time_to_remediate_seconds {
-                Some(s) => format!(
-                    "{} over {} findings",
-                    fmt_duration(s),
-                    k.findings_remediated
-                ),
-                None => "no finding remediated yet".into(),
-            },
-        ],
-    );
-    row(
-        &mut o,
-        &["Accounts covered".into(), k.accounts_covered.display()],
-    );
-    row(
-        &mut o,
-        &[
-            "Keys overdue for check-in".into(),
-            k.keys_overdue.to_string(),
-        ],
-    );
+        ),
+        ("Findings by severity", by_severity.join(", ")),
+        ("Findings to fix, audit by audit", trend.join(" → ")),
+        ("Mean time to remediate earlier findings", mttr),
+        ("Keys overdue for check-in", k.keys_overdue.to_string()),
+    ] {
+        // Figures rootkey computed; the one ledger string (a verdict) is escaped above.
+        row(o, &[label.into(), value]);
+    }
+}
 
+/// An index table, then every finding grouped by severity with its evidence and controls.
+fn findings(o: &mut String, r: &AuditReport) {
     let _ = writeln!(o, "\n## Findings\n");
     if r.findings.is_empty() {
         let _ = writeln!(o, "None.");
-    } else {
-        header(&mut o, super::FINDING_COLUMNS);
-        for f in &r.findings {
-            row(
-                &mut o,
-                &[
-                    f.severity.as_str().to_uppercase(),
-                    esc(&f.code),
-                    esc(f.account_id.as_deref().unwrap_or("—")),
-                    esc(&f.subject),
-                    esc(&f.title),
-                ],
-            );
-        }
-        for f in &r.findings {
-            let _ = writeln!(
-                o,
-                "\n### {} {} — {}\n",
+        return;
+    }
+    header_row(o, super::FINDING_COLUMNS);
+    for f in &r.findings {
+        row(
+            o,
+            &[
                 f.severity.as_str().to_uppercase(),
                 esc(&f.code),
+                esc(f.account_id.as_deref().unwrap_or("—")),
+                esc(&f.subject),
+                esc(&f.title),
+            ],
+        );
+    }
+    for s in SEVERITIES {
+        let group: Vec<&Finding> = r.findings.iter().filter(|f| f.severity == s).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "\n### {} ({})", s.as_str().to_uppercase(), group.len());
+        for f in group {
+            let _ = writeln!(
+                o,
+                "\n#### {} · {} · {}\n",
+                esc(&f.code),
+                esc(f.account_id.as_deref().unwrap_or("—")),
                 esc(&f.subject)
             );
             let _ = writeln!(o, "{}\n", esc(&f.title));
+            if let Some(k) = &f.key_id {
+                let _ = writeln!(o, "- Key: {}", esc(k));
+            }
             for (label, value) in &f.evidence {
                 let _ = writeln!(o, "- {}: {}", esc(label), esc(value));
             }
@@ -190,78 +202,88 @@ pub(crate) fn render(r: &AuditReport) -> String {
             }
         }
     }
+}
 
-    if !r.incidents.is_empty() {
-        let _ = writeln!(o, "\n## Incidents: keys lost or compromised\n");
-        header(&mut o, super::model::INCIDENT_COLUMNS);
-        for i in &r.incidents {
-            row(
-                &mut o,
-                &[
-                    super::fmt_time(i.time),
-                    esc(&i.account_id),
-                    esc(&i.key_id),
-                    esc(&i.reason),
-                    esc(&i.note),
-                    i.seq.to_string(),
-                ],
-            );
-        }
+/// Keys lost or compromised in the period.
+fn incidents(o: &mut String, r: &AuditReport) {
+    if r.incidents.is_empty() {
+        return;
     }
+    let _ = writeln!(o, "\n## Incidents: keys lost or compromised\n");
+    header_row(o, super::model::INCIDENT_COLUMNS);
+    for i in &r.incidents {
+        row(
+            o,
+            &[
+                fmt_time(i.time),
+                esc(&i.account_id),
+                esc(&i.key_id),
+                esc(&i.reason),
+                esc(&i.note),
+                i.seq.to_string(),
+            ],
+        );
+    }
+}
 
+/// Every active key, then each key's history in the period.
+fn keys(o: &mut String, r: &AuditReport) {
     let _ = writeln!(o, "\n## Keys\n");
     if r.keys.is_empty() {
         let _ = writeln!(o, "No keys in custody.");
-    } else {
-        header(&mut o, super::KEY_COLUMNS);
-        for key in &r.keys {
-            let status = match (key.status.as_str(), key.due_back) {
-                ("checked_out", Some(due)) if key.overdue => {
-                    format!("OVERDUE (due {})", fmt_time(due))
-                }
-                ("checked_out", Some(due)) => format!("checked out until {}", fmt_time(due)),
-                (s, _) => s.replace('_', " "),
-            };
-            row(
-                &mut o,
-                &[
-                    esc(&key.key_id),
-                    esc(&key.account_id),
-                    esc(&key.role),
-                    esc(&key.model),
-                    esc(&key.location),
-                    esc(&key.bag_serial),
-                    esc(&status),
-                    format!(
-                        "{} ({} days)",
-                        fmt_time(key.last_possession),
-                        key.possession_age_days
-                    ),
-                    opt_bool(key.seen_in_aws).to_string(),
-                ],
+        return;
+    }
+    header_row(o, super::KEY_COLUMNS);
+    for key in &r.keys {
+        let status = match (key.status.as_str(), key.due_back) {
+            ("checked_out", Some(due)) if key.overdue => {
+                format!("OVERDUE (due {})", fmt_time(due))
+            }
+            ("checked_out", Some(due)) => format!("checked out until {}", fmt_time(due)),
+            (s, _) => s.replace('_', " "),
+        };
+        row(
+            o,
+            &[
+                esc(&key.key_id),
+                esc(&key.account_id),
+                esc(&key.role),
+                esc(&key.model),
+                esc(&key.location),
+                esc(&key.bag_serial),
+                esc(&status),
+                format!(
+                    "{} ({} days)",
+                    fmt_time(key.last_possession),
+                    key.possession_age_days
+                ),
+                opt_bool(key.seen_in_aws).to_string(),
+            ],
+        );
+    }
+    for key in r.keys.iter().filter(|k| !k.history.is_empty()) {
+        let _ = writeln!(o, "\n### Key {} in the period\n", esc(&key.key_id));
+        for h in &key.history {
+            let _ = writeln!(
+                o,
+                "- {} (entry {}): {}",
+                fmt_time(h.time),
+                h.seq,
+                esc(&h.detail)
             );
         }
-        for key in r.keys.iter().filter(|k| !k.history.is_empty()) {
-            let _ = writeln!(o, "\n### Key {} in the period\n", esc(&key.key_id));
-            for h in &key.history {
-                let _ = writeln!(
-                    o,
-                    "- {} (entry {}): {}",
-                    fmt_time(h.time),
-                    h.seq,
-                    esc(&h.detail)
-                );
-            }
-        }
     }
+}
 
+/// One section per account: custody, devices on root, its findings.
+fn accounts(o: &mut String, r: &AuditReport) {
     let _ = writeln!(o, "\n## Accounts\n");
     for a in &r.accounts {
         let title = match &a.name {
             Some(n) => format!("{} ({})", esc(&a.account_id), esc(n)),
             None => esc(&a.account_id),
         };
-        let _ = writeln!(o, "### {title}\n");
+        let _ = writeln!(o, "### {title} — {}\n", account_status(r, a).label());
         let _ = writeln!(
             o,
             "- In custody: {}; AWS posture observed: {}{}",
@@ -285,10 +307,10 @@ pub(crate) fn render(r: &AuditReport) -> String {
         );
         if !a.devices.is_empty() {
             let _ = writeln!(o);
-            header(&mut o, super::DEVICE_COLUMNS);
+            header_row(o, super::DEVICE_COLUMNS);
             for d in &a.devices {
                 row(
-                    &mut o,
+                    o,
                     &[
                         esc(&d.serial),
                         esc(&d.kind),
@@ -320,27 +342,88 @@ pub(crate) fn render(r: &AuditReport) -> String {
         }
         let _ = writeln!(o);
     }
+}
 
+/// Every root console sign-in in the period.
+fn logins(o: &mut String, r: &AuditReport) {
     let _ = writeln!(o, "## Root console logins\n");
     if r.logins.is_empty() {
         let _ = writeln!(o, "None in the period.");
-    } else {
-        header(&mut o, super::LOGIN_COLUMNS);
-        for l in &r.logins {
-            row(
-                &mut o,
-                &[
-                    fmt_time(l.time),
-                    esc(&l.account_id),
-                    esc(&l.source_ip),
-                    opt_bool(l.mfa_used).to_string(),
-                    if l.success { "success" } else { "failure" }.to_string(),
-                    esc(&explanation_text(&l.explanation)),
-                ],
-            );
-        }
+        return;
     }
-    o
+    header_row(o, super::LOGIN_COLUMNS);
+    for l in &r.logins {
+        row(
+            o,
+            &[
+                fmt_time(l.time),
+                esc(&l.account_id),
+                esc(&l.source_ip),
+                opt_bool(l.mfa_used).to_string(),
+                if l.success { "success" } else { "failure" }.to_string(),
+                esc(&explanation_text(&l.explanation)),
+            ],
+        );
+    }
+}
+
+/// The earlier audits the ledger recorded.
+fn history(o: &mut String, r: &AuditReport) {
+    let _ = writeln!(o, "\n## Earlier audits in the ledger\n");
+    if r.history.is_empty() {
+        let _ = writeln!(o, "None: this is the first audit of this ledger.");
+        return;
+    }
+    header_row(o, super::HISTORY_COLUMNS);
+    for p in &r.history {
+        row(
+            o,
+            &[
+                p.seq.to_string(),
+                fmt_time(p.time),
+                esc(&p.verdict.to_uppercase()),
+                p.findings.to_string(),
+                p.accounts.to_string(),
+                esc(&p.report_sha256),
+            ],
+        );
+    }
+}
+
+/// What the ledger was verified against, and how anyone checks this report against it.
+fn ledger(o: &mut String, r: &AuditReport) {
+    let l = &r.ledger;
+    let _ = writeln!(o, "\n## Ledger anchor and how to verify this report\n");
+    let _ = writeln!(
+        o,
+        "- Entries verified: {} — {}",
+        l.entries,
+        if l.intact { "intact" } else { "NOT INTACT" }
+    );
+    let _ = writeln!(
+        o,
+        "- Saved checkpoint: {}",
+        esc(&saved_checkpoint_text(&l.saved_checkpoint))
+    );
+    let _ = writeln!(o, "- **Anchored by: {}**", esc(l.anchor.describe()));
+    let _ = writeln!(
+        o,
+        "- **Verifier key stored in the ledger: {}**",
+        esc(&l.vkey)
+    );
+    for p in &l.problems {
+        let _ = writeln!(o, "- Problem: {}", esc(p));
+    }
+    let _ = writeln!(o, "\nCheckpoint the audit verified:\n");
+    for line in l.checkpoint.lines() {
+        // An indented code block: no Markdown escaping, but nothing raw for a terminal either.
+        let _ = writeln!(o, "    {}", crate::text::escape(line));
+    }
+    let _ = writeln!(o);
+    for (i, (what, cmd)) in verify_steps(r).iter().enumerate() {
+        let _ = writeln!(o, "{}. {}\n", i + 1, esc(what));
+        let _ = writeln!(o, "        {}\n", crate::text::escape(cmd));
+    }
 }
 
 #[cfg(test)]
@@ -378,7 +461,9 @@ mod tests {
         let md = render(&r, Format::Markdown);
         for s in [
             "**Verdict: FAIL**",
-            "## Ledger integrity",
+            "## Ledger anchor and how to verify this report",
+            "sha256sum REPORT-FILE",
+            "| 111122223333 | prod | **OK** |",
             "## KPIs",
             "## Findings",
             "## Keys",
