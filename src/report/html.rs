@@ -33,7 +33,7 @@ h3{margin:1.25rem 0 .5rem}
 .scope{color:var(--muted);margin:.5rem 0 0}
 .badges{display:flex;flex-wrap:wrap;gap:.4rem;margin:.75rem 0 0;padding:0;list-style:none}
 .badge{border:2px solid currentColor;border-radius:1rem;padding:.1rem .6rem;font-size:.85rem;white-space:nowrap;background:var(--panel)}
-.badge b{margin-left:.35rem}
+.badge b{margin-left:.35rem}.badge .id{overflow:visible;vertical-align:baseline}
 .st-ok{color:var(--ok)}.st-unknown{color:var(--info)}.st-critical{color:var(--crit)}.st-high{color:var(--high)}.st-medium{color:var(--med)}
 .kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(15rem,1fr));gap:.75rem;margin:.75rem 0}
 .card{border:1px solid var(--line);border-radius:.4rem;padding:.6rem .8rem;background:var(--panel)}
@@ -48,6 +48,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border:1px solid var(--line);padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:var(--panel);white-space:nowrap}
 .id,.nw{white-space:nowrap;word-break:keep-all;overflow-wrap:normal;hyphens:none}
+.id,.nw{display:inline-block;max-width:100%;overflow-x:auto;vertical-align:bottom}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em}
 .sev{font-weight:700;text-transform:uppercase;font-size:.8rem;white-space:nowrap}
 .sev-critical{color:var(--crit)}.sev-high{color:var(--high)}.sev-medium{color:var(--med)}.sev-low{color:var(--low)}.sev-info{color:var(--info)}
@@ -65,6 +66,7 @@ body{max-width:none;margin:0;padding:0;font-size:9.5pt;color:#000;background:#ff
 :root{--fg:#000;--bg:#fff;--muted:#444;--line:#999;--panel:#fff;--track:#ddd}
 .banner,.badge,svg.chart,.finding{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 .scroll,pre,.finding dd{overflow:visible}
+.id,.nw{display:inline;overflow:visible}
 pre{white-space:pre-wrap}
 table{font-size:7.5pt}
 h2,h3{break-after:avoid}.card,.finding,tr,li{break-inside:avoid}
