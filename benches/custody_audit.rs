@@ -146,6 +146,7 @@ fn ledger(t0: OffsetDateTime, accounts: u64) -> (Vec<Entry>, Vec<AccountReport>)
                 ..RootPosture::default()
             },
             findings: vec![],
+            passed: vec![],
         });
     }
     // The ledger is written in time order.

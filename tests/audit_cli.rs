@@ -320,8 +320,8 @@ fn json_report_findings_kpis_verdict_and_record() {
         .iter()
         .map(|f| {
             (
-                f["code"].as_str().unwrap().to_string(),
-                f["account_id"].as_str().unwrap_or("-").to_string(),
+                f["check"].as_str().unwrap().to_string(),
+                f["account"].as_str().unwrap_or("-").to_string(),
                 f["severity"].as_str().unwrap().to_string(),
             )
         })
@@ -342,9 +342,10 @@ fn json_report_findings_kpis_verdict_and_record() {
     );
     let of_a: Vec<_> = found
         .iter()
-        .filter(|f| f.1 == A)
+        .filter(|f| f.1 == A && f.2 != "info")
         .map(|f| f.0.as_str())
         .collect();
+    assert!(has("ROOT-LOGIN-EXPLAINED", A, "info"), "{found:?}");
     assert_eq!(
         of_a,
         ["ROOT-LOGIN-UNEXPLAINED"],
@@ -354,10 +355,10 @@ fn json_report_findings_kpis_verdict_and_record() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["code"] == "ROOT-LOGIN-UNEXPLAINED")
+        .filter(|f| f["check"] == "ROOT-LOGIN-UNEXPLAINED")
         .collect();
     assert_eq!(unexplained.len(), 1);
-    assert_eq!(unexplained[0]["evidence"]["source ip"], "203.0.113.66");
+    assert_eq!(unexplained[0]["evidence"]["source_ip"], "203.0.113.66");
     assert_eq!(
         r["findings"][0]["severity"], "critical",
         "most severe first"
@@ -582,7 +583,7 @@ fn saved_checkpoints_pass_when_extended_and_fail_when_rewritten() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|f| f["code"] == "LEDGER-CHECKPOINT-NOT-EXTENDED"));
+        .any(|f| f["check"] == "LEDGER-CHECKPOINT-NOT-EXTENDED"));
 
     // A checkpoint of an unrelated ledger (another key) fails the same way.
     let other = w.dir.path().join("other.db");
@@ -782,7 +783,7 @@ fn a_replaced_database_passes_only_its_own_key_so_the_audit_needs_an_anchor() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| f["code"].as_str().unwrap().to_string())
+            .map(|f| f["check"].as_str().unwrap().to_string())
             .collect()
     };
 

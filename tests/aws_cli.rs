@@ -91,16 +91,16 @@ fn findings_evidence_exits_one_and_names_each_finding() {
         .iter()
         .flat_map(|a| a["findings"].as_array().unwrap().clone())
         .map(|f| {
-            assert!(f["severity"].is_string() && f["evidence"].is_string());
-            assert!(f["controls"].is_array());
-            f["id"].as_str().unwrap().to_string()
+            assert!(f["severity"].is_string() && f["evidence"].is_object());
+            assert!(f["controls"].is_array() && f["status"] == "open");
+            f["check"].as_str().unwrap().to_string()
         })
         .collect();
     for want in [
         "ORG-ROOT-SESSIONS-DISABLED",
         "ROOT-MFA-VIRTUAL",
         "ROOT-BACKUP-KEY-MISSING",
-        "ROOT-LOGIN",
+        "ROOT-LOGIN-UNEXPLAINED",
         "ROOT-ACCESS-KEY",
         "ROOT-PASSWORD-PRESENT",
         "ROOT-EMAIL-DOMAIN",
@@ -108,7 +108,8 @@ fn findings_evidence_exits_one_and_names_each_finding() {
     ] {
         assert!(ids.iter().any(|i| i == want), "{want} missing from {ids:?}");
     }
-    assert_eq!(v["summary"]["by_id"]["ROOT-LOGIN"], 1);
+    assert_eq!(v["summary"]["by_id"]["ROOT-LOGIN-UNEXPLAINED"], 1);
+    assert_eq!(v["schema_version"], "rootkey-findings/2");
 }
 
 #[test]

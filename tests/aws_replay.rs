@@ -151,8 +151,26 @@ fn org_handler(throttles: Arc<AtomicUsize>) -> impl Fn(&Call) -> Reply + Send + 
     }
 }
 
-fn ids(findings: &[rootkey::aws::Finding]) -> Vec<FindingId> {
-    findings.iter().map(|f| f.id).collect()
+fn ids(findings: &[rootkey::aws::Finding]) -> Vec<String> {
+    findings.iter().map(|f| f.check.clone()).collect()
+}
+
+fn c(id: FindingId) -> String {
+    id.as_str().to_string()
+}
+
+/// What `aws posture` reports without a ledger: the posture checks, then sign-ins and root use
+/// judged by the custody rule (nothing explains them without a ledger).
+fn judged(evidence: &rootkey::aws::Evidence, config: &FindingConfig) -> rootkey::aws::Report {
+    let mut r = evaluate(evidence, config);
+    rootkey::custody::findings::judge_posture_activity(
+        &mut r,
+        None,
+        evidence.period.since,
+        evidence.period.until,
+        evidence.read_at,
+    );
+    r
 }
 
 #[tokio::test]
@@ -172,7 +190,7 @@ async fn organization_from_the_wire_produces_every_finding() {
     let config = FindingConfig {
         company_domains: vec!["example.com".into()],
     };
-    let report = evaluate(&evidence, &config);
+    let report = judged(&evidence, &config);
     let by_account: BTreeMap<&str, _> = report
         .accounts
         .iter()
@@ -184,21 +202,25 @@ async fn organization_from_the_wire_produces_every_finding() {
     let mgmt = by_account[MGMT];
     let m = ids(&mgmt.findings);
     // RootCredentialsManagement on, RootSessions off: its own, lower finding.
-    assert!(m.contains(&FindingId::OrgRootSessionsDisabled), "{m:?}");
-    assert!(!m.contains(&FindingId::OrgCentralRootDisabled), "{m:?}");
-    assert!(m.contains(&FindingId::RootMfaVirtual), "{m:?}");
+    assert!(m.contains(&c(FindingId::OrgRootSessionsDisabled)), "{m:?}");
+    assert!(!m.contains(&c(FindingId::OrgCentralRootDisabled)), "{m:?}");
+    assert!(m.contains(&c(FindingId::RootMfaVirtual)), "{m:?}");
     let logins: Vec<_> = mgmt
         .findings
         .iter()
-        .filter(|f| f.id == FindingId::RootLogin)
+        .filter(|f| f.check == "ROOT-LOGIN-WITHOUT-MFA")
         .collect();
     assert_eq!(
         logins.len(),
         1,
         "only the Root-typed event counts: {logins:?}"
     );
-    assert_eq!(logins[0].severity, Severity::High, "no MFA used");
-    assert!(logins[0].evidence.contains("198.51.100.7"));
+    assert_eq!(
+        (logins[0].check.as_str(), logins[0].severity),
+        ("ROOT-LOGIN-WITHOUT-MFA", Severity::Critical),
+        "no MFA used: {logins:?}"
+    );
+    assert_eq!(logins[0].evidence["source_ip"], "198.51.100.7");
     assert_eq!(mgmt.posture.mfa_active, Some(true));
     assert_eq!(
         mgmt.posture.password,
@@ -215,18 +237,22 @@ async fn organization_from_the_wire_produces_every_finding() {
     let good = by_account[GOOD];
     assert_eq!(good.posture.mfa_devices.len(), 2);
     assert_eq!(good.posture.password, PasswordState::Absent);
-    assert_eq!(ids(&good.findings), vec![FindingId::ReadIncomplete]);
+    assert_eq!(ids(&good.findings), vec![c(FindingId::ReadIncomplete)]);
     // Without --member-role the account-level checks are open; root logins weigh medium.
     assert_eq!(good.findings[0].severity, Severity::Medium);
-    assert!(good.findings[0].evidence.contains("--member-role"));
+    assert!(good.findings[0].evidence["detail"]
+        .as_str()
+        .unwrap()
+        .contains("--member-role"));
 
     let credless = by_account[CREDLESS];
     assert!(credless.credential_less);
-    assert!(!ids(&credless.findings).contains(&FindingId::RootMfaMissing));
+    assert!(!ids(&credless.findings).contains(&c(FindingId::RootMfaMissing)));
 
     let v = ids(&by_account[VIRTUAL].findings);
     assert!(
-        v.contains(&FindingId::RootMfaVirtual) && v.contains(&FindingId::RootBackupKeyMissing),
+        v.contains(&c(FindingId::RootMfaVirtual))
+            && v.contains(&c(FindingId::RootBackupKeyMissing)),
         "{v:?}"
     );
 
@@ -238,12 +264,12 @@ async fn organization_from_the_wire_produces_every_finding() {
         FindingId::RootSigningCert,
         FindingId::RootPasswordPresent,
     ] {
-        assert!(k.contains(&want), "{want:?} missing from {k:?}");
+        assert!(k.contains(&c(want)), "{want:?} missing from {k:?}");
     }
     let sev: Vec<Severity> = keys
         .findings
         .iter()
-        .filter(|f| f.id == FindingId::RootAccessKey)
+        .filter(|f| f.check == FindingId::RootAccessKey.as_str())
         .map(|f| f.severity)
         .collect();
     assert_eq!(
@@ -264,13 +290,13 @@ async fn organization_from_the_wire_produces_every_finding() {
             && used.contains(&(RootUseKind::Password, "iam:GetUser")),
         "{used:?}"
     );
-    assert!(k.contains(&FindingId::RootUsed), "{k:?}");
+    assert!(k.contains(&"ROOT-USED-UNEXPLAINED".to_string()), "{k:?}");
     assert!(keys.posture.account_summary.unwrap().access_keys_present);
     let active = keys.posture.access_keys.as_ref().unwrap();
     assert_eq!(active[0].last_used_service.as_deref(), Some("s3"));
 
     let denied = by_account[DENIED];
-    assert_eq!(denied.findings[0].id, FindingId::ReadIncomplete);
+    assert_eq!(denied.findings[0].check, FindingId::ReadIncomplete.as_str());
     assert_eq!(denied.findings[0].severity, Severity::High);
     assert!(denied
         .posture
@@ -278,7 +304,7 @@ async fn organization_from_the_wire_produces_every_finding() {
         .iter()
         .any(|e| e.code == "AccessDenied" && e.check == Check::Session));
     assert!(
-        !ids(&denied.findings).contains(&FindingId::RootMfaMissing),
+        !ids(&denied.findings).contains(&c(FindingId::RootMfaMissing)),
         "unknown is not missing"
     );
 
@@ -304,13 +330,13 @@ async fn organization_from_the_wire_produces_every_finding() {
     let b = broken
         .findings
         .iter()
-        .find(|f| f.id == FindingId::ReadIncomplete)
+        .find(|f| f.check == FindingId::ReadIncomplete.as_str())
         .unwrap();
     assert_eq!(b.severity, Severity::High);
 
     let gmail = ids(&by_account[GMAIL].findings);
-    assert!(gmail.contains(&FindingId::RootEmailDomain), "{gmail:?}");
-    assert!(!ids(&good.findings).contains(&FindingId::RootEmailDomain));
+    assert!(gmail.contains(&c(FindingId::RootEmailDomain)), "{gmail:?}");
+    assert!(!ids(&good.findings).contains(&c(FindingId::RootEmailDomain)));
 
     // Wire-level facts: AssumeRoot went to the regional endpoint with the audit task policy;
     // CloudTrail was asked in us-east-1 and the home region; nothing but reads was called.
@@ -527,21 +553,20 @@ async fn member_role_reads_account_level_facts_and_logins() {
         .iter()
         .all(|d| d.class == DeviceClass::FidoUnverified));
 
-    let report = evaluate(&ev, &FindingConfig::default());
+    let report = judged(&ev, &FindingConfig::default());
     let f = &report.accounts[0].findings;
-    let got: Vec<_> = f.iter().map(|f| (f.id, f.severity)).collect();
+    let got: Vec<_> = f.iter().map(|f| (f.check.as_str(), f.severity)).collect();
     for want in [
-        (FindingId::RootLoginFailed, Severity::Low),
-        (FindingId::RootUsed, Severity::Medium),
-        (FindingId::RootUsed, Severity::High),
-        (FindingId::RootEventUnparsed, Severity::Medium),
-        (FindingId::RootUsageAlertMissing, Severity::Low),
-        (FindingId::ReadIncomplete, Severity::Low),
+        ("ROOT-LOGIN-FAILED-UNEXPLAINED", Severity::Medium),
+        ("ROOT-USED-UNEXPLAINED", Severity::Critical),
+        ("ROOT-EVENT-UNPARSED", Severity::Medium),
+        ("ROOT-USAGE-ALERT-MISSING", Severity::Low),
+        ("READ-INCOMPLETE", Severity::Low),
     ] {
         assert!(got.contains(&want), "{want:?} missing from {got:?}");
     }
     assert!(
-        !got.iter().any(|(id, _)| *id == FindingId::RootLogin),
+        !got.iter().any(|(id, _)| *id == "ROOT-LOGIN-UNEXPLAINED"),
         "{got:?}"
     );
 
@@ -698,12 +723,9 @@ fn account_mode_reads_central_root_state_and_says_unknown_when_it_cannot() {
         "the organization named another management account"
     );
     assert!(a.credential_less, "{:?}", a.findings);
-    assert_eq!(ids(&a.findings), vec![FindingId::ReadIncomplete]);
-    assert!(
-        a.findings[0].evidence.starts_with("logins:"),
-        "{}",
-        a.findings[0].evidence
-    );
+    assert_eq!(ids(&a.findings), vec![c(FindingId::ReadIncomplete)]);
+    let detail = a.findings[0].evidence["detail"].as_str().unwrap();
+    assert!(detail.starts_with("logins:"), "{detail}");
 
     // Not readable (a member account's credentials): unknown, not "off", not MFA-MISSING.
     let (ev, _) = read_account_mode(query_error(
@@ -720,17 +742,16 @@ fn account_mode_reads_central_root_state_and_says_unknown_when_it_cannot() {
     let a = &r.accounts[0];
     assert!(!a.credential_less);
     let f = ids(&a.findings);
-    assert!(!f.contains(&FindingId::RootMfaMissing), "{f:?}");
+    assert!(!f.contains(&c(FindingId::RootMfaMissing)), "{f:?}");
     let ri = &a.findings[0];
     assert_eq!(
-        (ri.id, ri.severity),
-        (FindingId::ReadIncomplete, Severity::Medium)
+        (ri.check.as_str(), ri.severity),
+        (FindingId::ReadIncomplete.as_str(), Severity::Medium)
     );
+    let detail = ri.evidence["detail"].as_str().unwrap();
     assert!(
-        ri.evidence.contains("organization_features")
-            && ri.evidence.contains("RootCredentialsManagement"),
-        "{}",
-        ri.evidence
+        detail.contains("organization_features") && detail.contains("RootCredentialsManagement"),
+        "{detail}"
     );
     let org = ev.organization.as_ref().unwrap();
     assert!(org.features.is_none());
@@ -750,13 +771,15 @@ fn account_mode_reads_central_root_state_and_says_unknown_when_it_cannot() {
         let all: Vec<_> = r.accounts.iter().flat_map(|a| &a.findings).collect();
         let off = all
             .iter()
-            .find(|f| f.id == FindingId::OrgCentralRootDisabled)
+            .find(|f| f.check == FindingId::OrgCentralRootDisabled.as_str())
             .unwrap_or_else(|| panic!("{code}: {all:?}"));
-        assert_eq!(off.account, MGMT);
-        assert!(off.evidence.contains(code), "{}", off.evidence);
+        assert_eq!(off.account.as_deref(), Some(MGMT));
+        let detail = |f: &rootkey::aws::Finding| f.evidence["detail"].to_string();
+        assert!(detail(off).contains(code), "{}", detail(off));
         assert!(
-            !all.iter().any(|f| f.id == FindingId::ReadIncomplete
-                && f.evidence.contains("organization_features")),
+            !all.iter()
+                .any(|f| f.check == FindingId::ReadIncomplete.as_str()
+                    && detail(f).contains("organization_features")),
             "{code}: off is not READ-INCOMPLETE: {all:?}"
         );
         let member = r
@@ -765,7 +788,7 @@ fn account_mode_reads_central_root_state_and_says_unknown_when_it_cannot() {
             .find(|a| a.account_id == CREDLESS)
             .unwrap();
         assert!(!member.credential_less);
-        assert!(ids(&member.findings).contains(&FindingId::RootMfaMissing));
+        assert!(ids(&member.findings).contains(&c(FindingId::RootMfaMissing)));
     }
 }
 
@@ -900,11 +923,11 @@ async fn signed_in_as_root_fido_devices_are_told_apart_by_their_certifications()
         .mfa_devices
         .iter()
         .all(|d| d.kind == rootkey::aws::MfaKind::Fido));
-    let r = evaluate(&ev, &FindingConfig::default());
+    let r = judged(&ev, &FindingConfig::default());
     let f = ids(&r.accounts[0].findings);
-    assert!(f.contains(&FindingId::RootUsageAlertMissing), "{f:?}");
+    assert!(f.contains(&c(FindingId::RootUsageAlertMissing)), "{f:?}");
     assert!(
-        f.contains(&FindingId::RootUsed),
+        f.contains(&"ROOT-USED-UNEXPLAINED".to_string()),
         "password used in the period: {f:?}"
     );
     assert_eq!(
@@ -1074,23 +1097,27 @@ fn cloudtrail_lake_finds_every_members_root_activity_with_one_paginated_query() 
         "de-duplicated by event id"
     );
 
-    let r = evaluate(&ev, &FindingConfig::default());
+    let r = judged(&ev, &FindingConfig::default());
     let g = r.accounts.iter().find(|a| a.account_id == GOOD).unwrap();
-    let got: Vec<_> = g.findings.iter().map(|f| (f.id, f.severity)).collect();
+    let got: Vec<_> = g
+        .findings
+        .iter()
+        .map(|f| (f.check.as_str(), f.severity))
+        .collect();
     assert!(
-        got.contains(&(FindingId::RootLogin, Severity::High)),
+        got.iter().any(|(id, _)| id.starts_with("ROOT-LOGIN-")),
         "{got:?}"
     );
     assert!(
-        got.contains(&(FindingId::RootUsed, Severity::High)),
+        got.contains(&("ROOT-USED-UNEXPLAINED", Severity::Critical)),
         "{got:?}"
     );
     assert!(
-        got.contains(&(FindingId::RootEventUnparsed, Severity::Medium)),
+        got.contains(&("ROOT-EVENT-UNPARSED", Severity::Medium)),
         "{got:?}"
     );
     assert!(
-        !got.iter().any(|(id, _)| *id == FindingId::ReadIncomplete),
+        !got.iter().any(|(id, _)| *id == "READ-INCOMPLETE"),
         "{got:?}"
     );
     let c = r
@@ -1178,7 +1205,7 @@ async fn root_usage_alarm_is_a_cis_metric_filter_with_an_alarm_on_a_trail_log_gr
             "{pattern} {alarm}: {a:?}"
         );
         let r = evaluate(&ev, &FindingConfig::default());
-        let missing = ids(&r.accounts[0].findings).contains(&FindingId::RootUsageAlertMissing);
+        let missing = ids(&r.accounts[0].findings).contains(&c(FindingId::RootUsageAlertMissing));
         assert_eq!(missing, !alerted, "{pattern} {alarm}");
         let log = log.lock().unwrap();
         let cw: Vec<_> = log

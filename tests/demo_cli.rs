@@ -85,14 +85,14 @@ fn demo_runs_the_whole_story_and_its_ledger_verifies() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["code"].as_str().unwrap())
+        .map(|f| f["check"].as_str().unwrap())
         .collect();
     let critical: Vec<&str> = json["findings"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|f| f["severity"] == "critical")
-        .map(|f| f["code"].as_str().unwrap())
+        .map(|f| f["check"].as_str().unwrap())
         .collect();
     assert_eq!(critical, ["ROOT-LOGIN-UNEXPLAINED"]);
     // The demo's keys are software, and the report says so instead of counting them as hardware.

@@ -203,7 +203,7 @@ fn custodian_keys_are_attested_and_software_ones_are_named_everywhere() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["code"] == "CUSTODIAN-KEY-SOFTWARE")
+        .filter(|f| f["check"] == "CUSTODIAN-KEY-SOFTWARE")
         .collect();
     assert_eq!(custodians.len(), 2, "{r}");
     assert_eq!(
@@ -271,7 +271,7 @@ fn an_audit_counts_only_when_approved_and_never_moves_the_period_past_its_anchor
             .as_array()
             .unwrap()
             .iter()
-            .any(|f| f["code"] == "ROOT-LOGIN-UNEXPLAINED"),
+            .any(|f| f["check"] == "ROOT-LOGIN-UNEXPLAINED"),
         "{r}"
     );
 

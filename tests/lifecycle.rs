@@ -147,7 +147,7 @@ fn a_key_lost_while_checked_out_closes_its_checkout_and_is_an_incident() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["code"].as_str().unwrap())
+        .map(|f| f["check"].as_str().unwrap())
         .collect();
     assert!(codes.contains(&"RETIRED-KEY-STILL-ON-ROOT"), "{codes:?}");
     assert!(codes.contains(&"KEY-INCIDENT"), "{codes:?}");

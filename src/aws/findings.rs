@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    AccountEvidence, Check, CredentialStatus, Evidence, PasswordState, Period, RootPosture,
-    RootUseKind,
+    AccountEvidence, Check as ReadCheck, CredentialStatus, Evidence, PasswordState, RootPosture,
 };
 use super::serial::MfaKind;
+use crate::findings::{Check, FindingStatus};
 
 /// The `[aws]` configuration section.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,7 +21,9 @@ pub struct FindingConfig {
     pub company_domains: Vec<String>,
 }
 
-/// Stable finding identifiers.
+/// The posture checks `evaluate` makes, as typed ids of [`crate::findings::CHECKS`] entries.
+/// Root sign-ins and root usage are judged with the ledger's checkouts by
+/// `custody::findings` (for `aws posture` and `audit` alike), not here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum FindingId {
     /// Root has no MFA.
@@ -42,9 +44,6 @@ pub enum FindingId {
     /// A member's root has a password although centralized root access is on.
     #[serde(rename = "ROOT-PASSWORD-PRESENT")]
     RootPasswordPresent,
-    /// A root console login in the period.
-    #[serde(rename = "ROOT-LOGIN")]
-    RootLogin,
     /// The root email is outside the company domains.
     #[serde(rename = "ROOT-EMAIL-DOMAIN")]
     RootEmailDomain,
@@ -54,12 +53,6 @@ pub enum FindingId {
     /// A check could not be made.
     #[serde(rename = "READ-INCOMPLETE")]
     ReadIncomplete,
-    /// A failed root console sign-in in the period.
-    #[serde(rename = "ROOT-LOGIN-FAILED")]
-    RootLoginFailed,
-    /// Root's password, an access key or root API calls were used in the period.
-    #[serde(rename = "ROOT-USED")]
-    RootUsed,
     /// `RootCredentialsManagement` is on but `RootSessions` is off.
     #[serde(rename = "ORG-ROOT-SESSIONS-DISABLED")]
     OrgRootSessionsDisabled,
@@ -72,7 +65,7 @@ pub enum FindingId {
 }
 
 impl FindingId {
-    /// The stable id string (`ROOT-MFA-MISSING`, ...).
+    /// The stable check id (`ROOT-MFA-MISSING`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             FindingId::RootMfaMissing => "ROOT-MFA-MISSING",
@@ -81,85 +74,35 @@ impl FindingId {
             FindingId::RootAccessKey => "ROOT-ACCESS-KEY",
             FindingId::RootSigningCert => "ROOT-SIGNING-CERT",
             FindingId::RootPasswordPresent => "ROOT-PASSWORD-PRESENT",
-            FindingId::RootLogin => "ROOT-LOGIN",
             FindingId::RootEmailDomain => "ROOT-EMAIL-DOMAIN",
             FindingId::OrgCentralRootDisabled => "ORG-CENTRAL-ROOT-DISABLED",
             FindingId::ReadIncomplete => "READ-INCOMPLETE",
-            FindingId::RootLoginFailed => "ROOT-LOGIN-FAILED",
-            FindingId::RootUsed => "ROOT-USED",
             FindingId::OrgRootSessionsDisabled => "ORG-ROOT-SESSIONS-DISABLED",
             FindingId::RootEventUnparsed => "ROOT-EVENT-UNPARSED",
             FindingId::RootUsageAlertMissing => "ROOT-USAGE-ALERT-MISSING",
         }
     }
 
-    /// One sentence saying what is wrong, for reports.
-    pub fn title(self) -> &'static str {
-        match self {
-            FindingId::RootMfaMissing => "root has no MFA device",
-            FindingId::RootMfaVirtual => "a virtual (app) MFA device is assigned to root",
-            FindingId::RootBackupKeyMissing => "root has fewer than two FIDO security keys",
-            FindingId::RootAccessKey => "root has an access key",
-            FindingId::RootSigningCert => "root has a signing certificate",
-            FindingId::RootPasswordPresent => {
-                "a member root has a console password under centralized root access"
-            }
-            FindingId::RootLogin => "root signed in to the console",
-            FindingId::RootEmailDomain => "the root email address is outside the company domains",
-            FindingId::OrgCentralRootDisabled => {
-                "centralized root access is not fully enabled for the organization"
-            }
-            FindingId::ReadIncomplete => "part of the root posture could not be read",
-            FindingId::RootLoginFailed => "a root console sign-in failed",
-            FindingId::RootUsed => "root credentials were used",
-            FindingId::OrgRootSessionsDisabled => {
-                "RootSessions is not enabled: privileged root tasks in members need their root credentials"
-            }
-            FindingId::RootEventUnparsed => "a CloudTrail root event could not be interpreted",
-            FindingId::RootUsageAlertMissing => "root usage raises no alert",
-        }
+    /// Its catalogue entry (title, default severity, controls, remediation).
+    pub fn check(self) -> &'static Check {
+        crate::findings::catalogue::known(self.as_str())
     }
 
-    /// The CIS AWS Foundations (v5.0 numbering) / Security Hub / Prowler controls the finding
-    /// maps to.
-    pub fn controls(self) -> &'static [&'static str] {
-        match self {
-            FindingId::RootMfaMissing => &[
-                "CIS AWS v5.0 1.4",
-                "Security Hub IAM.9",
-                "Prowler iam_root_mfa_enabled",
-            ],
-            FindingId::RootMfaVirtual => &[
-                "CIS AWS v5.0 1.5",
-                "Security Hub IAM.6",
-                "Prowler iam_root_hardware_mfa_enabled",
-            ],
-            FindingId::RootBackupKeyMissing => &["rootkey two-key custody"],
-            FindingId::RootAccessKey => &[
-                "CIS AWS v5.0 1.3",
-                "Security Hub IAM.4",
-                "Prowler iam_no_root_access_key",
-            ],
-            // No Prowler, Security Hub or CIS control covers root signing certificates.
-            FindingId::RootSigningCert => &[],
-            FindingId::RootPasswordPresent => &["Prowler iam_root_credentials_management_enabled"],
-            FindingId::RootLogin | FindingId::RootUsed => {
-                &["CIS AWS v5.0 1.6", "Prowler iam_avoid_root_usage"]
-            }
-            FindingId::RootLoginFailed => &[],
-            FindingId::RootEmailDomain => &["CIS AWS v5.0 1.1"],
-            FindingId::OrgCentralRootDisabled => {
-                &["Prowler iam_root_credentials_management_enabled"]
-            }
-            FindingId::OrgRootSessionsDisabled => &[],
-            FindingId::RootEventUnparsed | FindingId::ReadIncomplete => &[],
-            FindingId::RootUsageAlertMissing => &[
-                "Security Hub CloudWatch.1",
-                "CIS AWS v1.4.0 4.3",
-                "Prowler cloudwatch_log_metric_filter_root_usage",
-            ],
-        }
-    }
+    /// Every posture check, for the passed list.
+    pub const ALL: [FindingId; 12] = [
+        FindingId::RootMfaMissing,
+        FindingId::RootMfaVirtual,
+        FindingId::RootBackupKeyMissing,
+        FindingId::RootAccessKey,
+        FindingId::RootSigningCert,
+        FindingId::RootPasswordPresent,
+        FindingId::RootEmailDomain,
+        FindingId::OrgCentralRootDisabled,
+        FindingId::ReadIncomplete,
+        FindingId::OrgRootSessionsDisabled,
+        FindingId::RootEventUnparsed,
+        FindingId::RootUsageAlertMissing,
+    ];
 }
 
 impl std::fmt::Display for FindingId {
@@ -168,62 +111,8 @@ impl std::fmt::Display for FindingId {
     }
 }
 
-/// How bad a finding is; ordered info → critical, so `max()` is the worst. The one severity scale
-/// of rootkey: AWS posture findings, custody findings and the audit report all use it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Worth knowing; does not affect a verdict.
-    Info,
-    /// Hygiene.
-    Low,
-    /// A control is weakened: fix this quarter.
-    Medium,
-    /// A control is broken or cannot be verified: fix now.
-    High,
-    /// Root was used or exposed without explanation; the control failed.
-    Critical,
-}
-
-impl Severity {
-    /// The lower-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-
-    /// Reads a severity name as rootkey, Security Hub or Prowler spell it.
-    pub fn parse(text: &str) -> Option<Severity> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "critical" => Some(Severity::Critical),
-            "high" => Some(Severity::High),
-            "medium" | "moderate" => Some(Severity::Medium),
-            "low" => Some(Severity::Low),
-            "info" | "informational" => Some(Severity::Info),
-            _ => None,
-        }
-    }
-}
-
-/// One finding on one account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
-    /// The stable id.
-    pub id: FindingId,
-    /// Severity.
-    pub severity: Severity,
-    /// The account it concerns.
-    pub account: String,
-    /// What was seen, for people (facts, not advice).
-    pub evidence: String,
-    /// Controls it maps to.
-    pub controls: Vec<String>,
-}
+/// The one severity scale, defined with the finding model.
+pub use crate::findings::{Finding, Severity};
 
 /// One account's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -240,8 +129,22 @@ pub struct AccountReport {
     pub credential_less: bool,
     /// The facts read.
     pub posture: RootPosture,
-    /// What is wrong.
+    /// What is wrong (status open, or accepted once the ledger is consulted).
     pub findings: Vec<Finding>,
+    /// The checks that ran on this account and found nothing (status passed).
+    #[serde(default)]
+    pub passed: Vec<Finding>,
+}
+
+impl AccountReport {
+    /// Records `check` as passed unless it found something here.
+    pub fn pass_unless_found(&mut self, check: &Check) {
+        if !self.findings.iter().any(|f| f.check == check.id)
+            && !self.passed.iter().any(|f| f.check == check.id)
+        {
+            self.passed.push(Finding::passed(check, &self.account_id));
+        }
+    }
 }
 
 /// Counts over the whole report.
@@ -260,13 +163,19 @@ pub struct Summary {
     pub findings: usize,
     /// Findings per severity.
     pub by_severity: BTreeMap<Severity, usize>,
-    /// Findings per id.
-    pub by_id: BTreeMap<FindingId, usize>,
+    /// Findings per check id.
+    pub by_id: BTreeMap<String, usize>,
+    /// Checks passed, over all accounts.
+    #[serde(default)]
+    pub passed: usize,
 }
 
 /// The result of [`evaluate`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// The finding schema ([`crate::findings::SCHEMA_VERSION`]).
+    #[serde(default)]
+    pub schema_version: String,
     /// One entry per account, in evidence order.
     pub accounts: Vec<AccountReport>,
     /// Counts.
@@ -278,9 +187,43 @@ pub struct Report {
 }
 
 impl Report {
-    /// True when any account has a finding.
+    /// True when any account has an open finding above info.
     pub fn has_findings(&self) -> bool {
-        self.summary.findings > 0
+        self.summary
+            .by_severity
+            .iter()
+            .any(|(s, n)| *s > Severity::Info && *n > 0)
+    }
+
+    /// Recomputes [`Report::summary`] from the accounts (after findings were added).
+    pub fn summarize(&mut self) {
+        let mut summary = Summary {
+            accounts: self.accounts.len(),
+            ..Summary::default()
+        };
+        for a in &self.accounts {
+            let open = a
+                .findings
+                .iter()
+                .filter(|f| f.status == FindingStatus::Open);
+            let mut any = false;
+            for f in open {
+                any = true;
+                summary.findings += 1;
+                *summary.by_severity.entry(f.severity).or_default() += 1;
+                *summary.by_id.entry(f.check.clone()).or_default() += 1;
+            }
+            if a.posture.account_inactive() {
+                summary.inactive_accounts += 1;
+            } else if !any {
+                summary.compliant_accounts += 1;
+            }
+            if a.credential_less {
+                summary.credential_less_accounts += 1;
+            }
+            summary.passed += a.passed.len();
+        }
+        self.summary = summary;
     }
 }
 
@@ -295,7 +238,7 @@ pub fn evaluate(evidence: &Evidence, config: &FindingConfig) -> Report {
     let mut accounts: Vec<AccountReport> = evidence
         .accounts
         .iter()
-        .map(|a| evaluate_account(a, central, evidence.period, config))
+        .map(|a| evaluate_account(a, central, config))
         .collect();
     let organization_scope = evidence.is_organization_scope();
     if let Some(org) = &evidence.organization {
@@ -325,6 +268,7 @@ pub fn evaluate(evidence: &Evidence, config: &FindingConfig) -> Report {
                     FindingId::OrgCentralRootDisabled,
                     Severity::High,
                     &target,
+                    "organization",
                     format!(
                         "organization features not enabled: {}{why_off}",
                         missing.join(", ")
@@ -336,6 +280,7 @@ pub fn evaluate(evidence: &Evidence, config: &FindingConfig) -> Report {
                     FindingId::OrgRootSessionsDisabled,
                     Severity::Low,
                     &target,
+                    "organization",
                     "RootCredentialsManagement is on, RootSessions is not".into(),
                 ));
             }
@@ -345,11 +290,27 @@ pub fn evaluate(evidence: &Evidence, config: &FindingConfig) -> Report {
                     FindingId::ReadIncomplete,
                     Severity::High,
                     &target,
+                    "organization",
                     format!("organization_features: not read ({})", errors_text(org)),
                 ));
             }
             // `--account` mode: the per-account judgement says where the unknown matters.
             None => {}
+        }
+        let org_checks: &[FindingId] = if org.features.is_some() {
+            &[
+                FindingId::OrgCentralRootDisabled,
+                FindingId::OrgRootSessionsDisabled,
+            ]
+        } else {
+            &[]
+        };
+        if let Some(acc) = accounts.iter_mut().find(|a| a.account_id == target) {
+            for c in org_checks {
+                if !org_findings.iter().any(|f| f.check == c.as_str()) {
+                    acc.pass_unless_found(c.check());
+                }
+            }
         }
         if !org_findings.is_empty() {
             match accounts.iter_mut().find(|a| a.account_id == target) {
@@ -364,12 +325,18 @@ pub fn evaluate(evidence: &Evidence, config: &FindingConfig) -> Report {
                         credential_less: false,
                         posture: RootPosture::default(),
                         findings: org_findings,
+                        passed: Vec::new(),
                     },
                 ),
             }
         }
     }
     alerting_findings(evidence, &mut accounts);
+    for acc in accounts.iter_mut() {
+        if acc.posture.usage_alerting.is_some() {
+            acc.pass_unless_found(FindingId::RootUsageAlertMissing.check());
+        }
+    }
     let mut warnings = Vec::new();
     if let Some(gap) = evidence.cloudtrail_gap() {
         warnings.push(format!(
@@ -382,30 +349,14 @@ pub fn evaluate(evidence: &Evidence, config: &FindingConfig) -> Report {
             rfc3339(gap.until)
         ));
     }
-    let mut summary = Summary {
-        accounts: accounts.len(),
-        ..Summary::default()
-    };
-    for a in &accounts {
-        if a.posture.account_inactive() {
-            summary.inactive_accounts += 1;
-        } else if a.findings.is_empty() {
-            summary.compliant_accounts += 1;
-        }
-        if a.credential_less {
-            summary.credential_less_accounts += 1;
-        }
-        for f in &a.findings {
-            summary.findings += 1;
-            *summary.by_severity.entry(f.severity).or_default() += 1;
-            *summary.by_id.entry(f.id).or_default() += 1;
-        }
-    }
-    Report {
+    let mut report = Report {
+        schema_version: crate::findings::SCHEMA_VERSION.to_string(),
         accounts,
-        summary,
+        summary: Summary::default(),
         warnings,
-    }
+    };
+    report.summarize();
+    report
 }
 
 fn errors_text(org: &super::model::OrganizationFacts) -> String {
@@ -451,40 +402,52 @@ fn alerting_findings(evidence: &Evidence, accounts: &mut [AccountReport]) {
             FindingId::RootUsageAlertMissing,
             Severity::Low,
             &acc.account_id,
+            root_arn(&acc.account_id),
             format!("no organization trail visible; {to_logs}"),
         );
         acc.findings.push(f);
     }
 }
 
-fn finding(id: FindingId, severity: Severity, account: &str, evidence: String) -> Finding {
-    Finding {
-        id,
-        severity,
-        account: account.to_string(),
-        evidence,
-        controls: id.controls().iter().map(|c| (*c).to_string()).collect(),
-    }
+/// A posture finding on `resource` of `account`, with the reader's sentence as `detail`.
+fn finding(
+    id: FindingId,
+    severity: Severity,
+    account: &str,
+    resource: impl Into<String>,
+    detail: String,
+) -> Finding {
+    Finding::new(id.check(), Some(account), resource)
+        .severity(severity)
+        .with("detail", detail)
+}
+
+/// Root's ARN in `account`: the resource of account-level root findings.
+pub fn root_arn(account: &str) -> String {
+    format!("arn:aws:iam::{account}:root")
 }
 
 /// How much a missing check matters: the core root credentials weigh more than the
 /// account-level cross-checks, which an `AssumeRoot` session already covers.
-fn incomplete_severity(check: Check) -> Severity {
+fn incomplete_severity(check: ReadCheck) -> Severity {
     match check {
-        Check::Session | Check::MfaDevices | Check::AccessKeys | Check::SigningCertificates => {
-            Severity::High
+        ReadCheck::Session
+        | ReadCheck::MfaDevices
+        | ReadCheck::AccessKeys
+        | ReadCheck::SigningCertificates => Severity::High,
+        ReadCheck::Password | ReadCheck::Logins | ReadCheck::OrganizationFeatures => {
+            Severity::Medium
         }
-        Check::Password | Check::Logins | Check::OrganizationFeatures => Severity::Medium,
-        Check::AccountSummary
-        | Check::CredentialReport
-        | Check::VirtualMfaDevices
-        | Check::AccountEmail
-        | Check::RootActivity
-        | Check::UsageAlerting => Severity::Low,
+        ReadCheck::AccountSummary
+        | ReadCheck::CredentialReport
+        | ReadCheck::VirtualMfaDevices
+        | ReadCheck::AccountEmail
+        | ReadCheck::RootActivity
+        | ReadCheck::UsageAlerting => Severity::Low,
     }
 }
 
-fn check_name(check: Check) -> String {
+fn check_name(check: ReadCheck) -> String {
     serde_json::to_value(check)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
@@ -494,7 +457,6 @@ fn check_name(check: Check) -> String {
 fn evaluate_account(
     a: &AccountEvidence,
     central: Option<bool>,
-    period: Period,
     config: &FindingConfig,
 ) -> AccountReport {
     let p = &a.posture;
@@ -509,11 +471,12 @@ fn evaluate_account(
             credential_less: false,
             posture: p.clone(),
             findings: Vec::new(),
+            passed: Vec::new(),
         };
     }
     let mut out = Vec::new();
     // (check, detail) pairs that could not be judged; folded into one READ-INCOMPLETE below.
-    let mut incomplete: Vec<(Check, String)> = Vec::new();
+    let mut incomplete: Vec<(ReadCheck, String)> = Vec::new();
     for e in &p.errors {
         incomplete.push((
             e.check,
@@ -532,7 +495,7 @@ fn evaluate_account(
     let central_unknown = no_credentials && central.is_none();
     if central_unknown {
         incomplete.push((
-            Check::OrganizationFeatures,
+            ReadCheck::OrganizationFeatures,
             "root has no credentials; whether the organization has RootCredentialsManagement \
              on (which makes that compliant) could not be read: run with access to \
              iam:ListOrganizationsFeatures (management or delegated administrator account)"
@@ -558,29 +521,35 @@ fn evaluate_account(
                 FindingId::RootMfaMissing,
                 Severity::Critical,
                 id,
+                root_arn(id),
                 "root has no MFA device".into(),
             ));
         }
-        if !virtuals.is_empty() {
+        for serial in &virtuals {
             out.push(finding(
                 FindingId::RootMfaVirtual,
                 Severity::High,
                 id,
-                format!("virtual MFA assigned to root: {}", virtuals.join(", ")),
+                *serial,
+                format!("virtual MFA assigned to root: {serial}"),
             ));
         }
         if p.mfa_devices_complete || no_mfa {
             if fido < 2 {
-                out.push(finding(
-                    FindingId::RootBackupKeyMissing,
-                    Severity::Medium,
-                    id,
-                    format!("{fido} FIDO security key(s) on root; two are required"),
-                ));
+                out.push(
+                    finding(
+                        FindingId::RootBackupKeyMissing,
+                        Severity::Medium,
+                        id,
+                        root_arn(id),
+                        format!("{fido} FIDO security key(s) on root; two are required"),
+                    )
+                    .with("fido_keys", fido),
+                );
             }
         } else if p.mfa_active != Some(false) {
             incomplete.push((
-                Check::MfaDevices,
+                ReadCheck::MfaDevices,
                 "root's non-virtual MFA devices cannot be listed without a root session \
                  (sign in as root or use --organization for AssumeRoot)"
                     .into(),
@@ -602,12 +571,18 @@ fn evaluate_account(
                     .last_used
                     .map(|t| format!(", last used {}", rfc3339(t)))
                     .unwrap_or_default();
-                out.push(finding(
-                    FindingId::RootAccessKey,
-                    sev,
-                    id,
-                    format!("root access key {name} {what}{used}"),
-                ));
+                out.push(
+                    finding(
+                        FindingId::RootAccessKey,
+                        sev,
+                        id,
+                        name,
+                        format!("root access key {name} {what}{used}"),
+                    )
+                    .with("access_key_id", name)
+                    .with("status", what)
+                    .with("last_used", k.last_used.map(rfc3339)),
+                );
             }
         }
         None => {
@@ -616,10 +591,11 @@ fn evaluate_account(
                     FindingId::RootAccessKey,
                     Severity::High,
                     id,
+                    "AccountAccessKeysPresent",
                     "account summary: AccountAccessKeysPresent = 1 (keys not listable)".into(),
                 ));
             } else if p.account_summary.is_none() {
-                incomplete.push((Check::AccessKeys, "root access keys not read".into()));
+                incomplete.push((ReadCheck::AccessKeys, "root access keys not read".into()));
             }
         }
     }
@@ -637,6 +613,7 @@ fn evaluate_account(
                     FindingId::RootSigningCert,
                     sev,
                     id,
+                    name,
                     format!("root signing certificate {name} {what}"),
                 ));
             }
@@ -649,11 +626,12 @@ fn evaluate_account(
                     FindingId::RootSigningCert,
                     Severity::High,
                     id,
+                    "AccountSigningCertificatesPresent",
                     "account summary: AccountSigningCertificatesPresent = 1".into(),
                 ));
             } else if p.account_summary.is_none() {
                 incomplete.push((
-                    Check::SigningCertificates,
+                    ReadCheck::SigningCertificates,
                     "root signing certificates not read".into(),
                 ));
             }
@@ -665,60 +643,8 @@ fn evaluate_account(
             FindingId::RootPasswordPresent,
             Severity::Medium,
             id,
+            root_arn(id),
             "member root has a console password under centralized root access".into(),
-        ));
-    }
-
-    if let Some(logins) = &p.logins {
-        for l in logins {
-            let yn = |b: Option<bool>, y: &str, n: &str| match b {
-                Some(true) => y.to_string(),
-                Some(false) => n.to_string(),
-                None => "unknown".to_string(),
-            };
-            let (fid, sev) = match (l.success, l.mfa_used) {
-                (Some(false), _) => (FindingId::RootLoginFailed, Severity::Low),
-                (_, Some(false)) => (FindingId::RootLogin, Severity::High),
-                _ => (FindingId::RootLogin, Severity::Medium),
-            };
-            out.push(finding(
-                fid,
-                sev,
-                id,
-                format!(
-                    "root console login at {} from {} ({}, MFA {}, {})",
-                    rfc3339(l.time),
-                    l.source_ip.as_deref().unwrap_or("unknown IP"),
-                    yn(l.success, "success", "failure"),
-                    yn(l.mfa_used, "used", "not used"),
-                    l.region
-                ),
-            ));
-        }
-    }
-
-    for u in &p.usage {
-        if u.time < period.since || u.time > period.until {
-            continue;
-        }
-        let sev = match u.kind {
-            // A password use is a console sign-in, judged (and matched to checkouts) as such.
-            RootUseKind::Password => Severity::Medium,
-            RootUseKind::AccessKey | RootUseKind::ApiCall | RootUseKind::PasswordRecovery => {
-                Severity::High
-            }
-        };
-        out.push(finding(
-            FindingId::RootUsed,
-            sev,
-            id,
-            format!(
-                "root {} used at {} ({}: {})",
-                u.kind.as_str(),
-                rfc3339(u.time),
-                u.source,
-                u.detail
-            ),
         ));
     }
 
@@ -727,6 +653,7 @@ fn evaluate_account(
             FindingId::RootEventUnparsed,
             Severity::Medium,
             id,
+            e.event_id.clone().unwrap_or_else(|| format!("{} (no event id)", e.region)),
             format!(
                 "CloudTrail event {} from {} could not be interpreted ({}); kept raw in the evidence",
                 e.event_id.as_deref().unwrap_or("(no id)"),
@@ -751,6 +678,7 @@ fn evaluate_account(
                         FindingId::RootEmailDomain,
                         Severity::Medium,
                         id,
+                        root_arn(id),
                         format!(
                             "root email {email} is outside the company domains ({})",
                             config.company_domains.join(", ")
@@ -758,7 +686,7 @@ fn evaluate_account(
                     ));
                 }
             }
-            None => incomplete.push((Check::AccountEmail, "account email unknown".into())),
+            None => incomplete.push((ReadCheck::AccountEmail, "account email unknown".into())),
         }
     }
 
@@ -774,10 +702,17 @@ fn evaluate_account(
             .map(|(c, d)| format!("{}: {d}", check_name(*c)))
             .collect::<Vec<_>>()
             .join("; ");
-        out.push(finding(FindingId::ReadIncomplete, sev, id, text));
+        let missing: Vec<serde_json::Value> = incomplete
+            .iter()
+            .map(|(c, d)| serde_json::json!({"check": check_name(*c), "detail": d}))
+            .collect();
+        out.push(
+            finding(FindingId::ReadIncomplete, sev, id, root_arn(id), text)
+                .with("missing", missing),
+        );
     }
 
-    AccountReport {
+    let mut report = AccountReport {
         account_id: a.account_id.clone(),
         name: a.name.clone(),
         email: a.email.clone(),
@@ -785,7 +720,38 @@ fn evaluate_account(
         credential_less,
         posture: p.clone(),
         findings: out,
+        passed: Vec::new(),
+    };
+    let mfa_judged = credential_less
+        || (!central_unknown && (p.mfa_devices_complete || p.mfa_active == Some(false)));
+    for (check, judged) in [
+        (FindingId::RootMfaMissing, mfa_judged),
+        (FindingId::RootMfaVirtual, mfa_judged),
+        (FindingId::RootBackupKeyMissing, mfa_judged),
+        (
+            FindingId::RootAccessKey,
+            p.access_keys.is_some() || p.account_summary.is_some(),
+        ),
+        (
+            FindingId::RootSigningCert,
+            p.signing_certificates.is_some() || p.account_summary.is_some(),
+        ),
+        (
+            FindingId::RootPasswordPresent,
+            central == Some(true) && !a.management && p.password != PasswordState::Unknown,
+        ),
+        (
+            FindingId::RootEmailDomain,
+            !config.company_domains.is_empty() && a.email.is_some(),
+        ),
+        (FindingId::RootEventUnparsed, p.logins.is_some()),
+        (FindingId::ReadIncomplete, true),
+    ] {
+        if judged {
+            report.pass_unless_found(check.check());
+        }
     }
+    report
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -849,8 +815,12 @@ mod tests {
     fn ids(r: &Report) -> Vec<FindingId> {
         r.accounts
             .iter()
-            .flat_map(|a| a.findings.iter().map(|f| f.id))
+            .flat_map(|a| a.findings.iter().map(id_of))
             .collect()
+    }
+
+    fn id_of(f: &Finding) -> FindingId {
+        serde_json::from_value(serde_json::json!(f.check)).unwrap()
     }
 
     #[test]
@@ -931,7 +901,10 @@ mod tests {
         assert!(!a.credential_less);
         assert_eq!(ids(&r), vec![FindingId::ReadIncomplete]);
         assert_eq!(a.findings[0].severity, Severity::Medium);
-        assert!(a.findings[0].evidence.contains("RootCredentialsManagement"));
+        assert!(a.findings[0].evidence["detail"]
+            .as_str()
+            .unwrap()
+            .contains("RootCredentialsManagement"));
         // Older account-mode evidence has no organization at all: the same, not MFA-MISSING.
         e.organization = None;
         e.scope = None;
@@ -957,7 +930,7 @@ mod tests {
         assert!(member.credential_less && member.findings.is_empty());
         let org: Vec<_> = r.accounts.iter().flat_map(|a| &a.findings).collect();
         assert_eq!(org.len(), 1);
-        assert_eq!(org[0].id, FindingId::OrgRootSessionsDisabled);
+        assert_eq!(id_of(org[0]), FindingId::OrgRootSessionsDisabled);
         assert_eq!(org[0].severity, Severity::Low);
     }
 
@@ -988,15 +961,18 @@ mod tests {
         let f = r.accounts[0]
             .findings
             .iter()
-            .find(|f| f.id == FindingId::RootAccessKey)
+            .find(|f| id_of(f) == FindingId::RootAccessKey)
             .unwrap();
         assert_eq!(
-            (f.id, f.severity),
+            (id_of(f), f.severity),
             (FindingId::RootAccessKey, Severity::Critical)
         );
-        assert!(f.controls.contains(&"Security Hub IAM.4".to_string()));
-        assert!(f.controls.contains(&"CIS AWS v5.0 1.3".to_string()));
-        assert!(FindingId::RootSigningCert.controls().is_empty());
+        assert_eq!(f.resource, "AKIA");
+        assert!(f
+            .controls
+            .contains(&crate::findings::Control::fsbp("IAM.4")));
+        assert!(f.controls.contains(&crate::findings::Control::cis("1.3")));
+        assert!(FindingId::RootSigningCert.check().controls.is_empty());
     }
 
     #[test]
@@ -1036,16 +1012,37 @@ mod tests {
             reason: "not JSON".into(),
             raw: "{".into(),
         }];
-        let r = evaluate(&e, &FindingConfig::default());
-        let got = ids(&r);
-        assert!(got.contains(&FindingId::RootLoginFailed), "{got:?}");
-        assert!(!got.contains(&FindingId::RootLogin), "{got:?}");
+        let mut r = evaluate(&e, &FindingConfig::default());
+        // Sign-ins and root use are judged by the custody rule posture and audit share.
+        crate::custody::findings::judge_posture_activity(
+            &mut r,
+            None,
+            e.period.since,
+            e.period.until,
+            e.period.until,
+        );
+        let got: Vec<&str> = r.accounts[0]
+            .findings
+            .iter()
+            .map(|f| f.check.as_str())
+            .collect();
+        assert!(got.contains(&"ROOT-LOGIN-FAILED-UNEXPLAINED"), "{got:?}");
+        assert!(!got.contains(&"ROOT-LOGIN-UNEXPLAINED"), "{got:?}");
         assert_eq!(
-            got.iter().filter(|i| **i == FindingId::RootUsed).count(),
+            got.iter()
+                .filter(|i| **i == "ROOT-USED-UNEXPLAINED")
+                .count(),
             1,
             "outside the period: not judged"
         );
-        assert!(got.contains(&FindingId::RootEventUnparsed), "{got:?}");
+        assert!(got.contains(&"ROOT-EVENT-UNPARSED"), "{got:?}");
+        let passed: Vec<&str> = r.accounts[0]
+            .passed
+            .iter()
+            .map(|f| f.check.as_str())
+            .collect();
+        assert!(passed.contains(&"ROOT-LOGIN-WITHOUT-MFA"), "{passed:?}");
+        assert!(!passed.contains(&"ROOT-USED-UNEXPLAINED"), "{passed:?}");
         assert!(r.warnings.is_empty());
     }
 

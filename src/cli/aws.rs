@@ -184,7 +184,14 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
     if let Some(path) = &args.evidence_out {
         aws::save_evidence(&evidence, path)?;
     }
-    let report = aws::evaluate(&evidence, &config);
+    let mut report = aws::evaluate(&evidence, &config);
+    crate::custody::findings::judge_posture_activity(
+        &mut report,
+        None,
+        evidence.period.since,
+        evidence.period.until,
+        evidence.read_at,
+    );
     for w in &report.warnings {
         eprintln!("warning: {}", crate::text::escape(w));
     }
@@ -336,9 +343,20 @@ fn print_human(report: &Report) {
             .row(["other root use", p.usage.len().to_string().as_str()]);
         println!("{t}");
         if !a.findings.is_empty() {
-            let mut f = Table::new(["finding", "severity", "evidence"]);
+            let mut f = Table::new(["finding", "severity", "status", "resource", "evidence"]);
             for x in &a.findings {
-                f.row([x.id.as_str(), x.severity.as_str(), x.evidence.as_str()]);
+                let detail = x
+                    .evidence
+                    .get("detail")
+                    .map(crate::findings::Finding::evidence_text)
+                    .unwrap_or_else(|| x.title.clone());
+                f.row([
+                    x.check.as_str(),
+                    x.severity.as_str(),
+                    x.status.as_str(),
+                    crate::text::escape(&x.resource).as_ref(),
+                    crate::text::escape(&detail).as_ref(),
+                ]);
             }
             println!("{f}");
         }

@@ -775,11 +775,11 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 fn check_report(path: &Path) -> Result<(), CliError> {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
     let findings = report["findings"].as_array().cloned().unwrap_or_default();
-    let count = |code: &str| findings.iter().filter(|f| f["code"] == code).count();
+    let count = |code: &str| findings.iter().filter(|f| f["check"] == code).count();
     let critical: Vec<&str> = findings
         .iter()
         .filter(|f| f["severity"] == "critical")
-        .filter_map(|f| f["code"].as_str())
+        .filter_map(|f| f["check"].as_str())
         .collect();
     let explained = report["logins"]
         .as_array()

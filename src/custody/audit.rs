@@ -10,10 +10,11 @@ use time::OffsetDateTime;
 use super::events::{AuditCompleted, SeverityCounts};
 use super::findings as rules;
 use super::state::{CheckoutRecord, CustodyState, KeyStatus};
-use crate::aws::{self, AccountReport, FindingId};
+use crate::aws::AccountReport;
+use crate::findings::catalogue;
 use crate::report::{
-    self, AccountSection, Anchor, AuditPoint, AuditReport, DeviceRow, Finding, FindingSource,
-    Format, KeyRow, Kpis, LedgerIntegrity, LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity,
+    self, AccountSection, Anchor, AuditPoint, AuditReport, DeviceRow, Finding, Format, KeyRow,
+    Kpis, LedgerIntegrity, Ratio, ReportMeta, SavedCheckpoint, Severity,
 };
 
 /// Everything an audit needs.
@@ -42,60 +43,38 @@ pub struct AuditInput<'a> {
     pub aws_warnings: Vec<String>,
 }
 
+/// A finding of catalogue check `code`.
+fn mk(code: &'static str, account: Option<&str>, resource: &str) -> Finding {
+    Finding::new(catalogue::known(code), account, resource)
+}
+
 fn ledger_findings(integrity: &LedgerIntegrity) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mk = |code: &str, title: &str, detail: String| Finding {
-        code: code.into(),
-        severity: Severity::Critical,
-        source: FindingSource::Ledger,
-        account_id: None,
-        key_id: None,
-        subject: "ledger".into(),
-        title: title.into(),
-        evidence: [("detail".to_string(), detail)].into_iter().collect(),
-        controls: vec![],
-    };
     if !integrity.intact {
-        out.push(mk(
-            "LEDGER-NOT-INTACT",
-            "the custody ledger failed verification; nothing in it can be relied on",
-            integrity.problems.join("; "),
-        ));
+        out.push(
+            mk("LEDGER-NOT-INTACT", None, "ledger").with("problems", integrity.problems.clone()),
+        );
     }
     if let SavedCheckpoint::NotExtended { detail } = &integrity.saved_checkpoint {
-        out.push(mk(
-            "LEDGER-CHECKPOINT-NOT-EXTENDED",
-            "today's ledger does not extend the auditor's saved checkpoint: rewritten or rolled back",
-            detail.clone(),
-        ));
+        out.push(
+            mk("LEDGER-CHECKPOINT-NOT-EXTENDED", None, "ledger").with("detail", detail.clone()),
+        );
     }
     // A database replaced wholesale (new key, self-approved custodians) verifies against its
     // own key, so "intact" means nothing until something the auditor kept anchors it.
     if integrity.anchor == Anchor::Vkey {
-        out.push(Finding {
-            severity: Severity::Info,
-            evidence: [("vkey".to_string(), integrity.vkey.clone())]
-                .into_iter()
-                .collect(),
-            ..mk(
-                "LEDGER-ANCHOR-KEY-ONLY",
-                crate::ledger::verify::KEY_ONLY,
-                String::new(),
-            )
-        });
+        out.push(
+            mk("LEDGER-ANCHOR-KEY-ONLY", None, "ledger")
+                .title(crate::ledger::verify::KEY_ONLY)
+                .with("vkey", integrity.vkey.clone()),
+        );
     }
     if integrity.anchor == Anchor::None {
-        out.push(Finding {
-            severity: Severity::Medium,
-            evidence: [("vkey".to_string(), integrity.vkey.clone())]
-                .into_iter()
-                .collect(),
-            ..mk(
-                "LEDGER-UNANCHORED",
-                crate::ledger::verify::UNANCHORED,
-                String::new(),
-            )
-        });
+        out.push(
+            mk("LEDGER-UNANCHORED", None, "ledger")
+                .title(crate::ledger::verify::UNANCHORED)
+                .with("vkey", integrity.vkey.clone()),
+        );
     }
     out
 }
@@ -138,19 +117,12 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
     let no_checkouts = Vec::new();
 
     let mut findings = ledger_findings(&input.integrity);
+    let mut passed: Vec<Finding> = Vec::new();
     findings.extend(custodian_findings(state));
     for w in &input.aws_warnings {
-        findings.push(Finding {
-            code: "AWS-READ-GAP".into(),
-            severity: Severity::Low,
-            source: FindingSource::Aws,
-            account_id: None,
-            key_id: None,
-            subject: w.clone(),
-            title: format!("part of the audit could not be covered by AWS: {w}"),
-            evidence: Default::default(),
-            controls: vec![],
-        });
+        findings.push(mk("AWS-READ-GAP", None, w).title(format!(
+            "part of the audit could not be covered by AWS: {w}"
+        )));
     }
     let mut keys = Vec::new();
     let mut accounts = Vec::new();
@@ -179,24 +151,20 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         let mut acct_findings: Vec<Finding> = Vec::new();
         let mut seen: Option<BTreeSet<String>> = None;
         let mut devices = Vec::new();
+        // Checks that ran on this account: passed unless they found something.
+        let mut passed_checks: Vec<&'static str> = Vec::new();
 
         match facts {
             // Suspended or closing accounts are listed, not audited as failures.
             Some(f) if f.posture.account_inactive() => {
-                acct_findings.push(Finding {
-                    code: "ACCOUNT-INACTIVE".into(),
-                    severity: Severity::Info,
-                    source: FindingSource::Aws,
-                    account_id: Some(acct.clone()),
-                    key_id: None,
-                    subject: acct.clone(),
-                    title: format!(
-                        "the account is {}: its root was not compared with the ledger",
-                        f.posture.account_status.as_deref().unwrap_or("inactive")
-                    ),
-                    evidence: Default::default(),
-                    controls: vec![],
-                });
+                let status = f.posture.account_status.as_deref().unwrap_or("inactive");
+                acct_findings.push(
+                    mk("ACCOUNT-INACTIVE", Some(acct), acct)
+                        .title(format!(
+                            "the account is {status}: its root was not compared with the ledger"
+                        ))
+                        .with("account_status", status),
+                );
             }
             Some(f) => {
                 let agreement = rules::compare_with_aws(&all_keys, f);
@@ -209,7 +177,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
                     });
                 }
                 acct_findings.extend(agreement.findings);
-                acct_findings.extend(f.findings.iter().filter_map(aws_finding));
+                acct_findings.extend(f.findings.iter().cloned());
                 if !rules::keyless_by_design(f) {
                     two_hw.denominator += 1;
                     if rules::two_hardware_keys_no_virtual(&agreement.keys_seen, &all_keys, f) {
@@ -220,53 +188,22 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
                 if rules::keyless_by_design(f) || agreement.keys_seen.len() >= 2 {
                     covered.numerator += 1;
                 }
-                for l in f
-                    .posture
-                    .logins
-                    .as_deref()
-                    .unwrap_or_default()
-                    .iter()
-                    .filter(|l| l.time >= input.period_start && l.time <= now)
-                {
-                    let explanation = rules::explain_login(l.time, checkouts, now);
-                    acct_findings.extend(rules::login_findings(acct, l, &explanation));
-                    logins.push(LoginRow {
-                        account_id: acct.clone(),
-                        time: l.time,
-                        source_ip: rules::login_source_ip(l).to_string(),
-                        mfa_used: l.mfa_used,
-                        success: rules::login_succeeded(l),
-                        explanation,
-                    });
+                let (activity, rows) =
+                    rules::root_activity(f, checkouts, input.period_start, now, now);
+                acct_findings.extend(activity);
+                logins.extend(rows);
+                passed.extend(f.passed.iter().cloned());
+                if f.posture.logins.is_some() {
+                    passed_checks.extend(rules::SIGN_IN_CHECKS.iter().copied());
                 }
-                for u in f
-                    .posture
-                    .usage
-                    .iter()
-                    .filter(|u| u.time >= input.period_start && u.time <= now)
-                {
-                    acct_findings.extend(rules::usage_findings(
-                        acct,
-                        u,
-                        &rules::explain_login(u.time, checkouts, now),
-                        f.posture.logins.as_deref().unwrap_or_default(),
-                    ));
-                }
+                passed_checks.extend(CUSTODY_CHECKS.iter().copied());
                 seen = Some(agreement.keys_seen);
             }
             None => {
                 covered.denominator += 1;
-                acct_findings.push(Finding {
-                    code: "AWS-POSTURE-MISSING".into(),
-                    severity: Severity::High,
-                    source: FindingSource::Custody,
-                    account_id: Some(acct.clone()),
-                    key_id: None,
-                    subject: acct.clone(),
-                    title: "no AWS facts for this account: its root could not be compared with the ledger".into(),
-                    evidence: [("account".to_string(), acct.clone())].into_iter().collect(),
-                    controls: vec![],
-                });
+                acct_findings.push(
+                    mk("AWS-POSTURE-MISSING", Some(acct), acct).with("account", acct.clone()),
+                );
             }
         }
 
@@ -281,7 +218,6 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
                     overdue += 1;
                     acct_findings.push(key_finding(
                         "KEY-CHECKIN-OVERDUE",
-                        Severity::High,
                         k,
                         format!(
                             "key {} was due back at {} and has not been checked in",
@@ -298,7 +234,6 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
                 } else {
                     acct_findings.push(key_finding(
                         "KEY-CHECKED-OUT",
-                        Severity::Info,
                         k,
                         format!(
                             "key {} is checked out until {}",
@@ -312,10 +247,9 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
             if rules::possession_stale(k.last_possession, now) {
                 acct_findings.push(key_finding(
                     "KEY-POSSESSION-STALE",
-                    Severity::Medium,
                     k,
                     format!("key {} has not proved possession for {} days: run `rootkey keys verify --key {}`", k.key_id, rules::possession_age_days(k.last_possession, now), k.key_id),
-                    vec![("last proof", report::fmt_time(k.last_possession)), ("location", k.location.clone())],
+                    vec![("last_proof", report::fmt_time(k.last_possession)), ("location", k.location.clone())],
                 ));
             }
             keys.push(KeyRow {
@@ -353,7 +287,6 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
                 {
                     acct_findings.push(key_finding(
                         "KEYS-SAME-LOCATION",
-                        Severity::Medium,
                         b,
                         format!(
                             "keys {} and {} are stored at the same location",
@@ -370,26 +303,27 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
                 .as_ref()
                 .filter(|ci| ci.late && ci.time >= input.period_start && ci.time <= now)
             {
-                acct_findings.push(Finding {
-                    code: "KEY-CHECKIN-LATE".into(),
-                    severity: Severity::Low,
-                    source: FindingSource::Custody,
-                    account_id: Some(acct.clone()),
-                    key_id: Some(c.key_id.clone()),
-                    subject: format!("{} entry {}", c.key_id, ci.seq),
-                    title: format!("key {} came back after its window", c.key_id),
-                    evidence: [
-                        ("ticket".to_string(), c.ticket.clone()),
-                        ("due".to_string(), report::fmt_time(c.window_end)),
-                        ("returned".to_string(), report::fmt_time(ci.time)),
-                    ]
-                    .into_iter()
-                    .collect(),
-                    controls: vec![],
-                });
+                acct_findings.push(
+                    mk(
+                        "KEY-CHECKIN-LATE",
+                        Some(acct),
+                        &format!("{} entry {}", c.key_id, ci.seq),
+                    )
+                    .key(c.key_id.clone())
+                    .title(format!("key {} came back after its window", c.key_id))
+                    .with("ticket", c.ticket.clone())
+                    .with("due", report::fmt_time(c.window_end))
+                    .with("returned", report::fmt_time(ci.time))
+                    .with("checkin_seq", ci.seq),
+                );
             }
         }
 
+        for id in passed_checks {
+            if !acct_findings.iter().any(|f| f.check == id) {
+                passed.push(Finding::passed(catalogue::known(id), acct));
+            }
+        }
         accounts.push(AccountSection {
             account_id: acct.clone(),
             name: facts.and_then(|f| f.name.clone()),
@@ -420,30 +354,27 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
             note: r.note.clone(),
             seq: r.seq,
         });
-        findings.push(Finding {
-            code: "KEY-INCIDENT".into(),
-            severity: Severity::High,
-            source: FindingSource::Custody,
-            account_id: Some(r.account_id.clone()),
-            key_id: Some(r.key_id.clone()),
-            subject: format!("{} entry {}", r.key_id, r.seq),
-            title: format!(
+        findings.push(
+            mk(
+                "KEY-INCIDENT",
+                Some(&r.account_id),
+                &format!("{} entry {}", r.key_id, r.seq),
+            )
+            .key(r.key_id.clone())
+            .with("note", r.note.clone())
+            .with("retired", report::fmt_time(r.time))
+            .with("seq", r.seq)
+            .title(format!(
                 "key {} was retired as {}: it may be in someone else's hands; check root activity since it was last proven present and make sure its device is gone from root",
                 r.key_id,
                 r.reason.as_str()
-            ),
-            evidence: [
-                ("note".to_string(), r.note.clone()),
-                ("retired".to_string(), report::fmt_time(r.time)),
-            ]
-            .into_iter()
-            .collect(),
-            controls: vec![],
-        });
+            )),
+        );
     }
 
-    let successful: Vec<_> = logins.iter().filter(|l| l.success).collect();
-    let explained = successful
+    // Every sign-in the logins table lists, failed ones included: the KPI and the table are
+    // the same facts.
+    let explained = logins
         .iter()
         .filter(|l| l.explanation.is_explained())
         .count() as u64;
@@ -463,9 +394,9 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
 
     let kpis = Kpis {
         accounts_two_hardware_keys_no_virtual: two_hw,
-        root_logins: successful.len() as u64,
+        root_logins: logins.len() as u64,
         root_logins_explained: explained,
-        root_logins_unexplained: successful.len() as u64 - explained,
+        root_logins_unexplained: logins.len() as u64 - explained,
         mean_time_to_remediate_seconds: mttr,
         findings_remediated: remediated,
         accounts_covered: covered,
@@ -488,6 +419,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         logins,
     )
     .with_incidents(incidents)
+    .with_passed(passed)
     .with_history(trend(state))
 }
 
@@ -507,14 +439,28 @@ fn trend(state: &CustodyState) -> Vec<AuditPoint> {
         .collect()
 }
 
+/// The custody checks the audit makes on every account whose AWS facts it has.
+const CUSTODY_CHECKS: &[&str] = &[
+    "RETIRED-KEY-STILL-ON-ROOT",
+    "KEY-SERIAL-CHANGED",
+    "AWS-DEVICE-UNKNOWN",
+    "LEDGER-KEY-NOT-IN-AWS",
+    "KEY-NOT-REGISTERED",
+    "ROOT-FEWER-THAN-TWO-KEYS",
+    "KEY-CHECKIN-OVERDUE",
+    "KEY-POSSESSION-STALE",
+    "KEYS-SAME-LOCATION",
+    "KEY-SOFTWARE",
+    "KEY-ATTESTATION-USER-ROOT",
+];
+
 /// A finding for an active key whose attestation does not prove genuine hardware.
 fn assurance_finding(k: &super::state::KeyState) -> Option<Finding> {
     use crate::attest::Assurance;
-    let (code, severity, title) = match k.attestation.assurance {
+    let (code, title) = match k.attestation.assurance {
         Assurance::Hardware => return None,
         Assurance::Software => (
             "KEY-SOFTWARE",
-            Severity::High,
             format!(
                 "key {} is a SOFTWARE authenticator (copyable, not hardware): replace it with an attested hardware key",
                 k.key_id
@@ -522,7 +468,6 @@ fn assurance_finding(k: &super::state::KeyState) -> Option<Finding> {
         ),
         Assurance::UserRoot => (
             "KEY-ATTESTATION-USER-ROOT",
-            Severity::Medium,
             format!(
                 "key {}'s attestation ends in a root the operator trusted explicitly, not a vendor or FIDO metadata root: rootkey cannot vouch that it is hardware",
                 k.key_id
@@ -531,12 +476,11 @@ fn assurance_finding(k: &super::state::KeyState) -> Option<Finding> {
     };
     Some(key_finding(
         code,
-        severity,
         k,
         title,
         vec![
             ("model", k.model.clone()),
-            ("trust root", k.attestation.trust_root.clone()),
+            ("trust_root", k.attestation.trust_root.clone()),
         ],
     ))
 }
@@ -548,78 +492,29 @@ fn custodian_findings(state: &CustodyState) -> Vec<Finding> {
         .registry()
         .active()
         .filter(|c| c.software)
-        .map(|c| Finding {
-            code: "CUSTODIAN-KEY-SOFTWARE".into(),
-            severity: Severity::High,
-            source: FindingSource::Custody,
-            account_id: None,
-            key_id: None,
-            subject: c.id.clone(),
-            title: format!(
-                "{} {} approves with a SOFTWARE key (copyable, so two approvals may not be two people): enroll an attested hardware key for them",
-                c.role.as_str(),
-                c.id
-            ),
-            evidence: [
-                ("model".to_string(), c.model.clone()),
-                ("enrolled at entry".to_string(), c.added_seq.to_string()),
-            ]
-            .into_iter()
-            .collect(),
-            controls: vec![],
+        .map(|c| {
+            mk("CUSTODIAN-KEY-SOFTWARE", None, &c.id)
+                .title(format!(
+                    "{} {} approves with a SOFTWARE key (copyable, so two approvals may not be two people): enroll an attested hardware key for them",
+                    c.role.as_str(),
+                    c.id
+                ))
+                .with("model", c.model.clone())
+                .with("enrolled_at_entry", c.added_seq)
         })
         .collect()
 }
 
-/// The one adapter from an AWS posture finding to a report finding.
-///
-/// `ROOT-LOGIN` is left out: the audit explains each root login against the checkouts instead
-/// (`ROOT-LOGIN-UNEXPLAINED` and friends), and a login inside an approved window is no finding.
-/// The subject is the evidence text, so two access keys on one root stay two findings.
-pub fn aws_finding(f: &aws::Finding) -> Option<Finding> {
-    // Sign-ins (failed ones too) and root usage are judged against the checkouts here instead.
-    if matches!(
-        f.id,
-        FindingId::RootLogin | FindingId::RootLoginFailed | FindingId::RootUsed
-    ) {
-        return None;
-    }
-    Some(Finding {
-        code: f.id.as_str().into(),
-        severity: f.severity,
-        source: FindingSource::Aws,
-        account_id: Some(f.account.clone()),
-        key_id: None,
-        subject: f.evidence.clone(),
-        title: f.id.title().into(),
-        evidence: [("seen".to_string(), f.evidence.clone())]
-            .into_iter()
-            .collect(),
-        controls: f.controls.clone(),
-    })
-}
-
 fn key_finding(
-    code: &str,
-    severity: Severity,
+    code: &'static str,
     k: &super::state::KeyState,
     title: String,
     evidence: Vec<(&str, String)>,
 ) -> Finding {
-    Finding {
-        code: code.into(),
-        severity,
-        source: FindingSource::Custody,
-        account_id: Some(k.account_id.clone()),
-        key_id: Some(k.key_id.clone()),
-        subject: k.key_id.clone(),
-        title,
-        evidence: evidence
-            .into_iter()
-            .map(|(a, b)| (a.to_string(), b))
-            .collect(),
-        controls: vec![],
-    }
+    let f = mk(code, Some(&k.account_id), &k.key_id)
+        .key(k.key_id.clone())
+        .title(title);
+    evidence.into_iter().fold(f, |f, (l, v)| f.with(l, v))
 }
 
 /// The `audit.completed` body for `report` rendered as `rendered` in `format`.
@@ -627,7 +522,7 @@ fn key_finding(
 /// Info findings are left out of the identities: they are not problems to remediate.
 pub fn completed_event(report: &AuditReport, format: Format, rendered: &[u8]) -> AuditCompleted {
     let mut counts = SeverityCounts::default();
-    for f in &report.findings {
+    for f in report.findings.iter().filter(|f| f.is_open()) {
         match f.severity {
             Severity::Critical => counts.critical += 1,
             Severity::High => counts.high += 1,
@@ -662,7 +557,7 @@ pub fn completed_event(report: &AuditReport, format: Format, rendered: &[u8]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::{Finding as AwsFinding, FindingId, MfaDevice};
+    use crate::aws::MfaDevice;
     use crate::custody::findings::tests::{aws_account, device as aws_device, root_login};
     use crate::custody::state::tests::{checkin, checkout, confirmed, enrolled, entry, fold, k};
     use crate::custody::CustodyEvent;
@@ -719,13 +614,12 @@ mod tests {
             login(datetime!(2025-02-01 11:00 UTC)),
             login(datetime!(2025-03-05 22:00 UTC)),
         ]);
-        a.findings = vec![AwsFinding {
-            id: FindingId::RootAccessKey,
-            severity: Severity::High,
-            account: A.into(),
-            evidence: "root access key AKIA... active".into(),
-            controls: vec!["IAM.4".into()],
-        }];
+        a.findings = vec![Finding::new(
+            catalogue::known("ROOT-ACCESS-KEY"),
+            Some(A),
+            "root access key AKIA... active",
+        )
+        .severity(Severity::High)];
         let b = aws_account(
             B,
             vec![device(format!(
@@ -784,7 +678,7 @@ mod tests {
         let codes: BTreeSet<_> = r
             .findings
             .iter()
-            .map(|f| (f.code.as_str(), f.subject.as_str()))
+            .map(|f| (f.check.as_str(), f.resource.as_str()))
             .collect();
         for want in [
             ("ROOT-LOGIN-UNEXPLAINED", "2025-03-05T22:00:00Z 203.0.113.9"),
@@ -907,7 +801,7 @@ mod tests {
         assert!(r
             .findings
             .iter()
-            .any(|f| f.code == "AWS-POSTURE-MISSING" && f.subject == "999900001111"));
+            .any(|f| f.check == "AWS-POSTURE-MISSING" && f.resource == "999900001111"));
         assert_eq!(
             r.kpis.accounts_covered,
             Ratio {
@@ -926,10 +820,11 @@ mod tests {
         i.accounts = Some(&[]);
         let r = build_report(i);
         assert_eq!(r.verdict, Verdict::Fail);
-        assert!(r
-            .findings
-            .iter()
-            .any(|f| f.code == "LEDGER-NOT-INTACT" && f.evidence["detail"].contains("entry 4")));
+        assert!(r.findings.iter().any(|f| f.check == "LEDGER-NOT-INTACT"
+            && f.evidence["problems"][0]
+                .as_str()
+                .unwrap()
+                .contains("entry 4")));
         let mut i = input(&s, &aws, datetime!(2025-02-15 00:00 UTC));
         i.integrity.saved_checkpoint = SavedCheckpoint::NotExtended {
             detail: "size 12 > 10".into(),
@@ -938,7 +833,7 @@ mod tests {
         assert!(r
             .findings
             .iter()
-            .any(|f| f.code == "LEDGER-CHECKPOINT-NOT-EXTENDED"));
+            .any(|f| f.check == "LEDGER-CHECKPOINT-NOT-EXTENDED"));
     }
 
     #[test]
@@ -955,7 +850,7 @@ mod tests {
             i.integrity.anchor = anchor;
             i.integrity.saved_checkpoint = SavedCheckpoint::NotGiven;
             let r = build_report(i);
-            let f = r.findings.iter().find(|f| f.code == code).unwrap();
+            let f = r.findings.iter().find(|f| f.check == code).unwrap();
             assert_eq!(f.severity, severity);
             assert_eq!(
                 r.verdict == Verdict::Pass,
@@ -988,7 +883,7 @@ mod tests {
         let mut i = input(&s, &a, datetime!(2025-02-15 00:00 UTC));
         i.accounts = Some(&only);
         let r = build_report(i);
-        let codes: BTreeSet<_> = r.findings.iter().map(|f| f.code.as_str()).collect();
+        let codes: BTreeSet<_> = r.findings.iter().map(|f| f.check.as_str()).collect();
         assert!(
             codes.contains("KEY-SOFTWARE") && codes.contains("KEY-ATTESTATION-USER-ROOT"),
             "{codes:?}"
@@ -1010,8 +905,14 @@ mod tests {
         let mut i = input(&s, &aws, datetime!(2025-02-15 00:00 UTC));
         i.accounts = Some(&only);
         let r = build_report(i);
-        assert_eq!(r.findings, vec![], "{:?}", r.findings);
+        let checks: Vec<_> = r.findings.iter().map(|f| f.check.as_str()).collect();
+        assert_eq!(checks, ["ROOT-LOGIN-EXPLAINED"], "{:?}", r.findings);
         assert_eq!(r.verdict, Verdict::Pass);
+        let passed: Vec<_> = r.passed.iter().map(|f| f.check.as_str()).collect();
+        assert!(
+            passed.contains(&"ROOT-LOGIN-UNEXPLAINED") && passed.contains(&"AWS-DEVICE-UNKNOWN"),
+            "{passed:?}"
+        );
         assert_eq!(
             r.kpis.accounts_covered,
             Ratio {

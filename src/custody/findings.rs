@@ -10,8 +10,9 @@ use super::enrollment::serial_names_key;
 use super::events::AuditCompleted;
 use super::state::{At, AuditRecord, CheckoutRecord, CustodyState, KeyState, StateError};
 use crate::aws::{AccountReport, MfaDevice, MfaKind, RootLogin};
+use crate::findings::catalogue;
 use crate::ledger::CLOCK_TOLERANCE;
-use crate::report::{Finding, FindingSource, LoginExplanation, Severity};
+use crate::report::{Finding, LoginExplanation};
 
 /// A key whose last possession proof is older than this is a finding.
 pub const POSSESSION_MAX_AGE: Duration = Duration::days(90);
@@ -88,32 +89,21 @@ pub fn match_device<'a>(device: &MfaDevice, keys: &[&'a KeyState]) -> Option<&'a
         .copied()
 }
 
-// Every finding needs all of these; a builder would only move the argument list elsewhere.
-#[allow(clippy::too_many_arguments)]
+/// A finding of catalogue check `code` on `account_id`'s `subject`, with the catalogue's
+/// severity, controls and remediation.
 fn custody_finding(
-    code: &str,
-    severity: Severity,
+    code: &'static str,
     account_id: &str,
     key_id: Option<&str>,
     subject: &str,
     title: String,
     evidence: Vec<(&str, String)>,
-    controls: &[&str],
 ) -> Finding {
-    Finding {
-        code: code.to_string(),
-        severity,
-        source: FindingSource::Custody,
-        account_id: Some(account_id.to_string()),
-        key_id: key_id.map(str::to_string),
-        subject: subject.to_string(),
-        title,
-        evidence: evidence
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-        controls: controls.iter().map(|c| c.to_string()).collect(),
+    let mut f = Finding::new(catalogue::known(code), Some(account_id), subject).title(title);
+    if let Some(k) = key_id {
+        f = f.key(k);
     }
+    evidence.into_iter().fold(f, |f, (k, v)| f.with(k, v))
 }
 
 /// Result of comparing one account's ledger keys with AWS.
@@ -137,7 +127,6 @@ pub fn compare_with_aws(keys: &[&KeyState], aws: &AccountReport) -> Agreement {
         match match_device(d, keys) {
             Some(k) if !k.is_active() => findings.push(custody_finding(
                 "RETIRED-KEY-STILL-ON-ROOT",
-                Severity::High,
                 acct,
                 Some(&k.key_id),
                 &d.serial,
@@ -146,7 +135,6 @@ pub fn compare_with_aws(keys: &[&KeyState], aws: &AccountReport) -> Agreement {
                     k.key_id
                 ),
                 vec![("serial", d.serial.clone()), ("key", k.key_id.clone())],
-                &["IAM.6"],
             )),
             Some(k) => {
                 matched.insert(d.serial.clone(), k.key_id.clone());
@@ -154,30 +142,25 @@ pub fn compare_with_aws(keys: &[&KeyState], aws: &AccountReport) -> Agreement {
                 match &k.registration {
                     None => findings.push(custody_finding(
                         "KEY-REGISTRATION-UNCONFIRMED",
-                        Severity::Low,
                         acct,
                         Some(&k.key_id),
                         &k.key_id,
                         format!("AWS shows key {} on root but the ledger never recorded the confirmation", k.key_id),
                         vec![("serial", d.serial.clone())],
-                        &[],
                     )),
                     Some(r) if r.serial_arn != d.serial => findings.push(custody_finding(
                         "KEY-SERIAL-CHANGED",
-                        Severity::Medium,
                         acct,
                         Some(&k.key_id),
                         &k.key_id,
                         format!("key {} is on root under a different serial than the ledger recorded (re-registered?)", k.key_id),
-                        vec![("ledger serial", r.serial_arn.clone()), ("aws serial", d.serial.clone())],
-                        &[],
+                        vec![("ledger_serial", r.serial_arn.clone()), ("aws_serial", d.serial.clone())],
                     )),
                     Some(_) => {}
                 }
             }
             None => findings.push(custody_finding(
                 "AWS-DEVICE-UNKNOWN",
-                Severity::High,
                 acct,
                 None,
                 &d.serial,
@@ -195,11 +178,6 @@ pub fn compare_with_aws(keys: &[&KeyState], aws: &AccountReport) -> Agreement {
                             .unwrap_or_else(|| "unknown".into()),
                     ),
                 ],
-                if d.kind == MfaKind::Virtual {
-                    &["IAM.6", "CIS 1.6"]
-                } else {
-                    &["IAM.6"]
-                },
             )),
         }
     }
@@ -207,15 +185,13 @@ pub fn compare_with_aws(keys: &[&KeyState], aws: &AccountReport) -> Agreement {
         if keys_seen.contains(&k.key_id) {
             continue;
         }
-        let (code, sev, title) = match &k.registration {
+        let (code, title) = match &k.registration {
             Some(_) => (
                 "LEDGER-KEY-NOT-IN-AWS",
-                Severity::High,
                 format!("AWS no longer shows key {} on root", k.key_id),
             ),
             None => (
                 "KEY-NOT-REGISTERED",
-                Severity::Medium,
                 format!(
                     "key {} was enrolled but AWS never showed it on root",
                     k.key_id
@@ -224,26 +200,23 @@ pub fn compare_with_aws(keys: &[&KeyState], aws: &AccountReport) -> Agreement {
         };
         let mut ev = vec![
             ("key", k.key_id.clone()),
-            ("expected device name", k.aws_device_name.clone()),
+            ("expected_device_name", k.aws_device_name.clone()),
         ];
         if let Some(r) = &k.registration {
-            ev.push(("ledger serial", r.serial_arn.clone()));
+            ev.push(("ledger_serial", r.serial_arn.clone()));
         }
         findings.push(custody_finding(
             code,
-            sev,
             acct,
             Some(&k.key_id),
             &k.key_id,
             title,
             ev,
-            &[],
         ));
     }
     if keys_seen.len() < 2 && !keyless_by_design(aws) {
         findings.push(custody_finding(
             "ROOT-FEWER-THAN-TWO-KEYS",
-            Severity::High,
             acct,
             None,
             acct,
@@ -253,12 +226,11 @@ pub fn compare_with_aws(keys: &[&KeyState], aws: &AccountReport) -> Agreement {
             ),
             vec![
                 (
-                    "keys seen on root",
+                    "keys_seen_on_root",
                     keys_seen.iter().cloned().collect::<Vec<_>>().join(", "),
                 ),
-                ("devices on root", aws.posture.mfa_devices.len().to_string()),
+                ("devices_on_root", aws.posture.mfa_devices.len().to_string()),
             ],
-            &["IAM.6", "IAM.9"],
         ));
     }
     Agreement {
@@ -350,7 +322,7 @@ pub fn login_findings(
     let evidence = || {
         vec![
             ("time", when.clone()),
-            ("source ip", ip.to_string()),
+            ("source_ip", ip.to_string()),
             (
                 "result",
                 match login.success {
@@ -361,7 +333,7 @@ pub fn login_findings(
                 .to_string(),
             ),
             (
-                "mfa used",
+                "mfa_used",
                 crate::report::opt_bool(login.mfa_used).to_string(),
             ),
         ]
@@ -370,36 +342,42 @@ pub fn login_findings(
     match (explanation, success) {
         (LoginExplanation::Unexplained, true) => out.push(custody_finding(
             "ROOT-LOGIN-UNEXPLAINED",
-            Severity::Critical,
             account_id,
             None,
             &subject,
             "root signed in to the console while no key was checked out".into(),
             evidence(),
-            &["CIS 1.7"],
         )),
         (LoginExplanation::Unexplained, false) => out.push(custody_finding(
             "ROOT-LOGIN-FAILED-UNEXPLAINED",
-            Severity::High,
             account_id,
             None,
             &subject,
             "a failed root console sign-in while no key was checked out".into(),
             evidence(),
-            &["CIS 1.7"],
         )),
+        (LoginExplanation::InWindow { key_id, ticket, .. }, _) => {
+            let mut ev = evidence();
+            ev.push(("ticket", ticket.clone()));
+            out.push(custody_finding(
+                "ROOT-LOGIN-EXPLAINED",
+                account_id,
+                Some(key_id),
+                &subject,
+                format!("root signed in inside the approved checkout window of key {key_id}"),
+                ev,
+            ))
+        }
         (LoginExplanation::AfterWindow { key_id, ticket, .. }, true) => {
             let mut ev = evidence();
             ev.push(("ticket", ticket.clone()));
             out.push(custody_finding(
                 "ROOT-LOGIN-AFTER-WINDOW",
-                Severity::High,
                 account_id,
                 Some(key_id),
                 &subject,
                 format!("root signed in after the approved window of key {key_id} had ended"),
                 ev,
-                &["CIS 1.7"],
             ))
         }
         _ => {}
@@ -407,13 +385,11 @@ pub fn login_findings(
     if success && login.mfa_used == Some(false) {
         out.push(custody_finding(
             "ROOT-LOGIN-WITHOUT-MFA",
-            Severity::Critical,
             account_id,
             None,
             &subject,
             "root signed in to the console without MFA".into(),
             evidence(),
-            &["IAM.9", "CIS 1.5"],
         ));
     }
     out
@@ -440,10 +416,10 @@ pub fn usage_findings(
     let evidence = vec![
         ("time", when.clone()),
         ("what", usage.kind.as_str().to_string()),
-        ("seen in", usage.source.clone()),
+        ("seen_in", usage.source.clone()),
         ("detail", usage.detail.clone()),
         (
-            "event id",
+            "event_id",
             usage.event_id.clone().unwrap_or_else(|| "—".into()),
         ),
     ];
@@ -451,7 +427,6 @@ pub fn usage_findings(
     match explanation {
         LoginExplanation::Unexplained => vec![custody_finding(
             "ROOT-USED-UNEXPLAINED",
-            Severity::Critical,
             account_id,
             None,
             &subject,
@@ -460,14 +435,12 @@ pub fn usage_findings(
                 usage.kind.as_str()
             ),
             evidence,
-            &["CIS 1.6"],
         )],
         LoginExplanation::AfterWindow { key_id, ticket, .. } => {
             let mut ev = evidence;
             ev.push(("ticket", ticket.clone()));
             vec![custody_finding(
                 "ROOT-USED-AFTER-WINDOW",
-                Severity::High,
                 account_id,
                 Some(key_id),
                 &subject,
@@ -476,11 +449,110 @@ pub fn usage_findings(
                     usage.kind.as_str()
                 ),
                 ev,
-                &["CIS 1.6"],
             )]
         }
-        _ => vec![],
+        LoginExplanation::InWindow { key_id, ticket, .. } => {
+            let mut ev = evidence;
+            ev.push(("ticket", ticket.clone()));
+            vec![custody_finding(
+                "ROOT-USED-EXPLAINED",
+                account_id,
+                Some(key_id),
+                &subject,
+                format!(
+                    "root's {} was used inside the approved checkout window of key {key_id}",
+                    usage.kind.as_str()
+                ),
+                ev,
+            )]
+        }
     }
+}
+
+/// The sign-in and root-use checks, which pass on an account whose sign-ins were searched and
+/// raised none of them (the `*-EXPLAINED` ones are information, never "passed").
+pub const SIGN_IN_CHECKS: &[&str] = &[
+    "ROOT-LOGIN-UNEXPLAINED",
+    "ROOT-LOGIN-FAILED-UNEXPLAINED",
+    "ROOT-LOGIN-AFTER-WINDOW",
+    "ROOT-LOGIN-WITHOUT-MFA",
+    "ROOT-USED-UNEXPLAINED",
+    "ROOT-USED-AFTER-WINDOW",
+];
+
+/// Every root sign-in and root use of `account` from `since` to `until`, judged against its
+/// checkouts: the one rule `aws posture` and `audit` share. Returns the findings and the
+/// sign-ins as login rows.
+pub fn root_activity(
+    account: &AccountReport,
+    checkouts: &[&CheckoutRecord],
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    now: OffsetDateTime,
+) -> (Vec<Finding>, Vec<crate::report::LoginRow>) {
+    let acct = account.account_id.as_str();
+    let logins = account.posture.logins.as_deref().unwrap_or_default();
+    let mut findings = Vec::new();
+    let mut rows = Vec::new();
+    for l in logins.iter().filter(|l| l.time >= since && l.time <= until) {
+        let explanation = explain_login(l.time, checkouts, now);
+        findings.extend(login_findings(acct, l, &explanation));
+        rows.push(crate::report::LoginRow {
+            account_id: acct.to_string(),
+            time: l.time,
+            source_ip: login_source_ip(l).to_string(),
+            mfa_used: l.mfa_used,
+            success: login_succeeded(l),
+            explanation,
+        });
+    }
+    for u in account
+        .posture
+        .usage
+        .iter()
+        .filter(|u| u.time >= since && u.time <= until)
+    {
+        findings.extend(usage_findings(
+            acct,
+            u,
+            &explain_login(u.time, checkouts, now),
+            logins,
+        ));
+    }
+    (findings, rows)
+}
+
+/// Adds the sign-in and root-use findings to a posture report, judged against the ledger's
+/// checkouts when a ledger is given (without one, nothing explains a sign-in), records the
+/// sign-in checks that passed, and recounts the summary.
+pub fn judge_posture_activity(
+    report: &mut crate::aws::Report,
+    state: Option<&CustodyState>,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    now: OffsetDateTime,
+) {
+    for acc in report.accounts.iter_mut() {
+        if acc.posture.account_inactive() {
+            continue;
+        }
+        let checkouts: Vec<&CheckoutRecord> = state
+            .map(|s| {
+                s.checkouts()
+                    .iter()
+                    .filter(|c| c.account_id == acc.account_id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (findings, _) = root_activity(acc, &checkouts, since, until, now);
+        acc.findings.extend(findings);
+        if acc.posture.logins.is_some() {
+            for id in SIGN_IN_CHECKS {
+                acc.pass_unless_found(catalogue::known(id));
+            }
+        }
+    }
+    report.summarize();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ use std::fmt::Write;
 use html_escape::encode_text;
 
 use super::{
-    account_status, explanation_text, fmt_duration, fmt_time, opt_bool, saved_checkpoint_text,
-    scope_line, verify_steps, Anchor, AuditReport, Finding, Ratio, Verdict, SEVERITIES,
+    acceptance_text, account_status, explanation_text, fmt_duration, fmt_time, opt_bool,
+    saved_checkpoint_text, scope_line, verify_steps, Anchor, AuditReport, Control, Finding, Ratio,
+    Verdict, SEVERITIES,
 };
 
 const CSS: &str = "
@@ -59,7 +60,9 @@ pre{background:var(--panel);padding:.75rem;overflow-x:auto}
 .finding h4{margin:.2rem 0;font-size:1rem;color:var(--fg)}
 .finding dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem .75rem;margin:.5rem 0}
 .finding dt{color:var(--muted)}.finding dd{margin:0;overflow-x:auto}
-.todo{background:var(--panel);border-radius:.3rem;padding:.4rem .6rem}
+.todo{background:var(--panel);border-radius:.3rem;padding:.4rem .6rem;margin:.4rem 0}
+.status{font-size:.75rem;font-weight:700;text-transform:uppercase;border:1px solid currentColor;border-radius:.25rem;padding:0 .3rem;white-space:nowrap}
+.s-open{color:var(--crit)}.s-accepted{color:var(--med)}.s-remediated,.s-passed{color:var(--ok)}
 ol.verify li{margin:.5rem 0}
 @media print{
 body{max-width:none;margin:0;padding:0;font-size:9.5pt;color:#000;background:#fff}
@@ -329,16 +332,21 @@ fn kpis(o: &mut String, r: &AuditReport) {
     let sev: Vec<(String, u64, &str, bool)> = SEVERITIES
         .iter()
         .map(|s| {
-            let n = r.findings.iter().filter(|f| f.severity == *s).count() as u64;
+            let n = r
+                .findings
+                .iter()
+                .filter(|f| f.is_open() && f.severity == *s)
+                .count() as u64;
             (s.as_str().to_string(), n, sev_fill(s.as_str()), false)
         })
         .collect();
+    let accepted = r.findings.iter().filter(|f| !f.is_open()).count();
     card(
         o,
-        "Findings by severity",
-        r.findings.len().to_string(),
-        bars(&sev, "Findings by severity"),
-        "in this audit".into(),
+        "Open findings by severity",
+        sev.iter().map(|x| x.1).sum::<u64>().to_string(),
+        bars(&sev, "Open findings by severity"),
+        format!("in this audit; {accepted} accepted, shown below"),
     );
     // The last twelve recorded audits and this one.
     let skip = r.history.len().saturating_sub(12);
@@ -352,17 +360,17 @@ fn kpis(o: &mut String, r: &AuditReport) {
         .collect();
     trend.push((
         "now".into(),
-        r.open_findings(),
+        r.recorded_findings(),
         verdict_fill(r.verdict.as_str()),
         true,
     ));
     card(
         o,
-        "Findings to fix, audit by audit",
+        "Findings above info, audit by audit",
         format!(
             "{} → {}",
             r.history.last().map_or(0, |p| p.findings),
-            r.open_findings()
+            r.recorded_findings()
         ),
         bars(
             &trend,
@@ -408,70 +416,129 @@ fn sev_fill(s: &str) -> &'static str {
     }
 }
 
-/// An index table, then every finding grouped by severity with its evidence and controls.
+/// An index table, then every finding grouped by severity with its evidence, the remediation
+/// to do and its controls; then the checks that passed.
 fn findings(o: &mut String, r: &AuditReport) {
     o.push_str("<h2 id=\"findings\">Findings</h2>\n");
     if r.findings.is_empty() {
         o.push_str("<p>None.</p>\n");
-        return;
-    }
-    let rows: Vec<Vec<String>> = r
-        .findings
-        .iter()
-        .map(|f| {
-            vec![
-                format!(
-                    "<span class=\"sev sev-{0}\">{0}</span>",
-                    f.severity.as_str()
-                ),
-                id(&f.code),
-                account(f.account_id.as_deref()),
-                val(&f.subject),
-                prose(&f.title),
-            ]
-        })
-        .collect();
-    table(o, super::FINDING_COLUMNS, &rows);
-    for s in SEVERITIES {
-        let group: Vec<&Finding> = r.findings.iter().filter(|f| f.severity == s).collect();
-        if group.is_empty() {
-            continue;
+    } else {
+        let rows: Vec<Vec<String>> = r
+            .findings
+            .iter()
+            .map(|f| {
+                vec![
+                    format!(
+                        "<span class=\"sev sev-{0}\">{0}</span>",
+                        f.severity.as_str()
+                    ),
+                    id(&f.check),
+                    status(f),
+                    account(f.account.as_deref()),
+                    val(&f.resource),
+                    prose(&f.title),
+                ]
+            })
+            .collect();
+        table(o, super::FINDING_COLUMNS, &rows);
+        for s in SEVERITIES {
+            let group: Vec<&Finding> = r.findings.iter().filter(|f| f.severity == s).collect();
+            if group.is_empty() {
+                continue;
+            }
+            let _ = write!(
+                o,
+                "<section class=\"sev-group\"><h3><span class=\"sev sev-{0}\">{0}</span> ({1})</h3>",
+                s.as_str(),
+                group.len()
+            );
+            for f in group {
+                finding(o, f);
+            }
+            o.push_str("</section>\n");
         }
-        let _ = write!(
-            o,
-            "<section class=\"sev-group\"><h3><span class=\"sev sev-{0}\">{0}</span> ({1})</h3>",
-            s.as_str(),
-            group.len()
-        );
-        for f in group {
-            finding(o, f);
-        }
-        o.push_str("</section>\n");
     }
+    passed(o, r);
+}
+
+/// A finding's status as a small badge (`open`, `accepted`, ...).
+fn status(f: &Finding) -> String {
+    format!("<span class=\"status s-{0}\">{0}</span>", f.status.as_str())
 }
 
 /// One finding as a card.
 fn finding(o: &mut String, f: &Finding) {
     let _ = write!(
         o,
-        "<article class=\"finding b-{}\"><h4>{} · {} · {}</h4><p>{}</p><dl>",
+        "<article class=\"finding b-{}\" id=\"f-{}\"><h4>{} {} · {} · {}</h4><p>{}</p>",
         f.severity.as_str(),
-        id(&f.code),
-        account(f.account_id.as_deref()),
-        val(&f.subject),
+        e(&f.id),
+        status(f),
+        id(&f.check),
+        account(f.account.as_deref()),
+        val(&f.resource),
         prose(&f.title)
     );
+    if let Some(a) = &f.acceptance {
+        let _ = write!(
+            o,
+            "<p class=\"todo\"><strong>Accepted:</strong> {}</p>",
+            prose(&acceptance_text(a))
+        );
+    }
+    if !f.remediation.is_empty() {
+        let _ = write!(
+            o,
+            "<p class=\"todo\"><strong>To do:</strong> {}</p>",
+            prose(&f.remediation)
+        );
+    }
+    let _ = write!(o, "<dl><dt>Finding id</dt><dd>{}</dd>", id(&f.id));
     if let Some(k) = &f.key_id {
         let _ = write!(o, "<dt>Key</dt><dd>{}</dd>", id(k));
     }
     for (label, value) in &f.evidence {
-        let _ = write!(o, "<dt>{}</dt><dd>{}</dd>", e(label), val(value));
+        let _ = write!(
+            o,
+            "<dt>{}</dt><dd>{}</dd>",
+            e(&label.replace('_', " ")),
+            val(&Finding::evidence_text(value))
+        );
     }
     if !f.controls.is_empty() {
-        let c: Vec<String> = f.controls.iter().map(|c| e(c)).collect();
-        let _ = write!(o, "<dt>Controls</dt><dd>{}</dd>", c.join(", "));
+        let _ = write!(o, "<dt>Controls</dt><dd>{}</dd>", controls(&f.controls));
     }
     o.push_str("</dl></article>\n");
+}
+
+/// Controls as `framework version id`, the id kept whole.
+fn controls(cs: &[Control]) -> String {
+    cs.iter()
+        .map(|c| format!("{} {} {}", e(&c.framework), e(&c.version), id(&c.id)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The checks that ran and found nothing: what was checked.
+fn passed(o: &mut String, r: &AuditReport) {
+    o.push_str("<h2 id=\"passed\">Passed checks</h2>\n");
+    if r.passed.is_empty() {
+        o.push_str("<p>None listed.</p>\n");
+        return;
+    }
+    let rows: Vec<Vec<String>> = r
+        .passed
+        .iter()
+        .map(|p| {
+            vec![
+                account(p.account.as_deref()),
+                id(&p.check),
+                prose(&p.title),
+                controls(&p.controls),
+            ]
+        })
+        .collect();
+    table(o, super::PASSED_COLUMNS, &rows);
 }
 
 /// Keys lost or compromised in the period.
@@ -608,9 +675,9 @@ fn accounts(o: &mut String, r: &AuditReport) {
                     o,
                     "<li><span class=\"sev sev-{0}\">{0}</span> {1} — {2} ({3})</li>",
                     f.severity.as_str(),
-                    id(&f.code),
+                    id(&f.check),
                     prose(&f.title),
-                    val(&f.subject)
+                    val(&f.resource)
                 );
             }
             o.push_str("</ul>\n");
@@ -674,7 +741,9 @@ fn history(o: &mut String, r: &AuditReport) {
 /// What the ledger was verified against, and how anyone checks this report against it.
 fn ledger(o: &mut String, r: &AuditReport) {
     let l = &r.ledger;
-    o.push_str("<h2 id=\"ledger\">Ledger anchor and how to verify this report</h2>\n<ul>");
+    o.push_str(
+        "<h2 id=\"ledger\">Ledger integrity, anchor and how to verify this report</h2>\n<ul>",
+    );
     let _ = write!(
         o,
         "<li>Entries verified: {} — {}</li><li>Saved checkpoint: {}</li>",
@@ -688,7 +757,7 @@ fn ledger(o: &mut String, r: &AuditReport) {
     );
     let _ = write!(
         o,
-        "<li><strong>Anchored by: {}</strong></li><li><strong>Verifier key stored in the ledger: {}</strong></li>",
+        "<li><strong>Anchored by: {}</strong></li><li><strong>Verifier key: {}</strong> (as stored in the ledger: compare it with your records)</li>",
         if l.anchor == Anchor::None {
             format!("<span class=\"bad\">{}</span>", e(l.anchor.describe()))
         } else {
@@ -773,7 +842,7 @@ mod tests {
             Format::Html,
         );
         for s in [
-            "Ledger anchor and how to verify this report",
+            "Ledger integrity, anchor and how to verify this report",
             "KPIs",
             "Findings",
             "Keys",
@@ -828,5 +897,47 @@ mod tests {
         // Identifiers are marked so the page keeps them on one line.
         assert!(html.contains("<code class=\"id\">111122223333</code>"));
         assert!(html.contains("<span class=\"nw\">2025-02-01T10:30:00Z</span>"));
+    }
+
+    #[test]
+    fn status_remediation_controls_acceptance_and_passed_checks_are_shown() {
+        use crate::findings::{check, Acceptance, Finding as F, FindingStatus};
+        use time::macros::datetime;
+        let c = check("ROOT-LOGIN-UNEXPLAINED").unwrap();
+        let mut accepted = F::new(c, Some("111122223333"), "2025-02-01T10:30:00Z 203.0.113.7")
+            .with("event_id", "3f1c1b2e-0d6a-4c8e-9d1f-1a2b3c4d5e6f");
+        accepted.status = FindingStatus::Accepted;
+        accepted.acceptance = Some(Acceptance {
+            reason: "vendor migration".into(),
+            ticket: "RISK-7".into(),
+            until: datetime!(2025-06-30 00:00 UTC),
+            approved_by: vec!["alice".into(), "bob".into()],
+            seq: 11,
+        });
+        let r = sample(vec![accepted.clone()]).with_passed(vec![F::passed(c, "111122223333")]);
+        let html = render(&r, Format::Html);
+        let md = render(&r, Format::Markdown);
+        assert!(!c.remediation.is_empty() && !c.controls.is_empty());
+        assert!(html.contains("<span class=\"status s-accepted\">accepted</span>"));
+        assert!(md.contains("- Status: **ACCEPTED**"), "{md}");
+        for page in [&html, &md] {
+            assert!(
+                page.contains("RISK\\-7") || page.contains("RISK-7"),
+                "acceptance shown"
+            );
+            assert!(page.contains("Passed checks"));
+            assert!(page.contains(&accepted.id), "finding id shown");
+            assert!(
+                page.contains("3f1c1b2e-0d6a-4c8e-9d1f-1a2b3c4d5e6f"),
+                "event id shown"
+            );
+            assert!(page.contains(&c.controls[0].framework.to_string()));
+        }
+        assert!(html.contains("<strong>To do:</strong>"));
+        assert!(md.contains("- **To do:**"));
+        assert!(html.contains(&format!("<code class=\"id\">{}</code>", c.controls[0].id)));
+        // Accepted findings are listed, not counted as open.
+        assert_eq!(r.verdict, crate::report::Verdict::Pass);
+        assert!(html.contains("in this audit; 1 accepted, shown below"));
     }
 }

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::{
-    account_status, explanation_text, fmt_duration, fmt_time, opt_bool, saved_checkpoint_text,
-    scope_line, verify_steps, AuditReport, Finding, SEVERITIES,
+    acceptance_text, account_status, explanation_text, fmt_duration, fmt_time, opt_bool,
+    saved_checkpoint_text, scope_line, verify_steps, AuditReport, Control, Finding, SEVERITIES,
 };
 
 /// Escapes text for a Markdown table cell or paragraph. A line break becomes a space; every other
@@ -115,7 +115,11 @@ fn kpis(o: &mut String, r: &AuditReport) {
     let by_severity: Vec<String> = SEVERITIES
         .iter()
         .map(|s| {
-            let n = r.findings.iter().filter(|f| f.severity == *s).count();
+            let n = r
+                .findings
+                .iter()
+                .filter(|f| f.is_open() && f.severity == *s)
+                .count();
             format!("{n} {}", s.as_str())
         })
         .collect();
@@ -129,7 +133,7 @@ fn kpis(o: &mut String, r: &AuditReport) {
         .collect();
     trend.push(format!(
         "{} now ({})",
-        r.open_findings(),
+        r.recorded_findings(),
         r.verdict.as_str()
     ));
     for (label, value) in [
@@ -145,8 +149,8 @@ fn kpis(o: &mut String, r: &AuditReport) {
                 k.root_logins, k.root_logins_explained, k.root_logins_unexplained
             ),
         ),
-        ("Findings by severity", by_severity.join(", ")),
-        ("Findings to fix, audit by audit", trend.join(" → ")),
+        ("Open findings by severity", by_severity.join(", ")),
+        ("Findings above info, audit by audit", trend.join(" → ")),
         ("Mean time to remediate earlier findings", mttr),
         ("Keys overdue for check-in", k.keys_overdue.to_string()),
     ] {
@@ -155,53 +159,97 @@ fn kpis(o: &mut String, r: &AuditReport) {
     }
 }
 
-/// An index table, then every finding grouped by severity with its evidence and controls.
+/// An index table, then every finding grouped by severity with its evidence, the remediation
+/// to do and its controls; then the checks that passed.
 fn findings(o: &mut String, r: &AuditReport) {
     let _ = writeln!(o, "\n## Findings\n");
     if r.findings.is_empty() {
         let _ = writeln!(o, "None.");
+    } else {
+        header_row(o, super::FINDING_COLUMNS);
+        for f in &r.findings {
+            row(
+                o,
+                &[
+                    f.severity.as_str().to_uppercase(),
+                    esc(&f.check),
+                    f.status.as_str().to_string(),
+                    esc(f.account.as_deref().unwrap_or("—")),
+                    esc(&f.resource),
+                    esc(&f.title),
+                ],
+            );
+        }
+        for s in SEVERITIES {
+            let group: Vec<&Finding> = r.findings.iter().filter(|f| f.severity == s).collect();
+            if group.is_empty() {
+                continue;
+            }
+            let _ = writeln!(o, "\n### {} ({})", s.as_str().to_uppercase(), group.len());
+            for f in group {
+                finding(o, f);
+            }
+        }
+    }
+    let _ = writeln!(o, "\n## Passed checks\n");
+    if r.passed.is_empty() {
+        let _ = writeln!(o, "None listed.");
         return;
     }
-    header_row(o, super::FINDING_COLUMNS);
-    for f in &r.findings {
+    header_row(o, super::PASSED_COLUMNS);
+    for p in &r.passed {
         row(
             o,
             &[
-                f.severity.as_str().to_uppercase(),
-                esc(&f.code),
-                esc(f.account_id.as_deref().unwrap_or("—")),
-                esc(&f.subject),
-                esc(&f.title),
+                esc(p.account.as_deref().unwrap_or("—")),
+                esc(&p.check),
+                esc(&p.title),
+                controls(&p.controls),
             ],
         );
     }
-    for s in SEVERITIES {
-        let group: Vec<&Finding> = r.findings.iter().filter(|f| f.severity == s).collect();
-        if group.is_empty() {
-            continue;
-        }
-        let _ = writeln!(o, "\n### {} ({})", s.as_str().to_uppercase(), group.len());
-        for f in group {
-            let _ = writeln!(
-                o,
-                "\n#### {} · {} · {}\n",
-                esc(&f.code),
-                esc(f.account_id.as_deref().unwrap_or("—")),
-                esc(&f.subject)
-            );
-            let _ = writeln!(o, "{}\n", esc(&f.title));
-            if let Some(k) = &f.key_id {
-                let _ = writeln!(o, "- Key: {}", esc(k));
-            }
-            for (label, value) in &f.evidence {
-                let _ = writeln!(o, "- {}: {}", esc(label), esc(value));
-            }
-            if !f.controls.is_empty() {
-                let c: Vec<String> = f.controls.iter().map(|c| esc(c)).collect();
-                let _ = writeln!(o, "- Controls: {}", c.join(", "));
-            }
-        }
+}
+
+/// One finding: heading, status, what to do, evidence, controls.
+fn finding(o: &mut String, f: &Finding) {
+    let _ = writeln!(
+        o,
+        "\n#### {} · {} · {}\n",
+        esc(&f.check),
+        esc(f.account.as_deref().unwrap_or("—")),
+        esc(&f.resource)
+    );
+    let _ = writeln!(o, "{}\n", esc(&f.title));
+    let _ = writeln!(o, "- Status: **{}**", f.status.as_str().to_uppercase());
+    if let Some(a) = &f.acceptance {
+        let _ = writeln!(o, "- Accepted: {}", esc(&acceptance_text(a)));
     }
+    if !f.remediation.is_empty() {
+        let _ = writeln!(o, "- **To do:** {}", esc(&f.remediation));
+    }
+    let _ = writeln!(o, "- Finding id: {}", esc(&f.id));
+    if let Some(k) = &f.key_id {
+        let _ = writeln!(o, "- Key: {}", esc(k));
+    }
+    for (label, value) in &f.evidence {
+        let _ = writeln!(
+            o,
+            "- {}: {}",
+            esc(&label.replace('_', " ")),
+            esc(&Finding::evidence_text(value))
+        );
+    }
+    if !f.controls.is_empty() {
+        let _ = writeln!(o, "- Controls: {}", controls(&f.controls));
+    }
+}
+
+/// Controls as `framework version id`, separated by semicolons.
+fn controls(cs: &[Control]) -> String {
+    cs.iter()
+        .map(|c| esc(&c.label()))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Keys lost or compromised in the period.
@@ -334,9 +382,9 @@ fn accounts(o: &mut String, r: &AuditReport) {
                     o,
                     "- **{}** {} — {} ({})",
                     f.severity.as_str().to_uppercase(),
-                    esc(&f.code),
+                    esc(&f.check),
                     esc(&f.title),
-                    esc(&f.subject)
+                    esc(&f.resource)
                 );
             }
         }
@@ -393,7 +441,10 @@ fn history(o: &mut String, r: &AuditReport) {
 /// What the ledger was verified against, and how anyone checks this report against it.
 fn ledger(o: &mut String, r: &AuditReport) {
     let l = &r.ledger;
-    let _ = writeln!(o, "\n## Ledger anchor and how to verify this report\n");
+    let _ = writeln!(
+        o,
+        "\n## Ledger integrity, anchor and how to verify this report\n"
+    );
     let _ = writeln!(
         o,
         "- Entries verified: {} — {}",
@@ -408,7 +459,7 @@ fn ledger(o: &mut String, r: &AuditReport) {
     let _ = writeln!(o, "- **Anchored by: {}**", esc(l.anchor.describe()));
     let _ = writeln!(
         o,
-        "- **Verifier key stored in the ledger: {}**",
+        "- **Verifier key: {}** (as stored in the ledger: compare it with your records)",
         esc(&l.vkey)
     );
     for p in &l.problems {
@@ -461,7 +512,7 @@ mod tests {
         let md = render(&r, Format::Markdown);
         for s in [
             "**Verdict: FAIL**",
-            "## Ledger anchor and how to verify this report",
+            "## Ledger integrity, anchor and how to verify this report",
             "sha256sum REPORT-FILE",
             "| 111122223333 | prod | **OK** |",
             "## KPIs",

@@ -9,9 +9,9 @@ mod markdown;
 pub mod model;
 
 pub use model::{
-    verdict, AccountSection, Anchor, AuditPoint, AuditReport, DeviceRow, Finding, FindingSource,
-    IncidentRow, KeyEvent, KeyRow, Kpis, LedgerIntegrity, LoginExplanation, LoginRow, Ratio,
-    ReportMeta, SavedCheckpoint, Severity, Verdict,
+    verdict, AccountSection, Anchor, AuditPoint, AuditReport, Control, DeviceRow, Finding,
+    FindingSource, IncidentRow, KeyEvent, KeyRow, Kpis, LedgerIntegrity, LoginExplanation,
+    LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity, Verdict,
 };
 
 use time::OffsetDateTime;
@@ -20,7 +20,11 @@ use time::OffsetDateTime;
 /// Headings of the KPI table.
 pub(crate) const KPI_COLUMNS: &[&str] = &["KPI", "Value"];
 /// Headings of the findings table.
-pub(crate) const FINDING_COLUMNS: &[&str] = &["Severity", "Code", "Account", "Subject", "Finding"];
+pub(crate) const FINDING_COLUMNS: &[&str] = &[
+    "Severity", "Code", "Status", "Account", "Resource", "Finding",
+];
+/// Headings of the passed checks table.
+pub(crate) const PASSED_COLUMNS: &[&str] = &["Account", "Check", "Finds", "Controls"];
 /// Headings of the keys table.
 pub(crate) const KEY_COLUMNS: &[&str] = &[
     "Key",
@@ -213,6 +217,18 @@ pub(crate) fn account_status(r: &AuditReport, a: &AccountSection) -> AccountStat
     }
 }
 
+/// An acceptance in one sentence: until when, by whom, why.
+pub(crate) fn acceptance_text(a: &model::Acceptance) -> String {
+    format!(
+        "until {} by {} (ticket {}, ledger entry {}): {}",
+        fmt_time(a.until),
+        a.approved_by.join(", "),
+        a.ticket,
+        a.seq,
+        a.reason
+    )
+}
+
 /// Every severity, most severe first (the order findings are grouped in).
 pub(crate) const SEVERITIES: [Severity; 5] = [
     Severity::Critical,
@@ -297,23 +313,18 @@ pub(crate) fn saved_checkpoint_text(s: &SavedCheckpoint) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::collections::BTreeMap;
     use time::macros::datetime;
 
     pub(crate) const HOSTILE: &str = "<script>alert('x')</script> | *bold* & \"q\"\nnext";
 
     pub(crate) fn finding(code: &str, severity: Severity, subject: &str) -> Finding {
-        Finding {
-            code: code.into(),
-            severity,
-            source: FindingSource::Custody,
-            account_id: Some("111122223333".into()),
-            key_id: None,
-            subject: subject.into(),
-            title: format!("title of {code}"),
-            evidence: BTreeMap::from([("detail".to_string(), HOSTILE.to_string())]),
-            controls: vec!["CIS 1.6".into()],
-        }
+        let check = crate::findings::check(code).unwrap_or(&crate::findings::CHECKS[0]);
+        let mut f = Finding::new(check, Some("111122223333"), subject)
+            .severity(severity)
+            .title(format!("title of {code}"))
+            .with("detail", HOSTILE);
+        f.check = code.into();
+        f
     }
 
     pub(crate) fn integrity(intact: bool) -> LedgerIntegrity {
@@ -440,7 +451,7 @@ pub(crate) mod tests {
             finding("B", Severity::Low, "s"),
             finding("C", Severity::High, "s"),
         ]);
-        let codes: Vec<_> = r.findings.iter().map(|f| f.code.as_str()).collect();
+        let codes: Vec<_> = r.findings.iter().map(|f| f.check.as_str()).collect();
         assert_eq!(codes, ["A", "C", "B"]);
         assert_eq!(
             r.counts(),

@@ -5,55 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// The one severity scale (defined with the AWS findings, the lowest layer that grades).
-pub use crate::aws::Severity;
-
-/// Where a finding came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FindingSource {
-    /// The ledger's own integrity.
-    Ledger,
-    /// The custody rules (keys, checkouts, logins, ledger ↔ AWS).
-    Custody,
-    /// The AWS posture reader.
-    Aws,
-}
-
-/// One finding with its evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    /// Stable code, e.g. `ROOT-LOGIN-UNEXPLAINED`.
-    pub code: String,
-    /// Severity.
-    pub severity: Severity,
-    /// Who raised it.
-    pub source: FindingSource,
-    /// Account it concerns, if any.
-    pub account_id: Option<String>,
-    /// Key it concerns, if any.
-    pub key_id: Option<String>,
-    /// What exactly it is about (a key id, a serial ARN, a login time); part of its identity.
-    pub subject: String,
-    /// One sentence a custodian understands.
-    pub title: String,
-    /// The facts behind it, label → value.
-    pub evidence: BTreeMap<String, String>,
-    /// Controls it maps to (CIS, Security Hub, ...).
-    pub controls: Vec<String>,
-}
-
-impl Finding {
-    /// Identity used across audits for time-to-remediate: `CODE|account|subject`.
-    pub fn identity(&self) -> String {
-        format!(
-            "{}|{}|{}",
-            self.code,
-            self.account_id.as_deref().unwrap_or("-"),
-            self.subject
-        )
-    }
-}
+/// The one finding model (shared with `aws posture`).
+pub use crate::findings::{Acceptance, Control, Finding, FindingSource, FindingStatus, Severity};
 
 /// Overall result shown at the top of every rendering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -380,6 +333,9 @@ pub struct Kpis {
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditReport {
+    /// The finding schema ([`crate::findings::SCHEMA_VERSION`]).
+    #[serde(default)]
+    pub schema_version: String,
     /// PASS / FINDINGS / FAIL.
     pub verdict: Verdict,
     /// What was covered.
@@ -388,8 +344,11 @@ pub struct AuditReport {
     pub ledger: LedgerIntegrity,
     /// KPIs.
     pub kpis: Kpis,
-    /// Every finding, most severe first.
+    /// Every finding (open or accepted), most severe first.
     pub findings: Vec<Finding>,
+    /// Checks that ran and found nothing, per account (status passed).
+    #[serde(default)]
+    pub passed: Vec<Finding>,
     /// Every active key.
     pub keys: Vec<KeyRow>,
     /// Every account in scope.
@@ -445,10 +404,12 @@ pub const INCIDENT_COLUMNS: &[&str] = &["Time", "Account", "Key", "Reason", "Not
 
 /// Computes the verdict: FAIL on an untrusted ledger or any critical finding, FINDINGS on any
 /// finding above info, PASS otherwise.
+/// Only open findings count: accepted ones are shown but do not fail the audit.
 pub fn verdict(ledger: &LedgerIntegrity, findings: &[Finding]) -> Verdict {
-    if !ledger.trusted() || findings.iter().any(|f| f.severity == Severity::Critical) {
+    let open = || findings.iter().filter(|f| f.is_open());
+    if !ledger.trusted() || open().any(|f| f.severity == Severity::Critical) {
         Verdict::Fail
-    } else if findings.iter().any(|f| f.severity > Severity::Info) {
+    } else if open().any(|f| f.severity > Severity::Info) {
         Verdict::Findings
     } else {
         Verdict::Pass
@@ -471,15 +432,15 @@ impl AuditReport {
         findings.sort_by(|a, b| {
             (
                 std::cmp::Reverse(a.severity),
-                &a.account_id,
-                &a.code,
-                &a.subject,
+                &a.account,
+                &a.check,
+                &a.resource,
             )
                 .cmp(&(
                     std::cmp::Reverse(b.severity),
-                    &b.account_id,
-                    &b.code,
-                    &b.subject,
+                    &b.account,
+                    &b.check,
+                    &b.resource,
                 ))
         });
         findings.dedup_by(|a, b| a.identity() == b.identity());
@@ -506,6 +467,7 @@ impl AuditReport {
         });
         let verdict = verdict(&ledger, &findings);
         AuditReport {
+            schema_version: crate::findings::SCHEMA_VERSION.to_string(),
             verdict,
             meta,
             ledger,
@@ -516,6 +478,7 @@ impl AuditReport {
             logins,
             incidents: Vec::new(),
             history: Vec::new(),
+            passed: Vec::new(),
         }
     }
 
@@ -526,8 +489,9 @@ impl AuditReport {
         self
     }
 
-    /// Findings above info in this audit: the figure [`AuditPoint::findings`] records.
-    pub fn open_findings(&self) -> u64 {
+    /// Findings above info in this audit (open or accepted): the figure `audit.completed`
+    /// records and [`AuditPoint::findings`] shows for earlier audits.
+    pub fn recorded_findings(&self) -> u64 {
         let open: std::collections::BTreeSet<String> = self
             .findings
             .iter()
@@ -544,10 +508,18 @@ impl AuditReport {
         self
     }
 
-    /// Findings per severity, most severe first; severities without findings are left out.
+    /// The report with its passed checks (sorted by account and check).
+    pub fn with_passed(mut self, mut passed: Vec<Finding>) -> AuditReport {
+        passed.sort_by(|a, b| (&a.account, &a.check).cmp(&(&b.account, &b.check)));
+        passed.dedup_by(|a, b| a.identity() == b.identity());
+        self.passed = passed;
+        self
+    }
+
+    /// Open findings per severity, most severe first; severities without findings are left out.
     pub fn counts(&self) -> Vec<(Severity, u32)> {
         let mut m: BTreeMap<Severity, u32> = BTreeMap::new();
-        for f in &self.findings {
+        for f in self.findings.iter().filter(|f| f.is_open()) {
             *m.entry(f.severity).or_insert(0) += 1;
         }
         m.into_iter().rev().collect()

@@ -1,6 +1,7 @@
 use super::*;
 use crate::custody::state::tests::{confirmed, enrolled, entry, fold, k};
 use crate::custody::state::{CheckinRecord, KeyStatus, Registration};
+use crate::report::Severity;
 use time::macros::datetime;
 
 const ACCT: &str = "111122223333";
@@ -60,6 +61,7 @@ pub(crate) fn aws_account(account: &str, devices: Vec<MfaDevice>) -> AccountRepo
             ..Default::default()
         },
         findings: vec![],
+        passed: vec![],
     }
 }
 
@@ -88,7 +90,7 @@ fn arn(key: &str) -> String {
 }
 
 fn codes(a: &Agreement) -> Vec<&str> {
-    let mut c: Vec<_> = a.findings.iter().map(|f| f.code.as_str()).collect();
+    let mut c: Vec<_> = a.findings.iter().map(|f| f.check.as_str()).collect();
     c.sort();
     c
 }
@@ -135,10 +137,12 @@ fn disagreements_are_findings() {
     let virt = a
         .findings
         .iter()
-        .find(|f| f.subject.contains(":mfa/"))
+        .find(|f| f.resource.contains(":mfa/"))
         .unwrap();
     assert_eq!(virt.evidence["type"], "virtual");
-    assert!(virt.controls.contains(&"IAM.6".to_string()));
+    assert!(virt
+        .controls
+        .contains(&crate::findings::Control::fsbp("IAM.6")));
 }
 
 #[test]
@@ -325,17 +329,23 @@ fn login_findings_by_case() {
     let c = |l: RootLogin, e: &LoginExplanation| {
         login_findings(ACCT, &l, e)
             .into_iter()
-            .map(|f| (f.code, f.severity))
+            .map(|f| (f.check, f.severity))
             .collect::<Vec<_>>()
     };
-    assert!(c(login(true, Some(true)), &inw).is_empty());
+    assert_eq!(
+        c(login(true, Some(true)), &inw),
+        [("ROOT-LOGIN-EXPLAINED".to_string(), Severity::Info)]
+    );
     assert_eq!(
         c(login(true, Some(true)), &un),
         [("ROOT-LOGIN-UNEXPLAINED".to_string(), Severity::Critical)]
     );
     assert_eq!(
         c(login(false, None), &un),
-        [("ROOT-LOGIN-FAILED-UNEXPLAINED".to_string(), Severity::High)]
+        [(
+            "ROOT-LOGIN-FAILED-UNEXPLAINED".to_string(),
+            Severity::Medium
+        )]
     );
     assert_eq!(
         c(login(true, Some(true)), &after),
@@ -343,11 +353,14 @@ fn login_findings_by_case() {
     );
     assert_eq!(
         c(login(true, Some(false)), &inw),
-        [("ROOT-LOGIN-WITHOUT-MFA".to_string(), Severity::Critical)]
+        [
+            ("ROOT-LOGIN-EXPLAINED".to_string(), Severity::Info),
+            ("ROOT-LOGIN-WITHOUT-MFA".to_string(), Severity::Critical)
+        ]
     );
     let f = &login_findings(ACCT, &login(true, Some(true)), &un)[0];
-    assert_eq!(f.subject, "2025-02-01T11:00:00Z 198.51.100.4");
-    assert_eq!(f.evidence["source ip"], "198.51.100.4");
+    assert_eq!(f.resource, "2025-02-01T11:00:00Z 198.51.100.4");
+    assert_eq!(f.evidence["source_ip"], "198.51.100.4");
 }
 
 // ----- time to remediate
@@ -395,11 +408,15 @@ fn root_usage_is_matched_against_checkouts_like_sign_ins() {
     let judge = |u: &RootUse, logins: &[RootLogin]| {
         usage_findings(ACCT, u, &explain_login(u.time, &[&c], now), logins)
             .into_iter()
-            .map(|f| f.code)
+            .map(|f| f.check)
             .collect::<Vec<_>>()
     };
     let inside = usage(start + Duration::hours(1), RootUseKind::ApiCall);
-    assert!(judge(&inside, &[]).is_empty(), "explained by the checkout");
+    assert_eq!(
+        judge(&inside, &[]),
+        ["ROOT-USED-EXPLAINED"],
+        "explained by the checkout"
+    );
     let outside = usage(start - Duration::days(1), RootUseKind::AccessKey);
     assert_eq!(judge(&outside, &[]), ["ROOT-USED-UNEXPLAINED"]);
     let after = usage(start + Duration::hours(5), RootUseKind::ApiCall);
