@@ -113,6 +113,9 @@ const facts = {
                  painted: [...c.querySelectorAll('rect')].filter(x => { const b = x.getBoundingClientRect(); return b.width > 0 && b.height > 0; }).length})),
   groups: [...document.querySelectorAll('section.sev-group h3')].map(h => h.innerText),
   findings: document.querySelectorAll('article.finding').length,
+  statuses: [...document.querySelectorAll('article.finding .status')].filter(e => e.getBoundingClientRect().width > 0).map(e => e.innerText),
+  todo: [...document.querySelectorAll('article.finding .todo')].filter(e => e.getBoundingClientRect().height > 0).length,
+  passed: [...document.querySelectorAll('#passed + .scroll tbody tr')].filter(e => e.getBoundingClientRect().height > 0).length,
   commands: [...document.querySelectorAll('code.cmd')].map(c => c.innerText),
   too_wide: [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 0.5
       && e.parentElement.getBoundingClientRect().right <= innerWidth + 0.5
@@ -287,6 +290,26 @@ fn assert_readable(f: &Value, accounts: usize, trend_points: usize) {
         "{ctx}: {trend}"
     );
     assert_eq!(f["groups"][0], "CRITICAL (1)", "{ctx}");
+    // Every finding card shows its status and the remediation to do; passed checks are listed.
+    let statuses = f["statuses"].as_array().unwrap();
+    assert_eq!(
+        statuses.len() as u64,
+        f["findings"].as_u64().unwrap(),
+        "{ctx}"
+    );
+    assert!(
+        statuses.iter().all(|s| s == "OPEN" || s == "ACCEPTED"),
+        "{ctx}: {statuses:?}"
+    );
+    assert_eq!(
+        f["todo"], f["findings"],
+        "{ctx}: a finding without its remediation"
+    );
+    assert!(
+        f["passed"].as_u64().unwrap() >= 5,
+        "{ctx}: passed checks {}",
+        f["passed"]
+    );
     assert!(f["findings"].as_u64().unwrap() >= 7, "{ctx}");
 }
 

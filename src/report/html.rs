@@ -62,7 +62,7 @@ pre{background:var(--panel);padding:.75rem;overflow-x:auto}
 .finding dt{color:var(--muted)}.finding dd{margin:0;overflow-x:auto}
 .todo{background:var(--panel);border-radius:.3rem;padding:.4rem .6rem;margin:.4rem 0}
 .status{font-size:.75rem;font-weight:700;text-transform:uppercase;border:1px solid currentColor;border-radius:.25rem;padding:0 .3rem;white-space:nowrap}
-.s-open{color:var(--crit)}.s-accepted{color:var(--med)}.s-remediated,.s-passed{color:var(--ok)}
+.s-open{color:var(--crit)}.s-info{color:var(--info)}.s-accepted{color:var(--med)}.s-remediated,.s-passed{color:var(--ok)}
 ol.verify li{margin:.5rem 0}
 @media print{
 body{max-width:none;margin:0;padding:0;font-size:9.5pt;color:#000;background:#fff}
@@ -109,10 +109,30 @@ fn val(text: &str) -> String {
 
 /// Prose that may wrap between words, but never inside a word that looks like an identifier
 /// (a time, an ARN, a flag: anything with `-`, `:`, `/` or `.` inside), where browsers would
-/// otherwise break after the punctuation.
+/// otherwise break after the punctuation. `` `a command` `` in the text becomes code.
 fn prose(text: &str) -> String {
     let escaped = e(text);
-    let words: Vec<String> = escaped
+    let parts: Vec<&str> = escaped.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        // An unpaired backtick: no code spans, only words.
+        return words(&escaped);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 2 == 1 {
+                format!("<code class=\"nw\">{p}</code>")
+            } else {
+                words(p)
+            }
+        })
+        .collect()
+}
+
+/// Escaped text with identifier-like words kept on one line ([`prose`]).
+fn words(escaped: &str) -> String {
+    escaped
         .split(' ')
         .map(|w| {
             let inner = w.trim_end_matches(['.', ',', ';', ')']);
@@ -122,8 +142,8 @@ fn prose(text: &str) -> String {
                 w.to_string()
             }
         })
-        .collect();
-    words.join(" ")
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// An optional account id; `—` (plain) when the finding concerns no account.
