@@ -41,6 +41,7 @@ h3{margin:1.25rem 0 .5rem}
 .card .k-label{font-size:.85rem;color:var(--muted)}.card .k-value{font-size:1.5rem;font-weight:700}
 .card .k-note{font-size:.8rem;color:var(--muted)}
 svg.chart{display:block;width:100%;height:auto;margin:.35rem 0}
+svg.bars{max-width:18rem}
 svg.chart text{fill:var(--fg);font:10px system-ui,sans-serif}
 .f-track{fill:var(--track)}.f-ok{fill:var(--ok)}.f-crit{fill:var(--crit)}.f-high{fill:var(--high)}.f-med{fill:var(--med)}.f-low{fill:var(--low)}.f-info{fill:var(--info)}
 .f-now{stroke:var(--fg);stroke-width:1.5}
@@ -280,7 +281,7 @@ fn bars(items: &[(String, u64, &str, bool)], what: &str) -> String {
     let max = items.iter().map(|i| i.1).max().unwrap_or(0).max(1);
     let width = (items.len() as u64 * 40).max(200);
     let mut s = format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {width} 92\" role=\"img\" aria-label=\"{}\">",
+        "<svg class=\"chart bars\" viewBox=\"0 0 {width} 92\" role=\"img\" aria-label=\"{}\">",
         e(what)
     );
     for (i, (label, v, fill, outlined)) in items.iter().enumerate() {
@@ -366,7 +367,10 @@ fn kpis(o: &mut String, r: &AuditReport) {
         "Open findings by severity",
         sev.iter().map(|x| x.1).sum::<u64>().to_string(),
         bars(&sev, "Open findings by severity"),
-        format!("in this audit; {accepted} accepted, shown below"),
+        match accepted {
+            0 => "in this audit".to_string(),
+            n => format!("in this audit; {n} accepted, shown below"),
+        },
     );
     // The last twelve recorded audits and this one.
     let skip = r.history.len().saturating_sub(12);
