@@ -245,6 +245,7 @@ fn main() {
         scope: "organization".into(),
         tool_version: "bench".into(),
         aws_warnings: vec![],
+        evidence: None,
     });
     println!(
         "build_report: {} accounts, {} logins, {} findings, verdict {} in {:?}",

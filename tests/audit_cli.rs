@@ -25,6 +25,8 @@ struct World {
     now: OffsetDateTime,
     /// The ledger's verifier key as the auditor recorded it at `ledger init`.
     vkey: String,
+    /// The two custodians (alice, bob), to write more history with.
+    custodians: [TestCustodian; 2],
 }
 
 fn serial(acct: &str, key: &str) -> String {
@@ -81,6 +83,11 @@ fn enroll_auditor(l: &mut Ledger, dir: &Path, t: OffsetDateTime, two: &[&TestCus
 /// Account A: primary and backup on root, a checkout whose window explains one login.
 /// Account B: primary on root, backup missing from AWS, plus an unknown key and a virtual MFA.
 fn world() -> World {
+    world_with("hardware")
+}
+
+/// [`world`] with account A's two keys enrolled at this attestation `assurance`.
+fn world_with(assurance_of_a: &str) -> World {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ledger.db");
     let mut l = Ledger::create(&db, &Ledger::default_key_path(&db), "test/ledger").unwrap();
@@ -117,7 +124,7 @@ fn world() -> World {
             json!({"key_id": id, "account_id": acct, "role": role,
                    "aaguid": "ee882879-721c-4913-9775-3dfcce97072a", "model": "YubiKey 5 NFC",
                    "attestation": {"fmt": "packed", "trust_root": "Yubico FIDO Root CA Serial 450203556",
-                                   "assurance": "hardware"},
+                                   "assurance": if acct == A { assurance_of_a } else { "hardware" }},
                    "custody_credential_id": b64url(format!("cred-{i}").as_bytes()),
                    "custody_public_key": b64url(&cose),
                    "location": format!("Safe {i}, Dublin"), "bag_serial": format!("BAG-{i}"),
@@ -176,6 +183,7 @@ fn world() -> World {
         keys,
         now,
         vkey,
+        custodians: [alice, bob],
     }
 }
 
@@ -436,6 +444,20 @@ fn json_report_findings_kpis_verdict_and_record() {
         r2["kpis"]
     );
     assert!(r2["kpis"]["mean_time_to_remediate_seconds"].is_u64());
+    let gone: Vec<(&str, &str)> = r2["remediated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["check"].as_str().unwrap(), f["status"].as_str().unwrap()))
+        .collect();
+    assert!(
+        gone.contains(&("ROOT-MFA-VIRTUAL", "remediated")),
+        "the virtual device is gone: {gone:?}"
+    );
+    assert!(
+        !gone.iter().any(|(c, _)| c.starts_with("ROOT-LOGIN")),
+        "{gone:?}"
+    );
     assert_eq!(ledger_len(&w.db), before + 2);
     let e = last_entry(&w.db);
     assert_eq!(
@@ -849,4 +871,374 @@ fn a_replaced_database_passes_only_its_own_key_so_the_audit_needs_an_anchor() {
         assert!(key_at > integrity, "{format}: key in the integrity section");
         assert!(text[key_at..].contains(&fake_vkey), "{format}: {text}");
     }
+}
+
+// ----- issue 16: the audit must not pass by accident
+
+/// The resource and id of the unexplained sign-in of [`evidence`] (account A, two days ago).
+fn unexplained_login(w: &World) -> (String, String) {
+    let resource = format!("{} 203.0.113.66", fmt_time(w.now - Duration::days(2)));
+    let id = rootkey::findings::instance_id("ROOT-LOGIN-UNEXPLAINED", Some(A), &resource);
+    (resource, id)
+}
+
+/// Runs a JSON audit of `ev` anchored by the verifier key, with `extra` flags.
+fn audit_json(w: &World, ev: &Path, extra: &[&str]) -> (Output, Value) {
+    let mut args = vec![
+        "audit",
+        "--evidence-in",
+        ev.to_str().unwrap(),
+        "--vkey",
+        &w.vkey,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let o = rootkey(&w.db, &args);
+    let r = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(&o)));
+    (o, r)
+}
+
+fn finding_by_id<'a>(r: &'a Value, id: &str) -> Option<&'a Value> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+}
+
+fn checks_of(r: &Value) -> Vec<String> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn an_unexplained_login_stays_open_when_the_period_moves_past_it() {
+    let w = world();
+    let ev = evidence(&w, false);
+    let (_, id) = unexplained_login(&w);
+    let (o, r) = audit_json(&w, &ev, &["--since", "7d"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(finding_by_id(&r, &id).unwrap()["status"], "open");
+    assert_eq!(r["schema_version"], "rootkey-findings/2");
+    // The auditor saves the checkpoint: the next audit's period starts where this one ended,
+    // after the sign-in.
+    let saved = w.dir.path().join("after-first.checkpoint");
+    let cp = Ledger::open_readonly(&w.db)
+        .unwrap()
+        .latest_checkpoint()
+        .unwrap();
+    std::fs::write(&saved, &cp.note).unwrap();
+    let (o, r) = audit_json(
+        &w,
+        &ev,
+        &["--since-checkpoint", saved.to_str().unwrap(), "--no-record"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let period_start = r["meta"]["period_start"].as_str().unwrap();
+    assert!(
+        period_start > fmt_time(w.now - Duration::days(2)).as_str(),
+        "the period moved past the sign-in: {period_start}"
+    );
+    assert!(
+        r["logins"].as_array().unwrap().is_empty(),
+        "{}",
+        r["logins"]
+    );
+    let f = finding_by_id(&r, &id).expect("still a finding: the sign-in is not explained");
+    assert_eq!(
+        (f["status"].as_str(), f["severity"].as_str()),
+        (Some("open"), Some("critical"))
+    );
+    assert!(f["evidence"]["reported_by_entry"].is_u64(), "{f}");
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(r["kpis"]["findings_remediated"], 0, "{}", r["kpis"]);
+    assert!(
+        !r["remediated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == id.as_str()),
+        "{}",
+        r["remediated"]
+    );
+    assert_eq!(r["kpis"]["mean_time_to_remediate_seconds"], Value::Null);
+    // The same evidence file, read before this period began, is stale for it.
+    assert!(
+        checks_of(&r).contains(&"EVIDENCE-STALE".to_string()),
+        "{:?}",
+        checks_of(&r)
+    );
+}
+
+#[test]
+fn accepting_a_finding_takes_the_auditor_or_two_custodians_and_shows_it_accepted() {
+    let w = world();
+    let ev = evidence(&w, false);
+    let (resource, id) = unexplained_login(&w);
+    let (_, r) = audit_json(&w, &ev, &["--since", "7d"]);
+    assert_eq!(r["verdict"], "fail");
+    let until = (w.now + Duration::days(30)).date().to_string();
+    let accept = |approver: &[&str]| {
+        let mut args = vec![
+            "finding",
+            "accept",
+            "--id",
+            &id,
+            "--reason",
+            "billing contact change, see ticket",
+            "--ticket",
+            "RISK-7",
+            "--until",
+            &until,
+        ];
+        args.extend_from_slice(approver);
+        rootkey(&w.db, &args)
+    };
+    let before = ledger_len(&w.db);
+    // One custodian alone cannot accept a finding.
+    let alice = w.custodians[0].id.clone();
+    let o = accept(&["--auditor", &alice]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("two custodians"), "{}", stderr(&o));
+    assert_eq!(ledger_len(&w.db), before, "nothing recorded");
+    // An unknown id is refused, with where ids come from.
+    let o = rootkey(
+        &w.db,
+        &[
+            "finding",
+            "accept",
+            "--id",
+            "0123456789abcdef",
+            "--reason",
+            "r",
+            "--ticket",
+            "T",
+            "--until",
+            &until,
+            "--auditor",
+            "id-dana",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no recorded audit reported"),
+        "{}",
+        stderr(&o)
+    );
+    // The auditor with her own key can.
+    let dana = format!("id-dana=soft:{}", w.dir.path().join("dana.json").display());
+    let o = accept(&["--auditor", "id-dana", "--custodian-device", &dana]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let e = last_entry(&w.db);
+    assert_eq!(e.event.kind, "finding.accepted");
+    assert_eq!(e.event.body["resource"], resource.as_str());
+    verify_cli(&w);
+
+    let (o, r) = audit_json(&w, &ev, &["--since", "7d", "--no-record"]);
+    let f = finding_by_id(&r, &id).expect("accepted findings are shown, not hidden");
+    assert_eq!(f["status"], "accepted");
+    assert_eq!(f["acceptance"]["ticket"], "RISK-7");
+    assert_eq!(f["acceptance"]["approved_by"], json!(["id-dana"]));
+    assert_eq!(
+        r["verdict"], "findings",
+        "the accepted critical no longer fails the audit; the rest still counts"
+    );
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn an_expired_acceptance_leaves_the_finding_open() {
+    let w = world();
+    let (resource, id) = unexplained_login(&w);
+    let t = w.now - Duration::seconds(30);
+    let mut l = Ledger::open(&w.db, None).unwrap();
+    let [alice, bob] = &w.custodians;
+    append(
+        &mut l,
+        t,
+        "finding.accepted",
+        json!({"finding_id": id, "check": "ROOT-LOGIN-UNEXPLAINED", "account_id": A,
+               "resource": resource, "reason": "short-lived", "ticket": "RISK-1",
+               "until": fmt_time(t + Duration::seconds(1))}),
+        &[alice, bob],
+    );
+    drop(l);
+    verify_cli(&w);
+    let ev = evidence(&w, false);
+    let (_, r) = audit_json(&w, &ev, &["--since", "7d", "--no-record"]);
+    let f = finding_by_id(&r, &id).unwrap();
+    assert_eq!(f["status"], "open", "{f}");
+    assert!(f.get("acceptance").is_none());
+    assert_eq!(r["verdict"], "fail");
+}
+
+#[test]
+fn forged_acceptances_fail_ledger_verify() {
+    for (why, approvers, body) in [
+        ("one custodian", 1, json!({"until_days": 30})),
+        ("beyond a year", 2, json!({"until_days": 400})),
+        (
+            "an id that is not the finding's",
+            2,
+            json!({"until_days": 30, "id": "00000000000000aa"}),
+        ),
+        (
+            "the ledger's own integrity",
+            2,
+            json!({"until_days": 30, "check": "LEDGER-UNANCHORED"}),
+        ),
+    ] {
+        let w = world();
+        let (resource, _) = unexplained_login(&w);
+        let t = w.now - Duration::seconds(30);
+        let check = body["check"].as_str().unwrap_or("ROOT-LOGIN-UNEXPLAINED");
+        let fid = match body["id"].as_str() {
+            Some(forged) => forged.to_string(),
+            None => rootkey::findings::instance_id(check, Some(A), &resource),
+        };
+        let mut l = Ledger::open(&w.db, None).unwrap();
+        let [alice, bob] = &w.custodians;
+        let who: Vec<&TestCustodian> = [alice, bob].into_iter().take(approvers).collect();
+        append(
+            &mut l,
+            t,
+            "finding.accepted",
+            json!({"finding_id": fid, "check": check, "account_id": A, "resource": resource,
+                   "reason": "r", "ticket": "T",
+                   "until": fmt_time(t + Duration::days(body["until_days"].as_i64().unwrap()))}),
+            &who,
+        );
+        drop(l);
+        let o = rootkey(&w.db, &["ledger", "verify", "--vkey", &w.vkey]);
+        assert_eq!(o.status.code(), Some(1), "{why}: {}", stderr(&o));
+        let out = String::from_utf8_lossy(&o.stdout).to_string() + &stderr(&o);
+        assert!(out.contains("finding.accepted"), "{why}: {out}");
+    }
+}
+
+/// Evidence of [`evidence`] with its read time and sign-in search changed.
+fn evidence_read(
+    w: &World,
+    read_at: OffsetDateTime,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+) -> PathBuf {
+    let p = evidence(w, false);
+    let mut ev: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    ev["read_at"] = json!(fmt_time(read_at));
+    ev["period"] = json!({"since": fmt_time(since), "until": fmt_time(until)});
+    let out = w.dir.path().join(format!(
+        "aws-{}.json",
+        read_at.unix_timestamp() ^ since.unix_timestamp()
+    ));
+    std::fs::write(&out, serde_json::to_vec(&ev).unwrap()).unwrap();
+    out
+}
+
+#[test]
+fn stale_or_partial_evidence_is_a_finding_and_the_report_records_it() {
+    let w = world();
+    let fresh = evidence_read(&w, w.now, w.now - Duration::days(90), w.now);
+    let (_, r) = audit_json(&w, &fresh, &["--since", "7d", "--no-record"]);
+    let meta = &r["meta"]["evidence"];
+    let bytes = std::fs::read(&fresh).unwrap();
+    let parsed: rootkey::aws::Evidence = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        meta["sha256"],
+        hex::encode(sha256(&serde_json::to_vec(&parsed).unwrap())),
+        "the digest of the evidence judged"
+    );
+    assert_eq!(meta["read_at"], fmt_time(w.now).as_str());
+    assert_eq!(
+        meta["login_search_since"],
+        fmt_time(w.now - Duration::days(90)).as_str()
+    );
+    let c = checks_of(&r);
+    assert!(!c.iter().any(|c| c.starts_with("EVIDENCE-")), "{c:?}");
+
+    // Read a month ago: before the period began.
+    let old = w.now - Duration::days(30);
+    let stale = evidence_read(&w, old, old - Duration::days(90), old);
+    let (o, r) = audit_json(&w, &stale, &["--since", "7d", "--no-record"]);
+    assert_eq!(o.status.code(), Some(1));
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "EVIDENCE-STALE")
+        .unwrap();
+    assert_eq!(f["severity"], "high");
+    assert_eq!(f["evidence"]["read_at"], fmt_time(old).as_str());
+
+    // Read now, but the sign-in search covers only the last day of a week-long period.
+    let partial = evidence_read(&w, w.now, w.now - Duration::days(1), w.now);
+    let (_, r) = audit_json(&w, &partial, &["--since", "7d", "--no-record"]);
+    let c = checks_of(&r);
+    assert!(c.contains(&"EVIDENCE-PARTIAL".to_string()), "{c:?}");
+    assert!(!c.contains(&"EVIDENCE-STALE".to_string()), "{c:?}");
+    // And a search that stopped two days before the period's end.
+    let short = evidence_read(
+        &w,
+        w.now,
+        w.now - Duration::days(90),
+        w.now - Duration::days(2),
+    );
+    let (_, r) = audit_json(&w, &short, &["--since", "7d", "--no-record"]);
+    assert!(checks_of(&r).contains(&"EVIDENCE-PARTIAL".to_string()));
+}
+
+#[test]
+fn kpis_count_the_facts_the_tables_show() {
+    // Account A's keys are software keys; a failed unexplained sign-in is added to A.
+    let w = world_with("software");
+    let p = evidence(&w, false);
+    let mut ev: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    let mut failed = login(w.now - Duration::days(3), "192.0.2.44");
+    failed["success"] = json!(false);
+    ev["accounts"][0]["posture"]["logins"]
+        .as_array_mut()
+        .unwrap()
+        .push(failed);
+    std::fs::write(&p, serde_json::to_vec(&ev).unwrap()).unwrap();
+    let (_, r) = audit_json(&w, &p, &["--since", "7d", "--no-record"]);
+    let logins = r["logins"].as_array().unwrap();
+    let k = &r["kpis"];
+    assert_eq!(logins.len(), 3);
+    assert_eq!(
+        k["root_logins"],
+        logins.len(),
+        "failed sign-ins count too: {k}"
+    );
+    let explained = logins
+        .iter()
+        .filter(|l| l["explanation"]["status"] != "unexplained")
+        .count();
+    assert_eq!(k["root_logins_explained"], explained);
+    assert_eq!(k["root_logins_unexplained"], logins.len() - explained);
+    let failed = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "ROOT-LOGIN-FAILED-UNEXPLAINED")
+        .unwrap();
+    assert_eq!(failed["severity"], "medium");
+    // A's two keys are on root but are software: never counted as hardware.
+    let software = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "KEY-SOFTWARE" && f["account"] == A)
+        .count();
+    assert_eq!(software, 2);
+    assert_eq!(
+        k["accounts_two_hardware_keys_no_virtual"],
+        json!({"numerator": 0, "denominator": 2}),
+        "{k}"
+    );
 }

@@ -43,6 +43,9 @@ pub struct AuditArgs {
     /// --since-checkpoint the audit reports LEDGER-UNANCHORED
     #[arg(long, value_name = "VKEY", value_parser = parse_vkey)]
     pub vkey: Option<VerifierKey>,
+    /// Print every check (id, severity, controls, title) and exit; JSON with --json
+    #[arg(long)]
+    pub list_checks: bool,
     /// Report format: md, html or json [default: md, or json with --json]
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub format: Option<Format>,
@@ -73,6 +76,9 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 /// Runs `rootkey audit`: exit 0 on PASS, 1 on FINDINGS or FAIL, 2 when it could not run.
 pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
+    if args.list_checks {
+        return super::finding::list_checks(global.json);
+    }
     let now = OffsetDateTime::now_utc();
     let format = args.format.unwrap_or(if global.json {
         Format::Json

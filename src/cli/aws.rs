@@ -86,6 +86,9 @@ pub struct PostureArgs {
     /// Write what was read as evidence JSON (rootkey-aws-evidence/1)
     #[arg(long, value_name = "FILE")]
     pub evidence_out: Option<PathBuf>,
+    /// Print every check (id, severity, controls, title) and exit; JSON with --json
+    #[arg(long)]
+    pub list_checks: bool,
     /// Evaluate an evidence file offline, without AWS
     #[arg(long, value_name = "FILE", conflicts_with_all = ["accounts", "organization", "since"])]
     pub evidence_in: Option<PathBuf>,
@@ -176,6 +179,9 @@ pub fn run(cmd: AwsCmd, global: &GlobalArgs) -> CmdResult {
 }
 
 fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
+    if args.list_checks {
+        return super::finding::list_checks(global.json);
+    }
     let config: FindingConfig = global.load_config()?.section("aws")?;
     let evidence = match &args.evidence_in {
         Some(path) => aws::load_evidence(path)?,

@@ -12,6 +12,7 @@ mod custodian;
 mod demo;
 mod docs;
 mod enroll;
+mod finding;
 mod keys;
 mod ledger;
 mod lifecycle;
@@ -121,6 +122,9 @@ pub enum Command {
     Checkout(checkout::CheckoutArgs),
     /// Check a key back in: the key proves itself, two custodians approve
     Checkin(checkin::CheckinArgs),
+    /// Findings: accept a finding's risk until a date
+    #[command(subcommand)]
+    Finding(finding::FindingCmd),
     /// Quarterly audit: prove the ledger intact, compare it with AWS, write the report, record it
     Audit(Box<audit::AuditArgs>),
     /// The whole custody story with software keys and bundled AWS evidence, in seconds
@@ -173,6 +177,7 @@ fn run(cli: Cli) -> CmdResult {
         Command::Checkout(args) => checkout::run(args, global),
         Command::Checkin(args) => checkin::run(args, global),
         Command::Audit(args) => audit::run(*args, global),
+        Command::Finding(cmd) => finding::run(cmd, global),
         Command::Demo(args) => demo::run(args, global),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man => docs::man(),

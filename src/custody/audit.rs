@@ -13,8 +13,8 @@ use super::state::{CheckoutRecord, CustodyState, KeyStatus};
 use crate::aws::AccountReport;
 use crate::findings::catalogue;
 use crate::report::{
-    self, AccountSection, Anchor, AuditPoint, AuditReport, DeviceRow, Finding, Format, KeyRow,
-    Kpis, LedgerIntegrity, Ratio, ReportMeta, SavedCheckpoint, Severity,
+    self, AccountSection, Anchor, AuditPoint, AuditReport, DeviceRow, EvidenceMeta, Finding,
+    Format, KeyRow, Kpis, LedgerIntegrity, Ratio, ReportMeta, SavedCheckpoint, Severity,
 };
 
 /// Everything an audit needs.
@@ -41,6 +41,60 @@ pub struct AuditInput<'a> {
     /// What the AWS read could not cover (e.g. the part of the period CloudTrail no longer
     /// keeps): reported, so "no unexplained sign-ins" is never claimed for an unsearched time.
     pub aws_warnings: Vec<String>,
+    /// The evidence's digest, age and sign-in search period (`None`: no AWS evidence at all).
+    pub evidence: Option<EvidenceMeta>,
+}
+
+/// Evidence read longer than this before the end of the audited period does not cover it.
+pub const EVIDENCE_FRESHNESS: time::Duration = time::Duration::hours(1);
+
+/// Stale or partial evidence: read before the period began, or a sign-in search that does not
+/// reach from the period's start to its end.
+fn evidence_findings(
+    meta: Option<&EvidenceMeta>,
+    period_start: OffsetDateTime,
+    period_end: OffsetDateTime,
+) -> Vec<Finding> {
+    let Some(m) = meta else {
+        return vec![];
+    };
+    let t = report::fmt_time;
+    let with_facts = |f: Finding| {
+        f.with("evidence_sha256", m.sha256.clone())
+            .with("read_at", t(m.read_at))
+            .with("login_search_since", t(m.login_search_since))
+            .with("login_search_until", t(m.login_search_until))
+            .with("period_start", t(period_start))
+            .with("period_end", t(period_end))
+    };
+    if m.read_at < period_start {
+        return vec![with_facts(mk("EVIDENCE-STALE", None, &m.sha256).title(format!(
+            "the AWS evidence was read {}, before the audited period began ({}): it says nothing about the period",
+            t(m.read_at),
+            t(period_start)
+        )))];
+    }
+    let mut gaps = Vec::new();
+    if m.login_search_since > period_start + rules::LOGIN_CLOCK_SKEW {
+        gaps.push(format!(
+            "{} to {}",
+            t(period_start),
+            t(m.login_search_since)
+        ));
+    }
+    if m.login_search_until + EVIDENCE_FRESHNESS < period_end {
+        gaps.push(format!("{} to {}", t(m.login_search_until), t(period_end)));
+    }
+    if gaps.is_empty() {
+        return vec![];
+    }
+    vec![
+        with_facts(mk("EVIDENCE-PARTIAL", None, &m.sha256).title(format!(
+            "the evidence's root sign-in search does not cover {} of the audited period",
+            gaps.join(" and ")
+        )))
+        .with("uncovered", gaps),
+    ]
 }
 
 /// A finding of catalogue check `code`.
@@ -117,6 +171,11 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
     let no_checkouts = Vec::new();
 
     let mut findings = ledger_findings(&input.integrity);
+    findings.extend(evidence_findings(
+        input.evidence.as_ref(),
+        input.period_start,
+        now,
+    ));
     let mut passed: Vec<Finding> = Vec::new();
     findings.extend(custodian_findings(state));
     for w in &input.aws_warnings {
@@ -372,6 +431,21 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         );
     }
 
+    let (still_open, gone) = carried_over(
+        state,
+        &findings,
+        &facts_by_account,
+        &checkouts_by_account,
+        &account_ids,
+        now,
+    );
+    findings.extend(still_open);
+    for f in &mut findings {
+        if let Some(a) = state.acceptance(&f.id, now) {
+            f.status = crate::findings::FindingStatus::Accepted;
+            f.acceptance = Some(a.clone());
+        }
+    }
     // Every sign-in the logins table lists, failed ones included: the KPI and the table are
     // the same facts.
     let explained = logins
@@ -410,6 +484,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
             ledger_origin: input.ledger_origin,
             scope: input.scope,
             tool_version: input.tool_version,
+            evidence: input.evidence,
         },
         input.integrity,
         kpis,
@@ -420,7 +495,92 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
     )
     .with_incidents(incidents)
     .with_passed(passed)
+    .with_remediated(gone)
     .with_history(trend(state))
+}
+
+/// The last approved audit's findings that today's report no longer shows, split in two:
+/// carried over (still open) and remediated.
+///
+/// A sign-in or root use stays a finding until the facts show the same event explained (or it
+/// is accepted), however the period moved: it is carried over, open. Findings bound to a
+/// period ([`rules::PERIOD_BOUND_CHECKS`]) leave with their period and are neither. Any other
+/// finding is remediated when its account was compared again (or it concerns no account) and
+/// the thing is gone.
+fn carried_over(
+    state: &CustodyState,
+    current: &[Finding],
+    facts: &BTreeMap<&str, &AccountReport>,
+    checkouts: &BTreeMap<&str, Vec<&CheckoutRecord>>,
+    in_scope: &BTreeSet<String>,
+    now: OffsetDateTime,
+) -> (Vec<Finding>, Vec<Finding>) {
+    let Some(last) = state
+        .audits()
+        .iter()
+        .filter(|a| a.time <= now)
+        .max_by_key(|a| a.time)
+    else {
+        return (vec![], vec![]);
+    };
+    let current: BTreeSet<String> = current.iter().map(Finding::identity).collect();
+    let no_checkouts = Vec::new();
+    let (mut open, mut remediated) = (Vec::new(), Vec::new());
+    for identity in last.findings.iter().filter(|i| !current.contains(*i)) {
+        let Some((check, account, resource)) = crate::findings::parse_identity(identity) else {
+            continue;
+        };
+        let Some(c) = crate::findings::check(check) else {
+            continue;
+        };
+        if rules::PERIOD_BOUND_CHECKS.contains(&check) {
+            continue;
+        }
+        if account.is_some_and(|a| !in_scope.contains(a)) {
+            continue;
+        }
+        let first = report::fmt_time(first_reported(state, identity).unwrap_or(last.time));
+        let finding = Finding::new(c, account, resource)
+            .with("reported_by_entry", last.seq)
+            .with("first_reported", first);
+        let observed = account.and_then(|a| facts.get(a).copied());
+        let resolved = if rules::SIGN_IN_CHECKS.contains(&check) {
+            // Judged again over all time: resolved only when the same event is in today's
+            // facts and no longer raises this finding.
+            observed.is_some_and(|f| {
+                let account = f.account_id.as_str();
+                let (all, _) = rules::root_activity(
+                    f,
+                    checkouts.get(account).unwrap_or(&no_checkouts),
+                    OffsetDateTime::UNIX_EPOCH,
+                    now,
+                    now,
+                );
+                all.iter().any(|x| x.resource == resource)
+                    && !all.iter().any(|x| x.identity() == *identity)
+            })
+        } else {
+            account.is_none() || observed.is_some()
+        };
+        if resolved {
+            let mut f = finding;
+            f.status = crate::findings::FindingStatus::Remediated;
+            remediated.push(f);
+        } else {
+            open.push(finding);
+        }
+    }
+    (open, remediated)
+}
+
+/// When an approved audit first reported `identity`.
+fn first_reported(state: &CustodyState, identity: &str) -> Option<OffsetDateTime> {
+    state
+        .audits()
+        .iter()
+        .filter(|a| a.findings.contains(identity))
+        .map(|a| a.time)
+        .min()
 }
 
 /// The trend: every audit the ledger recorded (approved `audit.completed`), as the report shows it.
@@ -663,6 +823,7 @@ mod tests {
             scope: "evidence:aws.json".into(),
             tool_version: "0.1.0".into(),
             aws_warnings: vec![],
+            evidence: None,
         }
     }
 

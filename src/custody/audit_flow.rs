@@ -104,7 +104,20 @@ pub fn prepare(req: &AuditRequest<'_>) -> Result<AuditReport, AuditError> {
         scope: req.scope.clone(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         aws_warnings: judged.warnings.clone(),
+        evidence: Some(evidence_meta(req.evidence)),
     }))
+}
+
+/// The evidence's digest (SHA-256 of its compact JSON), read time and sign-in search period.
+pub fn evidence_meta(evidence: &Evidence) -> crate::report::EvidenceMeta {
+    // Serializing plain data cannot fail; an empty digest input would still be recorded.
+    let bytes = serde_json::to_vec(evidence).unwrap_or_default();
+    crate::report::EvidenceMeta {
+        sha256: crate::report::digest(&bytes),
+        read_at: evidence.read_at,
+        login_search_since: evidence.period.since,
+        login_search_until: evidence.period.until,
+    }
 }
 
 /// Where the audited period starts: `--since` when given (never in the future); else the end

@@ -48,6 +48,12 @@ pub const CUSTODIAN_ROTATED: &str = "custodian.rotated";
 /// An account leaves rootkey's scope (closed, or credential-less under central root access).
 pub const ACCOUNT_CLOSED: &str = "account.closed";
 
+// Findings (issue 16): a risk accepted for a finding, until a date.
+/// A finding's risk accepted until a date, approved by the auditor or two custodians.
+pub const FINDING_ACCEPTED: &str = "finding.accepted";
+/// The longest an acceptance may run: it must be looked at again at least yearly.
+pub const ACCEPTANCE_MAX: time::Duration = time::Duration::days(366);
+
 /// Every kind the ledger accepts, for help texts and documentation.
 pub const KINDS: &[&str] = &[
     NOTE,
@@ -65,6 +71,7 @@ pub const KINDS: &[&str] = &[
     AUDIT_COMPLETED,
     CUSTODIAN_ROTATED,
     ACCOUNT_CLOSED,
+    FINDING_ACCEPTED,
 ];
 
 /// What a registered person may do.
@@ -510,6 +517,28 @@ pub struct AuditCompleted {
     pub accounts: Vec<String>,
 }
 
+/// Body of `finding.accepted`: the finding it accepts is named by its instance id and by the
+/// check, account and resource that id is derived from (the fold checks they agree).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingAccepted {
+    /// The finding's stable id ([`crate::findings::instance_id`]).
+    pub finding_id: String,
+    /// Its check id.
+    pub check: String,
+    /// Its account, if any.
+    pub account_id: Option<String>,
+    /// Its resource.
+    pub resource: String,
+    /// Why the risk is accepted.
+    pub reason: String,
+    /// The risk or change ticket.
+    pub ticket: String,
+    /// When the acceptance ends (at most [`ACCEPTANCE_MAX`] after it is recorded).
+    #[serde(with = "time::serde::rfc3339")]
+    pub until: OffsetDateTime,
+}
+
 /// A custody event decoded from a ledger entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CustodyEvent {
@@ -543,6 +572,8 @@ pub enum CustodyEvent {
     KeyRetired(KeyRetired),
     /// `audit.completed`.
     AuditCompleted(AuditCompleted),
+    /// `finding.accepted`.
+    FindingAccepted(FindingAccepted),
 }
 
 /// Why a body could not be decoded as its kind.
@@ -614,6 +645,7 @@ impl CustodyEvent {
             KEY_MOVED => CustodyEvent::KeyMoved(parse(kind, body)?),
             KEY_RETIRED => CustodyEvent::KeyRetired(parse(kind, body)?),
             AUDIT_COMPLETED => CustodyEvent::AuditCompleted(parse(kind, body)?),
+            FINDING_ACCEPTED => CustodyEvent::FindingAccepted(parse(kind, body)?),
             _ => return Ok(None),
         };
         ev.validate()?;
@@ -638,6 +670,7 @@ impl CustodyEvent {
             CustodyEvent::KeyMoved(_) => KEY_MOVED,
             CustodyEvent::KeyRetired(_) => KEY_RETIRED,
             CustodyEvent::AuditCompleted(_) => AUDIT_COMPLETED,
+            CustodyEvent::FindingAccepted(_) => FINDING_ACCEPTED,
         }
     }
 
@@ -660,6 +693,7 @@ impl CustodyEvent {
             CustodyEvent::KeyMoved(b) => serde_json::to_value(b),
             CustodyEvent::KeyRetired(b) => serde_json::to_value(b),
             CustodyEvent::AuditCompleted(b) => serde_json::to_value(b),
+            CustodyEvent::FindingAccepted(b) => serde_json::to_value(b),
         };
         v.map_err(|e| EventError::Schema {
             kind: self.kind().to_string(),
@@ -801,6 +835,18 @@ impl CustodyEvent {
                 if b.period_end < b.period_start {
                     return Err(invalid("period_end", "before period_start"));
                 }
+            }
+            CustodyEvent::FindingAccepted(b) => {
+                if !crate::findings::is_instance_id(&b.finding_id) {
+                    return Err(invalid("finding_id", "not 16 lowercase hex digits"));
+                }
+                t("check", TextKind::Id, &b.check)?;
+                if let Some(a) = &b.account_id {
+                    t("account_id", TextKind::Id, a)?;
+                }
+                non_empty(kind, "resource", &b.resource)?;
+                t("reason", TextKind::Reason, &b.reason)?;
+                t("ticket", TextKind::Ticket, &b.ticket)?;
             }
         }
         Ok(())
@@ -980,6 +1026,36 @@ pub(crate) mod tests {
                       "signature": "AA", "counter": 1.5}
         });
         assert!(CustodyEvent::decode(KEY_CHECKED_IN, &body).is_err());
+    }
+
+    #[test]
+    fn finding_accepted_checks_its_id_and_texts() {
+        let good = json!({
+            "finding_id": "0123456789abcdef", "check": "ROOT-LOGIN-UNEXPLAINED",
+            "account_id": "111122223333", "resource": "2025-01-01T00:00:00Z 192.0.2.1",
+            "reason": "explained by INC-4711", "ticket": "RISK-1", "until": "2025-06-30T00:00:00Z"
+        });
+        assert!(CustodyEvent::decode(FINDING_ACCEPTED, &good)
+            .unwrap()
+            .is_some());
+        for (field, value) in [
+            ("finding_id", json!("0123456789ABCDEF")),
+            ("finding_id", json!("0123")),
+            ("reason", json!("hidden\u{202e}text")),
+            ("reason", json!(" ")),
+            ("resource", json!("")),
+            ("check", json!("ROOT LOGIN")),
+        ] {
+            let mut bad = good.clone();
+            bad[field] = value.clone();
+            assert!(
+                CustodyEvent::decode(FINDING_ACCEPTED, &bad).is_err(),
+                "{field} = {value}"
+            );
+        }
+        let mut extra = good.clone();
+        extra["hidden"] = json!(true);
+        assert!(CustodyEvent::decode(FINDING_ACCEPTED, &extra).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use time::{Duration, OffsetDateTime};
 
 use super::enrollment::serial_names_key;
-use super::events::AuditCompleted;
+use super::events::{AuditCompleted, FindingAccepted, ACCEPTANCE_MAX};
 use super::state::{At, AuditRecord, CheckoutRecord, CustodyState, KeyState, StateError};
 use crate::aws::{AccountReport, MfaDevice, MfaKind, RootLogin};
 use crate::findings::catalogue;
@@ -45,6 +45,61 @@ impl CustodyState {
             accounts: b.accounts.into_iter().collect(),
             approved_by,
         });
+        Ok(())
+    }
+}
+
+impl CustodyState {
+    /// A finding's risk is accepted: the id must be the one its check, account and resource
+    /// derive, the check must be one whose findings may be accepted, and the acceptance must
+    /// end in the future of the entry, at most [`ACCEPTANCE_MAX`] later.
+    pub(super) fn apply_finding_accepted(
+        &mut self,
+        at: &At<'_>,
+        b: FindingAccepted,
+        approved_by: Vec<String>,
+    ) -> Result<(), StateError> {
+        let derived = crate::findings::instance_id(&b.check, b.account_id.as_deref(), &b.resource);
+        if derived != b.finding_id {
+            return Err(at.inconsistent(format!(
+                "finding id {} is not the id of {} on {} (that is {derived})",
+                b.finding_id, b.check, b.resource
+            )));
+        }
+        match crate::findings::check(&b.check) {
+            None => return Err(at.inconsistent(format!("{} is not a known check", b.check))),
+            Some(c) if !c.acceptable => {
+                return Err(at.inconsistent(format!(
+                    "{} findings cannot be accepted: fix the cause",
+                    b.check
+                )))
+            }
+            Some(_) => {}
+        }
+        if b.until <= at.time {
+            return Err(at.inconsistent(format!(
+                "the acceptance ends {}, before it was recorded ({})",
+                crate::report::fmt_time(b.until),
+                crate::report::fmt_time(at.time)
+            )));
+        }
+        if b.until > at.time + ACCEPTANCE_MAX {
+            return Err(at.inconsistent(format!(
+                "the acceptance ends {}, more than {} days after it was recorded: accept for a year at most and review it again",
+                crate::report::fmt_time(b.until),
+                ACCEPTANCE_MAX.whole_days()
+            )));
+        }
+        self.acceptances.insert(
+            b.finding_id,
+            crate::findings::Acceptance {
+                reason: b.reason,
+                ticket: b.ticket,
+                until: b.until,
+                approved_by,
+                seq: at.seq,
+            },
+        );
         Ok(())
     }
 }
@@ -480,6 +535,17 @@ pub const SIGN_IN_CHECKS: &[&str] = &[
     "ROOT-USED-AFTER-WINDOW",
 ];
 
+/// Checks whose findings belong to the period they were seen in (a late check-in, an incident,
+/// a gap or stale evidence of that audit): they leave with their period, so they are neither
+/// carried over nor counted as remediated.
+pub const PERIOD_BOUND_CHECKS: &[&str] = &[
+    "KEY-CHECKIN-LATE",
+    "KEY-INCIDENT",
+    "AWS-READ-GAP",
+    "EVIDENCE-STALE",
+    "EVIDENCE-PARTIAL",
+];
+
 /// Every root sign-in and root use of `account` from `since` to `until`, judged against its
 /// checkouts: the one rule `aws posture` and `audit` share. Returns the findings and the
 /// sign-ins as login rows.
@@ -575,6 +641,11 @@ pub fn mean_time_to_remediate(
             .keys()
             .copied()
             .filter(|id| !findings.contains(*id))
+            // A finding bound to its period leaves with it: that is no remediation.
+            .filter(|id| {
+                let check = id.split('|').next().unwrap_or_default();
+                !PERIOD_BOUND_CHECKS.contains(&check)
+            })
             .filter(|id| {
                 let account = id.split('|').nth(1).unwrap_or("-");
                 account == "-" || accounts.contains(account)

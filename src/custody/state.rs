@@ -320,6 +320,8 @@ pub struct CustodyState {
     pub(super) accounts: BTreeMap<String, AccountState>,
     pub(super) checkouts: Vec<CheckoutRecord>,
     pub(super) audits: Vec<AuditRecord>,
+    /// Risk acceptances by finding id, the latest for each ([`Self::acceptance`]).
+    pub(super) acceptances: BTreeMap<String, crate::findings::Acceptance>,
     pub(super) retirements: Vec<Retirement>,
     /// Comparison keys ([`crate::text::serial_key`]) of every bag the ledger has seen: bags are
     /// single use, so none may come back, however it is spelled.
@@ -351,6 +353,14 @@ impl CustodyState {
     /// Every approved audit in ledger order.
     pub fn audits(&self) -> &[AuditRecord] {
         &self.audits
+    }
+    /// The acceptance of finding `finding_id` in force at `now`: none once it expired.
+    pub fn acceptance(
+        &self,
+        finding_id: &str,
+        now: OffsetDateTime,
+    ) -> Option<&crate::findings::Acceptance> {
+        self.acceptances.get(finding_id).filter(|a| a.until > now)
     }
     /// Every retirement in ledger order.
     pub fn retirements(&self) -> &[Retirement] {
@@ -476,6 +486,14 @@ impl CustodyState {
                     .collect();
                 self.apply_audit(&at, b, who)?
             }
+            CustodyEvent::FindingAccepted(b) => {
+                let who = approvers
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(id, _)| id.to_string())
+                    .collect();
+                self.apply_finding_accepted(&at, b, who)?
+            }
         }
         self.last_seq = Some(seq);
         Ok(requirement)
@@ -501,6 +519,8 @@ impl CustodyState {
             }
             CustodyEvent::KeyVerified(b) if b.bag_serial.is_none() => Requirement::Custodians(1),
             CustodyEvent::AuditCompleted(_) => Requirement::AuditorOrCustodians,
+            // Accepting a finding's risk: the auditor's own key, or two custodians.
+            CustodyEvent::FindingAccepted(_) => Requirement::AuditorOrCustodians,
             // Every change of who may approve, which keys guard root, where a key is or who
             // holds it needs two people; so does opening a bag for a possession check.
             CustodyEvent::CustodianAdded(_)

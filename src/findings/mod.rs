@@ -163,9 +163,21 @@ impl Control {
         Control::new(NIST, "rev5", id)
     }
 
-    /// `CIS AWS Foundations Benchmark 5.0.0 1.4`: one line for tables.
+    /// `CIS AWS Foundations Benchmark 5.0.0 1.4`: one line for reports.
     pub fn label(&self) -> String {
         format!("{} {} {}", self.framework, self.version, self.id)
+    }
+
+    /// `CIS 1.4`, `FSBP IAM.9`, `NIST IA-2(1)`: short, for narrow tables (CIS with a version
+    /// other than 5.0.0 keeps it: `CIS 1.4.0 4.3`).
+    pub fn short(&self) -> String {
+        match (self.framework.as_ref(), self.version.as_ref()) {
+            (CIS, "5.0.0") => format!("CIS {}", self.id),
+            (CIS, v) => format!("CIS {v} {}", self.id),
+            (FSBP, _) => format!("FSBP {}", self.id),
+            (NIST, _) => format!("NIST {}", self.id),
+            _ => self.label(),
+        }
     }
 }
 

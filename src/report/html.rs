@@ -13,9 +13,9 @@ use std::fmt::Write;
 use html_escape::encode_text;
 
 use super::{
-    acceptance_text, account_status, explanation_text, fmt_duration, fmt_time, opt_bool,
-    saved_checkpoint_text, scope_line, verify_steps, Anchor, AuditReport, Control, Finding, Ratio,
-    Verdict, SEVERITIES,
+    acceptance_text, account_status, evidence_text, explanation_text, first_reported, fmt_duration,
+    fmt_time, opt_bool, saved_checkpoint_text, scope_line, verify_steps, Anchor, AuditReport,
+    Control, Finding, Ratio, Verdict, SEVERITIES,
 };
 
 const CSS: &str = "
@@ -109,8 +109,8 @@ fn val(text: &str) -> String {
 }
 
 /// Prose that may wrap between words, but never inside a word that looks like an identifier
-/// (a time, an ARN, a flag: anything with `-`, `:`, `/` or `.` inside), where browsers would
-/// otherwise break after the punctuation. `` `a command` `` in the text becomes code.
+/// (a time, an ARN, a flag: anything with `-`, `:`, `/` or `.` inside, or any long word), where
+/// browsers would otherwise break after the punctuation. `` `a command` `` in the text becomes code.
 fn prose(text: &str) -> String {
     let escaped = e(text);
     let parts: Vec<&str> = escaped.split('`').collect();
@@ -136,8 +136,11 @@ fn words(escaped: &str) -> String {
     escaped
         .split(' ')
         .map(|w| {
-            let inner = w.trim_end_matches(['.', ',', ';', ')']);
-            if inner.chars().count() >= 6 && inner.contains(['-', ':', '/', '.']) {
+            let inner = w.trim_end_matches(['.', ',', ';', ':', ')']);
+            let n = inner.chars().count();
+            // A long word (a digest) is kept whole too: as an `.nw` box it scrolls in place
+            // instead of widening the page.
+            if (n >= 6 && inner.contains(['-', ':', '/', '.'])) || n >= 24 {
                 format!("<span class=\"nw\">{w}</span>")
             } else {
                 w.to_string()
@@ -482,7 +485,31 @@ fn findings(o: &mut String, r: &AuditReport) {
             o.push_str("</section>\n");
         }
     }
+    remediated(o, r);
     passed(o, r);
+}
+
+/// The previous audit's findings that are gone.
+fn remediated(o: &mut String, r: &AuditReport) {
+    o.push_str("<h2 id=\"remediated\">Remediated since the last audit</h2>\n");
+    if r.remediated.is_empty() {
+        o.push_str("<p>None.</p>\n");
+        return;
+    }
+    let rows: Vec<Vec<String>> = r
+        .remediated
+        .iter()
+        .map(|f| {
+            vec![
+                account(f.account.as_deref()),
+                id(&f.check),
+                val(&f.resource),
+                val(&first_reported(f)),
+                id(&f.id),
+            ]
+        })
+        .collect();
+    table(o, super::REMEDIATED_COLUMNS, &rows);
 }
 
 /// A finding's status as a small badge (`open`, `accepted`, ...).
@@ -789,6 +816,9 @@ fn ledger(o: &mut String, r: &AuditReport) {
         },
         id(&l.vkey)
     );
+    if let Some(ev) = evidence_text(r) {
+        let _ = write!(o, "<li>{}</li>", prose(&ev));
+    }
     for p in &l.problems {
         let _ = write!(o, "<li class=\"bad\">{}</li>", prose(p));
     }
@@ -963,5 +993,34 @@ mod tests {
         // Accepted findings are listed, not counted as open.
         assert_eq!(r.verdict, crate::report::Verdict::Pass);
         assert!(html.contains("in this audit; 1 accepted, shown below"));
+    }
+
+    #[test]
+    fn remediated_findings_and_the_evidence_judged_are_shown() {
+        use crate::findings::{check, Finding as F, FindingStatus};
+        use crate::report::EvidenceMeta;
+        use time::macros::datetime;
+        let mut gone = F::new(
+            check("KEY-POSSESSION-STALE").unwrap(),
+            Some("111122223333"),
+            "a1b2c3d4",
+        )
+        .with("first_reported", "2025-01-15T00:00:00Z");
+        gone.status = FindingStatus::Remediated;
+        let mut r = sample(vec![]).with_remediated(vec![gone.clone()]);
+        r.meta.evidence = Some(EvidenceMeta {
+            sha256: "ab".repeat(32),
+            read_at: datetime!(2025-04-01 08:00 UTC),
+            login_search_since: datetime!(2025-01-01 00:00 UTC),
+            login_search_until: datetime!(2025-04-01 08:00 UTC),
+        });
+        for page in [render(&r, Format::Html), render(&r, Format::Markdown)] {
+            assert!(page.contains("Remediated since the last audit"));
+            assert!(page.contains(&gone.id));
+            assert!(page.contains("2025-01-15T00:00:00Z"));
+            assert!(page.contains(&"ab".repeat(32)), "evidence digest");
+            assert!(page.contains("AWS evidence judged"), "{page}");
+            assert!(page.contains("2025-01-01T00:00:00Z"));
+        }
     }
 }

@@ -4,8 +4,9 @@
 use std::fmt::Write;
 
 use super::{
-    acceptance_text, account_status, explanation_text, fmt_duration, fmt_time, opt_bool,
-    saved_checkpoint_text, scope_line, verify_steps, AuditReport, Control, Finding, SEVERITIES,
+    acceptance_text, account_status, evidence_text, explanation_text, first_reported, fmt_duration,
+    fmt_time, opt_bool, saved_checkpoint_text, scope_line, verify_steps, AuditReport, Control,
+    Finding, SEVERITIES,
 };
 
 /// Escapes text for a Markdown table cell or paragraph. A line break becomes a space; every other
@@ -189,6 +190,24 @@ fn findings(o: &mut String, r: &AuditReport) {
             for f in group {
                 finding(o, f);
             }
+        }
+    }
+    let _ = writeln!(o, "\n## Remediated since the last audit\n");
+    if r.remediated.is_empty() {
+        let _ = writeln!(o, "None.");
+    } else {
+        header_row(o, super::REMEDIATED_COLUMNS);
+        for f in &r.remediated {
+            row(
+                o,
+                &[
+                    esc(f.account.as_deref().unwrap_or("—")),
+                    esc(&f.check),
+                    esc(&f.resource),
+                    esc(&first_reported(f)),
+                    esc(&f.id),
+                ],
+            );
         }
     }
     let _ = writeln!(o, "\n## Passed checks\n");
@@ -462,6 +481,9 @@ fn ledger(o: &mut String, r: &AuditReport) {
         "- **Verifier key: {}** (as stored in the ledger: compare it with your records)",
         esc(&l.vkey)
     );
+    if let Some(ev) = evidence_text(r) {
+        let _ = writeln!(o, "- {}", esc(&ev));
+    }
     for p in &l.problems {
         let _ = writeln!(o, "- Problem: {}", esc(p));
     }

@@ -9,8 +9,8 @@ mod markdown;
 pub mod model;
 
 pub use model::{
-    verdict, AccountSection, Anchor, AuditPoint, AuditReport, Control, DeviceRow, Finding,
-    FindingSource, IncidentRow, KeyEvent, KeyRow, Kpis, LedgerIntegrity, LoginExplanation,
+    verdict, AccountSection, Anchor, AuditPoint, AuditReport, Control, DeviceRow, EvidenceMeta,
+    Finding, FindingSource, IncidentRow, KeyEvent, KeyRow, Kpis, LedgerIntegrity, LoginExplanation,
     LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity, Verdict,
 };
 
@@ -22,6 +22,14 @@ pub(crate) const KPI_COLUMNS: &[&str] = &["KPI", "Value"];
 /// Headings of the findings table.
 pub(crate) const FINDING_COLUMNS: &[&str] = &[
     "Severity", "Code", "Status", "Account", "Resource", "Finding",
+];
+/// Headings of the remediated findings table.
+pub(crate) const REMEDIATED_COLUMNS: &[&str] = &[
+    "Account",
+    "Code",
+    "Resource",
+    "First reported",
+    "Finding id",
 ];
 /// Headings of the passed checks table.
 pub(crate) const PASSED_COLUMNS: &[&str] = &["Account", "Check", "Finds", "Controls"];
@@ -217,6 +225,27 @@ pub(crate) fn account_status(r: &AuditReport, a: &AccountSection) -> AccountStat
     }
 }
 
+/// The AWS evidence the audit judged, in one sentence; `None` when the report does not say.
+pub(crate) fn evidence_text(r: &AuditReport) -> Option<String> {
+    r.meta.evidence.as_ref().map(|ev| {
+        format!(
+            "AWS evidence judged: SHA-256 {}, read {}, root sign-ins searched {} → {}",
+            ev.sha256,
+            fmt_time(ev.read_at),
+            fmt_time(ev.login_search_since),
+            fmt_time(ev.login_search_until)
+        )
+    })
+}
+
+/// When a remediated finding was first reported, as its evidence says.
+pub(crate) fn first_reported(f: &Finding) -> String {
+    f.evidence
+        .get("first_reported")
+        .map(Finding::evidence_text)
+        .unwrap_or_else(|| "—".into())
+}
+
 /// An acceptance in one sentence: until when, by whom, why.
 pub(crate) fn acceptance_text(a: &model::Acceptance) -> String {
     format!(
@@ -349,6 +378,7 @@ pub(crate) mod tests {
                 ledger_origin: "rootkey.example/ledger".into(),
                 scope: "evidence:aws.json".into(),
                 tool_version: "0.1.0".into(),
+                evidence: None,
             },
             integrity(true),
             Kpis {

@@ -58,6 +58,26 @@ pub struct ReportMeta {
     pub scope: String,
     /// rootkey version that produced the report.
     pub tool_version: String,
+    /// The AWS evidence the audit judged: its digest, when it was read, what it searched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceMeta>,
+}
+
+/// What the audit knows about its AWS evidence, so staleness and coverage can be judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceMeta {
+    /// SHA-256 (hex) of the evidence as compact JSON in rootkey's field order
+    /// (`rootkey-aws-evidence/1`), the same bytes whether it was read live or from a file.
+    pub sha256: String,
+    /// When the evidence was read from AWS.
+    #[serde(with = "time::serde::rfc3339")]
+    pub read_at: OffsetDateTime,
+    /// Start of the period its root sign-in search covers.
+    #[serde(with = "time::serde::rfc3339")]
+    pub login_search_since: OffsetDateTime,
+    /// End of the period its root sign-in search covers.
+    #[serde(with = "time::serde::rfc3339")]
+    pub login_search_until: OffsetDateTime,
 }
 
 /// Whether the auditor's saved checkpoint is extended by today's ledger.
@@ -349,6 +369,9 @@ pub struct AuditReport {
     /// Checks that ran and found nothing, per account (status passed).
     #[serde(default)]
     pub passed: Vec<Finding>,
+    /// Findings of the previous audit whose subject is gone today (status remediated).
+    #[serde(default)]
+    pub remediated: Vec<Finding>,
     /// Every active key.
     pub keys: Vec<KeyRow>,
     /// Every account in scope.
@@ -479,6 +502,7 @@ impl AuditReport {
             incidents: Vec::new(),
             history: Vec::new(),
             passed: Vec::new(),
+            remediated: Vec::new(),
         }
     }
 
@@ -513,6 +537,15 @@ impl AuditReport {
         passed.sort_by(|a, b| (&a.account, &a.check).cmp(&(&b.account, &b.check)));
         passed.dedup_by(|a, b| a.identity() == b.identity());
         self.passed = passed;
+        self
+    }
+
+    /// The report with the previous audit's findings that are gone (sorted like findings).
+    pub fn with_remediated(mut self, mut remediated: Vec<Finding>) -> AuditReport {
+        remediated.sort_by(|a, b| {
+            (&a.account, &a.check, &a.resource).cmp(&(&b.account, &b.check, &b.resource))
+        });
+        self.remediated = remediated;
         self
     }
 

@@ -390,6 +390,12 @@ fn mttr_over_audits() {
     // A finding that returns opens a new episode.
     let (m, n) = mean_time_to_remediate(&[(t0, &f1, &a), (t1, &none, &a), (t2, &f1, &a)]);
     assert_eq!((m, n), (Some(10 * 86_400), 1));
+    // A late check-in leaves with its period: no remediation to count.
+    let late = set(&["KEY-CHECKIN-LATE|111122223333|k1 entry 9"]);
+    assert_eq!(
+        mean_time_to_remediate(&[(t0, &late, &a), (t1, &none, &a)]),
+        (None, 0)
+    );
 }
 
 #[test]

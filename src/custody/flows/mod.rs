@@ -14,6 +14,7 @@
 //! - [`custodians`]: bootstrap, add, remove, list.
 //! - [`checkout`], [`checkin`], [`verify`]: break-glass and possession checks.
 //! - [`enroll`]: onboarding an account (attestation, custody credentials, AWS confirmation).
+//! - [`findings`]: accepting a finding's risk until a date.
 
 pub mod approve;
 mod attested;
@@ -22,6 +23,7 @@ pub mod checkout;
 mod console;
 pub mod custodians;
 pub mod enroll;
+pub mod findings;
 pub mod inventory;
 pub mod lifecycle;
 
