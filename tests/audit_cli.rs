@@ -1045,6 +1045,10 @@ fn accepting_a_finding_takes_the_auditor_or_two_custodians_and_shows_it_accepted
     assert_eq!(f["status"], "accepted");
     assert_eq!(f["acceptance"]["ticket"], "RISK-7");
     assert_eq!(f["acceptance"]["approved_by"], json!(["id-dana"]));
+    assert!(
+        f["title"].as_str().unwrap().contains("ACCEPTED until"),
+        "every rendering says so: {f}"
+    );
     assert_eq!(
         r["verdict"], "findings",
         "the accepted critical no longer fails the audit; the rest still counts"
@@ -1240,5 +1244,56 @@ fn kpis_count_the_facts_the_tables_show() {
         k["accounts_two_hardware_keys_no_virtual"],
         json!({"numerator": 0, "denominator": 2}),
         "{k}"
+    );
+}
+
+#[test]
+fn posture_judges_sign_ins_against_the_ledger_as_the_audit_does() {
+    let w = world();
+    let ev = evidence(&w, false);
+    let o = rootkey(
+        &w.db,
+        &[
+            "--json",
+            "aws",
+            "posture",
+            "--evidence-in",
+            ev.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let p: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sign_ins = |findings: &Value| -> Vec<(String, String, String)> {
+        let mut v: Vec<_> = findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"].as_str().unwrap().starts_with("ROOT-LOGIN"))
+            .map(|f| {
+                (
+                    f["id"].as_str().unwrap().to_string(),
+                    f["check"].as_str().unwrap().to_string(),
+                    f["severity"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let posture = sign_ins(&p["accounts"][0]["findings"]);
+    let (_, r) = audit_json(&w, &ev, &["--since", "30d", "--no-record"]);
+    let audit = sign_ins(&r["findings"]);
+    assert_eq!(posture, audit, "one rule, one id, one severity");
+    let checks: Vec<(&str, &str)> = posture
+        .iter()
+        .map(|(_, c, s)| (c.as_str(), s.as_str()))
+        .collect();
+    assert!(
+        checks.contains(&("ROOT-LOGIN-EXPLAINED", "info")),
+        "{checks:?}"
+    );
+    assert!(
+        checks.contains(&("ROOT-LOGIN-UNEXPLAINED", "critical")),
+        "{checks:?}"
     );
 }

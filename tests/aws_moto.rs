@@ -174,9 +174,9 @@ fn binary_with_endpoint_url_reads_moto() {
     assert_eq!(members.len(), 3);
     for m in members {
         let f = m["findings"].as_array().unwrap();
-        assert!(f.iter().any(|f| f["id"] == "READ-INCOMPLETE"), "{m}");
+        assert!(f.iter().any(|f| f["check"] == "READ-INCOMPLETE"), "{m}");
         assert!(
-            !f.iter().any(|f| f["id"] == "ROOT-MFA-MISSING"),
+            !f.iter().any(|f| f["check"] == "ROOT-MFA-MISSING"),
             "unread is not missing: {m}"
         );
     }

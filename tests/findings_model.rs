@@ -216,3 +216,33 @@ fn posture_findings_follow_the_model_and_passed_checks_are_listed() {
         assert!(passed.contains(&want), "{want} not in {passed:?}");
     }
 }
+
+/// Every check id the evaluation code names is in the catalogue (a missing one would fall back
+/// to a generic entry), and every catalogue entry is raised somewhere (no dead checks).
+#[test]
+fn the_code_raises_exactly_the_catalogued_checks() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut named = std::collections::BTreeSet::new();
+    for file in [
+        "src/custody/audit.rs",
+        "src/custody/findings.rs",
+        "src/aws/findings.rs",
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        // The code, not its unit tests.
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for quoted in code.split('"').skip(1).step_by(2) {
+            let looks_like_id = quoted.contains('-')
+                && quoted
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+                && quoted.as_bytes()[0].is_ascii_uppercase();
+            if looks_like_id {
+                named.insert(quoted.to_string());
+            }
+        }
+    }
+    let catalogued: std::collections::BTreeSet<String> =
+        CHECKS.iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(named, catalogued);
+}

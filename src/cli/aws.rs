@@ -191,9 +191,31 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
         aws::save_evidence(&evidence, path)?;
     }
     let mut report = aws::evaluate(&evidence, &config);
+    // Sign-ins are judged against the ledger's checkouts, as the audit judges them; without a
+    // ledger nothing explains one, and the user is told so.
+    let ledger = global.ledger_path()?;
+    let state = match crate::custody::audit_flow::ledger_state(&ledger) {
+        Ok(Some(s)) => Some(s),
+        Ok(None) => {
+            eprintln!(
+                "note: no custody ledger at {}: root sign-ins are not matched to checkouts \
+                 (--ledger names the custody ledger)",
+                ledger.display()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!(
+                "warning: root sign-ins are not matched to checkouts: ledger {}: {}",
+                ledger.display(),
+                crate::text::escape(&e)
+            );
+            None
+        }
+    };
     crate::custody::findings::judge_posture_activity(
         &mut report,
-        None,
+        state.as_ref(),
         evidence.period.since,
         evidence.period.until,
         evidence.read_at,
@@ -365,6 +387,10 @@ fn print_human(report: &Report) {
                 ]);
             }
             println!("{f}");
+        }
+        if !a.passed.is_empty() {
+            let names: Vec<&str> = a.passed.iter().map(|p| p.check.as_str()).collect();
+            println!("passed: {}", names.join(", "));
         }
         println!();
     }

@@ -19,6 +19,7 @@ pub enum FindingCmd {
 
 /// `rootkey finding accept` flags.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("approval").required(true).args(["custodians", "auditor"])))]
 pub struct AcceptArgs {
     /// The finding's id (the `id` of a finding in a recorded audit's report)
     #[arg(long, value_name = "FINDING_ID")]
@@ -34,8 +35,7 @@ pub struct AcceptArgs {
     #[arg(long, value_name = "DATE", value_parser = parse_until)]
     pub until: OffsetDateTime,
     /// Two approving custodians, as A,B
-    #[arg(long, value_name = "A,B", value_parser = super::custodian::parse_pair,
-          required_unless_present = "auditor", conflicts_with = "auditor")]
+    #[arg(long, value_name = "A,B", value_parser = super::custodian::parse_pair)]
     pub custodians: Option<[String; 2]>,
     /// Or the auditor approving alone with their own key
     #[arg(long, value_name = "ID")]

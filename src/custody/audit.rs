@@ -443,6 +443,14 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
     for f in &mut findings {
         if let Some(a) = state.acceptance(&f.id, now) {
             f.status = crate::findings::FindingStatus::Accepted;
+            // Said in the title too, so every rendering shows it (not only the JSON status).
+            f.title = format!(
+                "{} — ACCEPTED until {} ({}, ledger entry {})",
+                f.title,
+                report::fmt_time(a.until),
+                a.ticket,
+                a.seq
+            );
             f.acceptance = Some(a.clone());
         }
     }
@@ -523,6 +531,7 @@ fn carried_over(
     else {
         return (vec![], vec![]);
     };
+    let found = current;
     let current: BTreeSet<String> = current.iter().map(Finding::identity).collect();
     let no_checkouts = Vec::new();
     let (mut open, mut remediated) = (Vec::new(), Vec::new());
@@ -559,8 +568,20 @@ fn carried_over(
                 all.iter().any(|x| x.resource == resource)
                     && !all.iter().any(|x| x.identity() == *identity)
             })
+        } else if c.source == crate::findings::FindingSource::Aws
+            || AGREEMENT_CHECKS.contains(&check)
+        {
+            // Gone from AWS only counts when AWS was read completely for the account.
+            account.is_none()
+                || observed.is_some_and(|f| {
+                    !f.posture.account_inactive()
+                        && !found.iter().any(|x| {
+                            x.check == "READ-INCOMPLETE" && x.account.as_deref() == account
+                        })
+                })
         } else {
-            account.is_none() || observed.is_some()
+            // Custody facts: the ledger is the fact, and it was read whole.
+            true
         };
         if resolved {
             let mut f = finding;
@@ -598,6 +619,17 @@ fn trend(state: &CustodyState) -> Vec<AuditPoint> {
         })
         .collect()
 }
+
+/// Custody checks that compare the ledger with what AWS shows on root.
+const AGREEMENT_CHECKS: &[&str] = &[
+    "RETIRED-KEY-STILL-ON-ROOT",
+    "KEY-REGISTRATION-UNCONFIRMED",
+    "KEY-SERIAL-CHANGED",
+    "AWS-DEVICE-UNKNOWN",
+    "LEDGER-KEY-NOT-IN-AWS",
+    "KEY-NOT-REGISTERED",
+    "ROOT-FEWER-THAN-TWO-KEYS",
+];
 
 /// The custody checks the audit makes on every account whose AWS facts it has.
 const CUSTODY_CHECKS: &[&str] = &[
@@ -919,6 +951,30 @@ mod tests {
         let acct_b = r.accounts.iter().find(|a| a.account_id == B).unwrap();
         assert!(!acct_b.enrolled && acct_b.devices[0].key_id.is_none());
         assert_eq!(r.accounts.len(), 3);
+    }
+
+    #[test]
+    fn a_finding_is_remediated_only_when_aws_was_read_completely() {
+        let s = ledger();
+        let mut aws = aws();
+        let k2 = k("k2");
+        let gone = format!("LEDGER-KEY-NOT-IN-AWS|{A}|{k2}");
+        let r = build_report(input(&s, &aws, NOW));
+        assert!(r.remediated.iter().any(|f| f.identity() == gone));
+        // The same facts, but part of A's root could not be read: not proof it is gone.
+        aws[0].findings.push(
+            Finding::new(
+                catalogue::known("READ-INCOMPLETE"),
+                Some(A),
+                "arn:aws:iam::A:root",
+            )
+            .severity(Severity::Medium),
+        );
+        let r = build_report(input(&s, &aws, NOW));
+        assert!(!r.remediated.iter().any(|f| f.identity() == gone));
+        let f = r.findings.iter().find(|f| f.identity() == gone).unwrap();
+        assert_eq!(f.status, crate::findings::FindingStatus::Open);
+        assert_eq!(r.kpis.findings_remediated, 0);
     }
 
     #[test]

@@ -108,6 +108,21 @@ pub fn prepare(req: &AuditRequest<'_>) -> Result<AuditReport, AuditError> {
     }))
 }
 
+/// The custody state of the ledger at `path` for judging sign-ins outside an audit (`aws
+/// posture`): `Ok(None)` when there is no ledger there; an error when it exists but cannot be
+/// read or fails verification (a broken ledger explains nothing).
+pub fn ledger_state(path: &Path) -> Result<Option<CustodyState>, String> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let ledger = Ledger::open_readonly(path).map_err(|e| e.to_string())?;
+    let v = verify_ledger(&ledger, &VerifyOptions::default()).map_err(|e| e.to_string())?;
+    match v.report.failure {
+        None => Ok(Some(v.state)),
+        Some(f) => Err(format!("the ledger failed verification: {f}")),
+    }
+}
+
 /// The evidence's digest (SHA-256 of its compact JSON), read time and sign-in search period.
 pub fn evidence_meta(evidence: &Evidence) -> crate::report::EvidenceMeta {
     // Serializing plain data cannot fail; an empty digest input would still be recorded.

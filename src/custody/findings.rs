@@ -589,8 +589,9 @@ pub fn root_activity(
 }
 
 /// Adds the sign-in and root-use findings to a posture report, judged against the ledger's
-/// checkouts when a ledger is given (without one, nothing explains a sign-in), records the
-/// sign-in checks that passed, and recounts the summary.
+/// checkouts when a ledger is given (without one, nothing explains a sign-in), marks findings
+/// whose risk the ledger accepts, records the sign-in checks that passed, and recounts the
+/// summary.
 pub fn judge_posture_activity(
     report: &mut crate::aws::Report,
     state: Option<&CustodyState>,
@@ -612,6 +613,14 @@ pub fn judge_posture_activity(
             .unwrap_or_default();
         let (findings, _) = root_activity(acc, &checkouts, since, until, now);
         acc.findings.extend(findings);
+        if let Some(s) = state {
+            for f in &mut acc.findings {
+                if let Some(a) = s.acceptance(&f.id, now) {
+                    f.status = crate::findings::FindingStatus::Accepted;
+                    f.acceptance = Some(a.clone());
+                }
+            }
+        }
         if acc.posture.logins.is_some() {
             for id in SIGN_IN_CHECKS {
                 acc.pass_unless_found(catalogue::known(id));
