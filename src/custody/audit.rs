@@ -13,8 +13,8 @@ use super::state::{CheckoutRecord, CustodyState, KeyStatus};
 use crate::aws::AccountReport;
 use crate::findings::catalogue;
 use crate::report::{
-    self, AccountSection, Anchor, AuditReport, DeviceRow, EvidenceMeta, Finding, Format, KeyRow,
-    Kpis, LedgerIntegrity, Ratio, ReportMeta, SavedCheckpoint, Severity,
+    self, AccountSection, Anchor, AuditPoint, AuditReport, DeviceRow, EvidenceMeta, Finding,
+    Format, KeyRow, Kpis, LedgerIntegrity, Ratio, ReportMeta, SavedCheckpoint, Severity,
 };
 
 /// Everything an audit needs.
@@ -507,6 +507,7 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
     .with_incidents(incidents)
     .with_passed(passed)
     .with_remediated(gone)
+    .with_history(trend(state))
 }
 
 /// The last approved audit's findings that today's report no longer shows, split in two:
@@ -604,6 +605,22 @@ fn first_reported(state: &CustodyState, identity: &str) -> Option<OffsetDateTime
         .filter(|a| a.findings.contains(identity))
         .map(|a| a.time)
         .min()
+}
+
+/// The trend: every audit the ledger recorded (approved `audit.completed`), as the report shows it.
+fn trend(state: &CustodyState) -> Vec<AuditPoint> {
+    state
+        .audits()
+        .iter()
+        .map(|a| AuditPoint {
+            seq: a.seq,
+            time: a.time,
+            verdict: a.verdict.clone(),
+            findings: a.findings.len() as u64,
+            accounts: a.accounts.len() as u64,
+            report_sha256: a.report_sha256.clone(),
+        })
+        .collect()
 }
 
 /// Custody checks that compare the ledger with what AWS shows on root.

@@ -4,7 +4,9 @@
 use std::fmt::Write;
 
 use super::{
-    explanation_text, fmt_duration, fmt_time, opt_bool, saved_checkpoint_text, AuditReport,
+    acceptance_text, account_status, evidence_text, explanation_text, first_reported, fmt_duration,
+    fmt_time, opt_bool, saved_checkpoint_text, scope_line, verify_steps, AuditReport, Control,
+    Finding, SEVERITIES,
 };
 
 /// Escapes text for a Markdown table cell or paragraph. A line break becomes a space; every other
@@ -43,7 +45,7 @@ fn row(out: &mut String, cells: &[String]) {
     out.push('\n');
 }
 
-fn header(out: &mut String, cells: &[&str]) {
+fn header_row(out: &mut String, cells: &[&str]) {
     row(
         out,
         &cells.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
@@ -54,15 +56,28 @@ fn header(out: &mut String, cells: &[&str]) {
     );
 }
 
-/// Renders the report as Markdown.
+/// Renders the report as Markdown: the same sections, in the same order, as the HTML page.
 pub(crate) fn render(r: &AuditReport) -> String {
     let mut o = String::new();
-    let m = &r.meta;
+    header(&mut o, r);
+    kpis(&mut o, r);
+    findings(&mut o, r);
+    incidents(&mut o, r);
+    keys(&mut o, r);
+    accounts(&mut o, r);
+    logins(&mut o, r);
+    history(&mut o, r);
+    ledger(&mut o, r);
+    o
+}
+
+/// The verdict, the one-line scope and each account's status.
+fn header(o: &mut String, r: &AuditReport) {
     // Writing into a String cannot fail; ignore the fmt::Result instead of unwrapping.
     let _ = writeln!(o, "# rootkey custody audit\n");
     let _ = writeln!(o, "**Verdict: {}**\n", r.verdict.label());
-    let counts = r.counts();
-    let summary: Vec<String> = counts
+    let summary: Vec<String> = r
+        .counts()
         .iter()
         .map(|(s, n)| format!("{n} {}", s.as_str()))
         .collect();
@@ -71,202 +86,271 @@ pub(crate) fn render(r: &AuditReport) -> String {
     } else {
         let _ = writeln!(o, "Findings: {}.\n", summary.join(", "));
     }
-
-    header(&mut o, &["", ""]);
-    row(&mut o, &["Generated".into(), fmt_time(m.generated_at)]);
-    row(
-        &mut o,
-        &[
-            "Period".into(),
-            format!("{} → {}", fmt_time(m.period_start), fmt_time(m.period_end)),
-        ],
-    );
-    row(&mut o, &["Ledger".into(), esc(&m.ledger_origin)]);
-    row(&mut o, &["Scope".into(), esc(&m.scope)]);
-    row(&mut o, &["rootkey".into(), esc(&m.tool_version)]);
-
-    let l = &r.ledger;
-    let _ = writeln!(o, "\n## Ledger integrity\n");
-    let _ = writeln!(
-        o,
-        "- Entries verified: {} — {}",
-        l.entries,
-        if l.intact { "intact" } else { "NOT INTACT" }
-    );
-    let _ = writeln!(o, "- **Anchored by: {}**", esc(l.anchor.describe()));
-    let _ = writeln!(o, "- **Verifier key: {}**", esc(&l.vkey));
-    let _ = writeln!(
-        o,
-        "- Saved checkpoint: {}",
-        esc(&saved_checkpoint_text(&l.saved_checkpoint))
-    );
-    for p in &l.problems {
-        let _ = writeln!(o, "- Problem: {}", esc(p));
+    let _ = writeln!(o, "Scope: {}\n", esc(&scope_line(r)));
+    header_row(o, &["Account", "Name", "Status"]);
+    for a in &r.accounts {
+        row(
+            o,
+            &[
+                esc(&a.account_id),
+                a.name.as_deref().map(esc).unwrap_or_else(|| "—".into()),
+                format!("**{}**", account_status(r, a).label()),
+            ],
+        );
     }
-    let _ = writeln!(o, "\nCheckpoint:\n");
-    for line in l.checkpoint.lines() {
-        // An indented code block: no Markdown escaping, but nothing raw for a terminal either.
-        let _ = writeln!(o, "    {}", crate::text::escape(line));
-    }
+}
 
+/// The KPI table, with the findings per severity and the trend as text.
+fn kpis(o: &mut String, r: &AuditReport) {
     let k = &r.kpis;
     let _ = writeln!(o, "\n## KPIs\n");
-    header(&mut o, super::KPI_COLUMNS);
-    row(
-        &mut o,
-        &[
-            "Accounts with two hardware keys on root and no virtual MFA".into(),
+    header_row(o, super::KPI_COLUMNS);
+    let mttr = match k.mean_time_to_remediate_seconds {
+        Some(s) => format!(
+            "{} over {} findings",
+            fmt_duration(s),
+            k.findings_remediated
+        ),
+        None => "no finding remediated yet".into(),
+    };
+    let by_severity: Vec<String> = SEVERITIES
+        .iter()
+        .map(|s| {
+            let n = r
+                .findings
+                .iter()
+                .filter(|f| f.is_open() && f.severity == *s)
+                .count();
+            format!("{n} {}", s.as_str())
+        })
+        .collect();
+    let mut trend: Vec<String> = r
+        .history
+        .iter()
+        .rev()
+        .take(12)
+        .rev()
+        .map(|p| format!("{} ({})", p.findings, esc(&p.verdict)))
+        .collect();
+    trend.push(format!(
+        "{} now ({})",
+        r.recorded_findings(),
+        r.verdict.as_str()
+    ));
+    for (label, value) in [
+        (
+            "Accounts with two hardware keys on root and no virtual MFA",
             k.accounts_two_hardware_keys_no_virtual.display(),
-        ],
-    );
-    row(
-        &mut o,
-        &[
-            "Root logins in the period (explained / unexplained)".into(),
+        ),
+        ("Accounts covered", k.accounts_covered.display()),
+        (
+            "Root logins in the period (explained / unexplained)",
             format!(
                 "{} ({} / {})",
                 k.root_logins, k.root_logins_explained, k.root_logins_unexplained
             ),
-        ],
-    );
-    row(
-        &mut o,
-        &[
-            "Mean time to remediate earlier findings".into(),
-            match k.mean_time_to_remediate_seconds {
-                Some(s) => format!(
-                    "{} over {} findings",
-                    fmt_duration(s),
-                    k.findings_remediated
-                ),
-                None => "no finding remediated yet".into(),
-            },
-        ],
-    );
-    row(
-        &mut o,
-        &["Accounts covered".into(), k.accounts_covered.display()],
-    );
-    row(
-        &mut o,
-        &[
-            "Keys overdue for check-in".into(),
-            k.keys_overdue.to_string(),
-        ],
-    );
+        ),
+        ("Open findings by severity", by_severity.join(", ")),
+        ("Findings above info, audit by audit", trend.join(" → ")),
+        ("Mean time to remediate earlier findings", mttr),
+        ("Keys overdue for check-in", k.keys_overdue.to_string()),
+    ] {
+        // Figures rootkey computed; the one ledger string (a verdict) is escaped above.
+        row(o, &[label.into(), value]);
+    }
+}
 
+/// An index table, then every finding grouped by severity with its evidence, the remediation
+/// to do and its controls; then the checks that passed.
+fn findings(o: &mut String, r: &AuditReport) {
     let _ = writeln!(o, "\n## Findings\n");
     if r.findings.is_empty() {
         let _ = writeln!(o, "None.");
     } else {
-        header(&mut o, super::FINDING_COLUMNS);
+        header_row(o, super::FINDING_COLUMNS);
         for f in &r.findings {
             row(
-                &mut o,
+                o,
                 &[
                     f.severity.as_str().to_uppercase(),
                     esc(&f.check),
+                    f.status.as_str().to_string(),
                     esc(f.account.as_deref().unwrap_or("—")),
                     esc(&f.resource),
                     esc(&f.title),
                 ],
             );
         }
-        for f in &r.findings {
-            let _ = writeln!(
-                o,
-                "\n### {} {} — {}\n",
-                f.severity.as_str().to_uppercase(),
-                esc(&f.check),
-                esc(&f.resource)
-            );
-            let _ = writeln!(o, "{}\n", esc(&f.title));
-            for (label, value) in &f.evidence {
-                let _ = writeln!(
-                    o,
-                    "- {}: {}",
-                    esc(label),
-                    esc(&crate::findings::Finding::evidence_text(value))
-                );
+        for s in SEVERITIES {
+            let group: Vec<&Finding> = r.findings.iter().filter(|f| f.severity == s).collect();
+            if group.is_empty() {
+                continue;
             }
-            if !f.controls.is_empty() {
-                let c: Vec<String> = f.controls.iter().map(|c| esc(&c.label())).collect();
-                let _ = writeln!(o, "- Controls: {}", c.join(", "));
+            let _ = writeln!(o, "\n### {} ({})", s.as_str().to_uppercase(), group.len());
+            for f in group {
+                finding(o, f);
             }
         }
     }
-
-    if !r.incidents.is_empty() {
-        let _ = writeln!(o, "\n## Incidents: keys lost or compromised\n");
-        header(&mut o, super::model::INCIDENT_COLUMNS);
-        for i in &r.incidents {
+    let _ = writeln!(o, "\n## Remediated since the last audit\n");
+    if r.remediated.is_empty() {
+        let _ = writeln!(o, "None.");
+    } else {
+        header_row(o, super::REMEDIATED_COLUMNS);
+        for f in &r.remediated {
             row(
-                &mut o,
+                o,
                 &[
-                    super::fmt_time(i.time),
-                    esc(&i.account_id),
-                    esc(&i.key_id),
-                    esc(&i.reason),
-                    esc(&i.note),
-                    i.seq.to_string(),
+                    esc(f.account.as_deref().unwrap_or("—")),
+                    esc(&f.check),
+                    esc(&f.resource),
+                    esc(&first_reported(f)),
+                    esc(&f.id),
                 ],
             );
         }
     }
+    let _ = writeln!(o, "\n## Passed checks\n");
+    if r.passed.is_empty() {
+        let _ = writeln!(o, "None listed.");
+        return;
+    }
+    header_row(o, super::PASSED_COLUMNS);
+    for p in &r.passed {
+        row(
+            o,
+            &[
+                esc(p.account.as_deref().unwrap_or("—")),
+                esc(&p.check),
+                esc(&p.title),
+                controls(&p.controls),
+            ],
+        );
+    }
+}
 
+/// One finding: heading, status, what to do, evidence, controls.
+fn finding(o: &mut String, f: &Finding) {
+    let _ = writeln!(
+        o,
+        "\n#### {} · {} · {}\n",
+        esc(&f.check),
+        esc(f.account.as_deref().unwrap_or("—")),
+        esc(&f.resource)
+    );
+    let _ = writeln!(o, "{}\n", esc(&f.title));
+    let _ = writeln!(o, "- Status: **{}**", f.status.as_str().to_uppercase());
+    if let Some(a) = &f.acceptance {
+        let _ = writeln!(o, "- Accepted: {}", esc(&acceptance_text(a)));
+    }
+    if !f.remediation.is_empty() {
+        let _ = writeln!(o, "- **To do:** {}", esc(&f.remediation));
+    }
+    let _ = writeln!(o, "- Finding id: {}", esc(&f.id));
+    if let Some(k) = &f.key_id {
+        let _ = writeln!(o, "- Key: {}", esc(k));
+    }
+    for (label, value) in &f.evidence {
+        let _ = writeln!(
+            o,
+            "- {}: {}",
+            esc(&label.replace('_', " ")),
+            esc(&Finding::evidence_text(value))
+        );
+    }
+    if !f.controls.is_empty() {
+        let _ = writeln!(o, "- Controls: {}", controls(&f.controls));
+    }
+}
+
+/// Controls as `framework version id`, separated by semicolons.
+fn controls(cs: &[Control]) -> String {
+    cs.iter()
+        .map(|c| esc(&c.label()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Keys lost or compromised in the period.
+fn incidents(o: &mut String, r: &AuditReport) {
+    if r.incidents.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n## Incidents: keys lost or compromised\n");
+    header_row(o, super::model::INCIDENT_COLUMNS);
+    for i in &r.incidents {
+        row(
+            o,
+            &[
+                fmt_time(i.time),
+                esc(&i.account_id),
+                esc(&i.key_id),
+                esc(&i.reason),
+                esc(&i.note),
+                i.seq.to_string(),
+            ],
+        );
+    }
+}
+
+/// Every active key, then each key's history in the period.
+fn keys(o: &mut String, r: &AuditReport) {
     let _ = writeln!(o, "\n## Keys\n");
     if r.keys.is_empty() {
         let _ = writeln!(o, "No keys in custody.");
-    } else {
-        header(&mut o, super::KEY_COLUMNS);
-        for key in &r.keys {
-            let status = match (key.status.as_str(), key.due_back) {
-                ("checked_out", Some(due)) if key.overdue => {
-                    format!("OVERDUE (due {})", fmt_time(due))
-                }
-                ("checked_out", Some(due)) => format!("checked out until {}", fmt_time(due)),
-                (s, _) => s.replace('_', " "),
-            };
-            row(
-                &mut o,
-                &[
-                    esc(&key.key_id),
-                    esc(&key.account_id),
-                    esc(&key.role),
-                    esc(&key.model),
-                    esc(&key.location),
-                    esc(&key.bag_serial),
-                    esc(&status),
-                    format!(
-                        "{} ({} days)",
-                        fmt_time(key.last_possession),
-                        key.possession_age_days
-                    ),
-                    opt_bool(key.seen_in_aws).to_string(),
-                ],
+        return;
+    }
+    header_row(o, super::KEY_COLUMNS);
+    for key in &r.keys {
+        let status = match (key.status.as_str(), key.due_back) {
+            ("checked_out", Some(due)) if key.overdue => {
+                format!("OVERDUE (due {})", fmt_time(due))
+            }
+            ("checked_out", Some(due)) => format!("checked out until {}", fmt_time(due)),
+            (s, _) => s.replace('_', " "),
+        };
+        row(
+            o,
+            &[
+                esc(&key.key_id),
+                esc(&key.account_id),
+                esc(&key.role),
+                esc(&key.model),
+                esc(&key.location),
+                esc(&key.bag_serial),
+                esc(&status),
+                format!(
+                    "{} ({} days)",
+                    fmt_time(key.last_possession),
+                    key.possession_age_days
+                ),
+                opt_bool(key.seen_in_aws).to_string(),
+            ],
+        );
+    }
+    for key in r.keys.iter().filter(|k| !k.history.is_empty()) {
+        let _ = writeln!(o, "\n### Key {} in the period\n", esc(&key.key_id));
+        for h in &key.history {
+            let _ = writeln!(
+                o,
+                "- {} (entry {}): {}",
+                fmt_time(h.time),
+                h.seq,
+                esc(&h.detail)
             );
         }
-        for key in r.keys.iter().filter(|k| !k.history.is_empty()) {
-            let _ = writeln!(o, "\n### Key {} in the period\n", esc(&key.key_id));
-            for h in &key.history {
-                let _ = writeln!(
-                    o,
-                    "- {} (entry {}): {}",
-                    fmt_time(h.time),
-                    h.seq,
-                    esc(&h.detail)
-                );
-            }
-        }
     }
+}
 
+/// One section per account: custody, devices on root, its findings.
+fn accounts(o: &mut String, r: &AuditReport) {
     let _ = writeln!(o, "\n## Accounts\n");
     for a in &r.accounts {
         let title = match &a.name {
             Some(n) => format!("{} ({})", esc(&a.account_id), esc(n)),
             None => esc(&a.account_id),
         };
-        let _ = writeln!(o, "### {title}\n");
+        let _ = writeln!(o, "### {title} — {}\n", account_status(r, a).label());
         let _ = writeln!(
             o,
             "- In custody: {}; AWS posture observed: {}{}",
@@ -290,10 +374,10 @@ pub(crate) fn render(r: &AuditReport) -> String {
         );
         if !a.devices.is_empty() {
             let _ = writeln!(o);
-            header(&mut o, super::DEVICE_COLUMNS);
+            header_row(o, super::DEVICE_COLUMNS);
             for d in &a.devices {
                 row(
-                    &mut o,
+                    o,
                     &[
                         esc(&d.serial),
                         esc(&d.kind),
@@ -325,27 +409,94 @@ pub(crate) fn render(r: &AuditReport) -> String {
         }
         let _ = writeln!(o);
     }
+}
 
+/// Every root console sign-in in the period.
+fn logins(o: &mut String, r: &AuditReport) {
     let _ = writeln!(o, "## Root console logins\n");
     if r.logins.is_empty() {
         let _ = writeln!(o, "None in the period.");
-    } else {
-        header(&mut o, super::LOGIN_COLUMNS);
-        for l in &r.logins {
-            row(
-                &mut o,
-                &[
-                    fmt_time(l.time),
-                    esc(&l.account_id),
-                    esc(&l.source_ip),
-                    opt_bool(l.mfa_used).to_string(),
-                    if l.success { "success" } else { "failure" }.to_string(),
-                    esc(&explanation_text(&l.explanation)),
-                ],
-            );
-        }
+        return;
     }
-    o
+    header_row(o, super::LOGIN_COLUMNS);
+    for l in &r.logins {
+        row(
+            o,
+            &[
+                fmt_time(l.time),
+                esc(&l.account_id),
+                esc(&l.source_ip),
+                opt_bool(l.mfa_used).to_string(),
+                if l.success { "success" } else { "failure" }.to_string(),
+                esc(&explanation_text(&l.explanation)),
+            ],
+        );
+    }
+}
+
+/// The earlier audits the ledger recorded.
+fn history(o: &mut String, r: &AuditReport) {
+    let _ = writeln!(o, "\n## Earlier audits in the ledger\n");
+    if r.history.is_empty() {
+        let _ = writeln!(o, "None: this is the first audit of this ledger.");
+        return;
+    }
+    header_row(o, super::HISTORY_COLUMNS);
+    for p in &r.history {
+        row(
+            o,
+            &[
+                p.seq.to_string(),
+                fmt_time(p.time),
+                esc(&p.verdict.to_uppercase()),
+                p.findings.to_string(),
+                p.accounts.to_string(),
+                esc(&p.report_sha256),
+            ],
+        );
+    }
+}
+
+/// What the ledger was verified against, and how anyone checks this report against it.
+fn ledger(o: &mut String, r: &AuditReport) {
+    let l = &r.ledger;
+    let _ = writeln!(
+        o,
+        "\n## Ledger integrity, anchor and how to verify this report\n"
+    );
+    let _ = writeln!(
+        o,
+        "- Entries verified: {} — {}",
+        l.entries,
+        if l.intact { "intact" } else { "NOT INTACT" }
+    );
+    let _ = writeln!(
+        o,
+        "- Saved checkpoint: {}",
+        esc(&saved_checkpoint_text(&l.saved_checkpoint))
+    );
+    let _ = writeln!(o, "- **Anchored by: {}**", esc(l.anchor.describe()));
+    let _ = writeln!(
+        o,
+        "- **Verifier key: {}** (as stored in the ledger: compare it with your records)",
+        esc(&l.vkey)
+    );
+    if let Some(ev) = evidence_text(r) {
+        let _ = writeln!(o, "- {}", esc(&ev));
+    }
+    for p in &l.problems {
+        let _ = writeln!(o, "- Problem: {}", esc(p));
+    }
+    let _ = writeln!(o, "\nCheckpoint the audit verified:\n");
+    for line in l.checkpoint.lines() {
+        // An indented code block: no Markdown escaping, but nothing raw for a terminal either.
+        let _ = writeln!(o, "    {}", crate::text::escape(line));
+    }
+    let _ = writeln!(o);
+    for (i, (what, cmd)) in verify_steps(r).iter().enumerate() {
+        let _ = writeln!(o, "{}. {}\n", i + 1, esc(what));
+        let _ = writeln!(o, "        {}\n", crate::text::escape(cmd));
+    }
 }
 
 #[cfg(test)]
@@ -383,7 +534,9 @@ mod tests {
         let md = render(&r, Format::Markdown);
         for s in [
             "**Verdict: FAIL**",
-            "## Ledger integrity",
+            "## Ledger integrity, anchor and how to verify this report",
+            "sha256sum REPORT-FILE",
+            "| 111122223333 | prod | **OK** |",
             "## KPIs",
             "## Findings",
             "## Keys",

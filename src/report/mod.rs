@@ -9,9 +9,9 @@ mod markdown;
 pub mod model;
 
 pub use model::{
-    verdict, AccountSection, Anchor, AuditReport, DeviceRow, EvidenceMeta, Finding, FindingSource,
-    IncidentRow, KeyEvent, KeyRow, Kpis, LedgerIntegrity, LoginExplanation, LoginRow, Ratio,
-    ReportMeta, SavedCheckpoint, Severity, Verdict,
+    verdict, AccountSection, Anchor, AuditPoint, AuditReport, Control, DeviceRow, EvidenceMeta,
+    Finding, FindingSource, IncidentRow, KeyEvent, KeyRow, Kpis, LedgerIntegrity, LoginExplanation,
+    LoginRow, Ratio, ReportMeta, SavedCheckpoint, Severity, Verdict,
 };
 
 use time::OffsetDateTime;
@@ -20,7 +20,19 @@ use time::OffsetDateTime;
 /// Headings of the KPI table.
 pub(crate) const KPI_COLUMNS: &[&str] = &["KPI", "Value"];
 /// Headings of the findings table.
-pub(crate) const FINDING_COLUMNS: &[&str] = &["Severity", "Code", "Account", "Subject", "Finding"];
+pub(crate) const FINDING_COLUMNS: &[&str] = &[
+    "Severity", "Code", "Status", "Account", "Resource", "Finding",
+];
+/// Headings of the remediated findings table.
+pub(crate) const REMEDIATED_COLUMNS: &[&str] = &[
+    "Account",
+    "Code",
+    "Resource",
+    "First reported",
+    "Finding id",
+];
+/// Headings of the passed checks table.
+pub(crate) const PASSED_COLUMNS: &[&str] = &["Account", "Check", "Finds", "Controls"];
 /// Headings of the keys table.
 pub(crate) const KEY_COLUMNS: &[&str] = &[
     "Key",
@@ -43,6 +55,16 @@ pub(crate) const LOGIN_COLUMNS: &[&str] = &[
     "MFA",
     "Result",
     "Explanation",
+];
+
+/// Headings of the earlier-audits (trend) table.
+pub(crate) const HISTORY_COLUMNS: &[&str] = &[
+    "Entry",
+    "Recorded",
+    "Verdict",
+    "Findings to fix",
+    "Accounts",
+    "Report SHA-256",
 ];
 
 /// Output format of a report.
@@ -153,6 +175,148 @@ pub(crate) fn explanation_text(e: &LoginExplanation) -> String {
         }
         LoginExplanation::Unexplained => "UNEXPLAINED".to_string(),
     }
+}
+
+/// An account's badge: its worst finding to fix, else whether its posture could be judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AccountStatus {
+    /// Observed, nothing above info.
+    Ok,
+    /// AWS posture was not observed and nothing else was found: not judged.
+    NotObserved,
+    /// The worst finding above info.
+    Worst(Severity),
+}
+
+impl AccountStatus {
+    /// `OK`, `NOT OBSERVED` or the worst severity in capitals.
+    pub(crate) fn label(self) -> String {
+        match self {
+            AccountStatus::Ok => "OK".into(),
+            AccountStatus::NotObserved => "NOT OBSERVED".into(),
+            AccountStatus::Worst(s) => s.as_str().to_uppercase(),
+        }
+    }
+
+    /// The CSS class of its badge.
+    pub(crate) fn class(self) -> &'static str {
+        match self {
+            AccountStatus::Ok => "st-ok",
+            AccountStatus::NotObserved => "st-unknown",
+            AccountStatus::Worst(Severity::Critical) => "st-critical",
+            AccountStatus::Worst(Severity::High) => "st-high",
+            AccountStatus::Worst(_) => "st-medium",
+        }
+    }
+}
+
+/// The badge of account `a`, from the same findings the findings section lists.
+pub(crate) fn account_status(r: &AuditReport, a: &AccountSection) -> AccountStatus {
+    let worst = r
+        .findings
+        .iter()
+        .filter(|f| f.severity > Severity::Info && a.findings.contains(&f.identity()))
+        .map(|f| f.severity)
+        .max();
+    match worst {
+        Some(s) => AccountStatus::Worst(s),
+        None if !a.observed && !a.root_credentials_absent => AccountStatus::NotObserved,
+        None => AccountStatus::Ok,
+    }
+}
+
+/// The AWS evidence the audit judged, in one sentence; `None` when the report does not say.
+pub(crate) fn evidence_text(r: &AuditReport) -> Option<String> {
+    r.meta.evidence.as_ref().map(|ev| {
+        format!(
+            "AWS evidence judged: SHA-256 {}, read {}, root sign-ins searched {} → {}",
+            ev.sha256,
+            fmt_time(ev.read_at),
+            fmt_time(ev.login_search_since),
+            fmt_time(ev.login_search_until)
+        )
+    })
+}
+
+/// When a remediated finding was first reported, as its evidence says.
+pub(crate) fn first_reported(f: &Finding) -> String {
+    f.evidence
+        .get("first_reported")
+        .map(Finding::evidence_text)
+        .unwrap_or_else(|| "—".into())
+}
+
+/// An acceptance in one sentence: until when, by whom, why.
+pub(crate) fn acceptance_text(a: &model::Acceptance) -> String {
+    format!(
+        "until {} by {} (ticket {}, ledger entry {}): {}",
+        fmt_time(a.until),
+        a.approved_by.join(", "),
+        a.ticket,
+        a.seq,
+        a.reason
+    )
+}
+
+/// Every severity, most severe first (the order findings are grouped in).
+pub(crate) const SEVERITIES: [Severity; 5] = [
+    Severity::Critical,
+    Severity::High,
+    Severity::Medium,
+    Severity::Low,
+    Severity::Info,
+];
+
+/// The one-line scope shown under the verdict.
+pub(crate) fn scope_line(r: &AuditReport) -> String {
+    let m = &r.meta;
+    format!(
+        "{} account{} from {} · period {} → {} · ledger {} ({} entries) · generated {} by rootkey {}",
+        r.accounts.len(),
+        if r.accounts.len() == 1 { "" } else { "s" },
+        m.scope,
+        fmt_time(m.period_start),
+        fmt_time(m.period_end),
+        m.ledger_origin,
+        r.ledger.entries,
+        fmt_time(m.generated_at),
+        m.tool_version
+    )
+}
+
+/// How to check this report against the ledger: (what it proves, the command), in order.
+///
+/// The report cannot carry its own digest; `audit.completed` records it as the entry after
+/// the ones this audit verified, so the steps name that entry.
+pub(crate) fn verify_steps(r: &AuditReport) -> Vec<(String, String)> {
+    let n = r.ledger.entries;
+    vec![
+        (
+            format!(
+                "Hash this file exactly as you received it. The digest must equal report_sha256 \
+                 in the audit.completed entry recorded for this audit (entry {n} when it was \
+                 recorded; rootkey audit prints the entry and the digest)."
+            ),
+            "sha256sum REPORT-FILE".into(),
+        ),
+        (
+            "Read that entry: its kind, verdict, period, checkpoint and report_sha256.".into(),
+            format!("rootkey --ledger LEDGER --json ledger show --since {n}"),
+        ),
+        (
+            "Verify every entry, approval and the signed checkpoint against the verifier key \
+             from your own records (not the one stored in the database), and that the ledger \
+             extends the checkpoint you saved last time."
+                .into(),
+            "rootkey --ledger LEDGER ledger verify --vkey VKEY-FROM-YOUR-RECORDS \
+             --since-checkpoint SAVED-CHECKPOINT"
+                .into(),
+        ),
+        (
+            "Prove that entry is included in the ledger's latest signed checkpoint.".into(),
+            format!("rootkey --ledger LEDGER ledger prove {n}"),
+        ),
+    ]
 }
 
 pub(crate) fn opt_bool(b: Option<bool>) -> &'static str {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// The one finding model (shared with `aws posture`).
-pub use crate::findings::{Control, Finding, FindingSource, FindingStatus, Severity};
+pub use crate::findings::{Acceptance, Control, Finding, FindingSource, FindingStatus, Severity};
 
 /// Overall result shown at the top of every rendering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -381,6 +381,27 @@ pub struct AuditReport {
     /// Keys lost or compromised in the period: incidents, listed in their own section.
     #[serde(default)]
     pub incidents: Vec<IncidentRow>,
+    /// The audits recorded in the ledger before this one, oldest first: the trend.
+    #[serde(default)]
+    pub history: Vec<AuditPoint>,
+}
+
+/// One earlier audit as its approved `audit.completed` entry recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPoint {
+    /// The ledger entry.
+    pub seq: u64,
+    /// When it was recorded.
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// `pass`, `findings` or `fail`, as recorded.
+    pub verdict: String,
+    /// Findings above info it recorded (the ones to remediate).
+    pub findings: u64,
+    /// Accounts it covered.
+    pub accounts: u64,
+    /// SHA-256 of the report it recorded.
+    pub report_sha256: String,
 }
 
 /// A key that left custody as an incident (lost or compromised).
@@ -479,9 +500,29 @@ impl AuditReport {
             accounts,
             logins,
             incidents: Vec::new(),
+            history: Vec::new(),
             passed: Vec::new(),
             remediated: Vec::new(),
         }
+    }
+
+    /// The report with the earlier audits' trend (sorted by time).
+    pub fn with_history(mut self, mut history: Vec<AuditPoint>) -> AuditReport {
+        history.sort_by_key(|p| (p.time, p.seq));
+        self.history = history;
+        self
+    }
+
+    /// Findings above info in this audit (open or accepted): the figure `audit.completed`
+    /// records and [`AuditPoint::findings`] shows for earlier audits.
+    pub fn recorded_findings(&self) -> u64 {
+        let open: std::collections::BTreeSet<String> = self
+            .findings
+            .iter()
+            .filter(|f| f.severity > Severity::Info)
+            .map(Finding::identity)
+            .collect();
+        open.len() as u64
     }
 
     /// The report with its incidents section (sorted by time).
