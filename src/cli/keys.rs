@@ -1,12 +1,13 @@
 //! `rootkey keys ...`: list and inspect security keys, set their PIN, produce attestation evidence.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::{print_json, CliError, CmdResult, GlobalArgs, Outcome, Table};
-use crate::device::{self, Authenticator, DeviceError, DeviceInfo, DeviceSpec};
+use crate::custody::flows::PinSource;
+use crate::device::{self, DeviceInfo, DeviceSpec};
 
 /// `rootkey keys` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -15,26 +16,20 @@ pub enum KeysCmd {
     List,
     /// Show one key in full (its PIN state included)
     Info,
-    /// Set the key's PIN, or change it (the current PIN is asked first)
-    SetPin {
-        /// Read PINs from stdin instead of prompting: one line with the new PIN, or, when the
-        /// key already has a PIN, the current PIN on the first line and the new one on the second
-        #[arg(long)]
-        pin_stdin: bool,
-    },
+    /// Set the key's PIN, or change it (the current PIN is asked first). Scripted with
+    /// --pin-stdin or --pin-fd: the current PIN on the first line when the key has one, then the
+    /// new PIN
+    SetPin,
     /// Make a custody credential and write its attestation evidence (JSON)
     Attest {
         /// Write the evidence to FILE instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Read the key's PIN from the first line of stdin instead of prompting
-        #[arg(long)]
-        pin_stdin: bool,
     },
     /// List the keys in custody, from the ledger: location, bag, whether out, last proof
     Enrolled {
         /// Only the keys guarding this AWS account
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = super::parse_account_id)]
         account: Option<String>,
         /// Also print each key's history: where it has been, who had it, when it proved itself
         #[arg(long)]
@@ -73,9 +68,9 @@ pub fn run(cmd: KeysCmd, global: &GlobalArgs) -> CmdResult {
     match cmd {
         KeysCmd::List => list(&spec()?, global.json),
         KeysCmd::Info => info(&spec()?, global.json),
-        KeysCmd::SetPin { pin_stdin } => set_pin(&spec()?, pin_stdin),
-        KeysCmd::Attest { out, pin_stdin } => {
-            attest(&spec()?, out.as_deref(), pin_stdin, global.json)
+        KeysCmd::SetPin => set_pin(&spec()?, global.pin_source()),
+        KeysCmd::Attest { out } => {
+            attest(&spec()?, out.as_deref(), global.pin_source(), global.json)
         }
         KeysCmd::Enrolled { account, history } => enrolled(account.as_deref(), history, global),
         KeysCmd::Verify(args) => verify(args, spec()?, global),
@@ -302,45 +297,37 @@ fn info(spec: &DeviceSpec, json: bool) -> CmdResult {
     Ok(Outcome::Ok)
 }
 
-fn set_pin(spec: &DeviceSpec, pin_stdin: bool) -> CmdResult {
+fn set_pin(spec: &DeviceSpec, mut pins: PinSource) -> CmdResult {
     let mut key = device::open(spec)?;
     let has_pin = key.pin_state()?.pin_set == Some(true);
-    let (current, new) = if pin_stdin {
-        let mut lines = std::io::stdin().lock().lines();
-        let mut next = |what: &str| -> Result<String, CliError> {
-            match lines.next() {
-                Some(line) => Ok(line?),
-                None => Err(format!("--pin-stdin: expected the {what} on stdin").into()),
-            }
-        };
-        let current = if has_pin {
-            Some(next("current PIN")?)
-        } else {
-            None
-        };
-        (current, next("new PIN")?)
+    let current = if has_pin {
+        Some(pins.get("current PIN", "Current PIN: ")?)
     } else {
-        let current = if has_pin {
-            Some(prompt("Current PIN: ")?)
-        } else {
-            None
-        };
-        let new = prompt("New PIN: ")?;
-        device::check_new_pin(&new)?;
-        let again = prompt("New PIN again: ")?;
-        if again != new {
-            return Err("the two new PINs differ; nothing changed".into());
+        None
+    };
+    let new = match pins.scripted("new PIN")? {
+        Some(new) => new,
+        None => {
+            let new = pins.get("new PIN", "New PIN: ")?;
+            device::check_new_pin(&new)?;
+            if pins.get("new PIN", "New PIN again: ")? != new {
+                return Err("the two new PINs differ; nothing changed".into());
+            }
+            new
         }
-        (current, new)
     };
     key.set_pin(current.as_deref(), &new)?;
     eprintln!("PIN {}", if has_pin { "changed" } else { "set" });
     Ok(Outcome::Ok)
 }
 
-fn attest(spec: &DeviceSpec, out: Option<&Path>, pin_stdin: bool, json: bool) -> CmdResult {
+fn attest(spec: &DeviceSpec, out: Option<&Path>, mut pins: PinSource, json: bool) -> CmdResult {
     let mut key = device::open(spec)?;
-    let pin = read_pin_if_needed(key.as_mut(), pin_stdin)?;
+    let pin = if key.pin_state()?.pin_set == Some(true) {
+        Some(pins.get("key's PIN", "PIN: ")?)
+    } else {
+        None
+    };
     if !key.info()?.is_software {
         eprintln!("touch your key when it blinks");
     }
@@ -379,34 +366,6 @@ struct AttestSummary {
     fmt: Option<String>,
     aaguid: Option<String>,
     credential_id_b64url: String,
-}
-
-/// The PIN for a key that has one: from stdin (`--pin-stdin`) or a prompt without echo.
-fn read_pin_if_needed(
-    key: &mut dyn Authenticator,
-    pin_stdin: bool,
-) -> Result<Option<String>, CliError> {
-    if key.pin_state()?.pin_set != Some(true) {
-        return Ok(None);
-    }
-    if pin_stdin {
-        let mut line = String::new();
-        if std::io::stdin().lock().read_line(&mut line)? == 0 {
-            return Err(DeviceError::PinRequired.into());
-        }
-        return Ok(Some(line.trim_end_matches(['\r', '\n']).to_string()));
-    }
-    Ok(Some(prompt("PIN: ")?))
-}
-
-/// Asks for a secret on the terminal without echo.
-fn prompt(label: &str) -> Result<String, CliError> {
-    rpassword::prompt_password(label).map_err(|e| {
-        format!(
-            "cannot prompt for a PIN on a terminal ({e}): pass --pin-stdin and give it on stdin"
-        )
-        .into()
-    })
 }
 
 /// Writes `bytes` to `path` all at once (temp file + rename): never a half-written file.

@@ -90,7 +90,7 @@ pub enum AccountCmd {
 #[derive(Debug, clap::Args)]
 pub struct CloseArgs {
     /// The 12-digit AWS account id
-    #[arg(long, value_name = "ID", value_parser = super::aws::parse_account_id)]
+    #[arg(long, value_name = "ID", value_parser = super::parse_account_id)]
     pub account: String,
     /// Why it leaves scope
     #[arg(long, value_enum)]

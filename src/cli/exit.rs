@@ -1,0 +1,82 @@
+//! The one place errors become exit statuses: 0 ok, 1 the check ran and found something, 2 the
+//! command could not run. Documented in README.md ("Exit status") and `rootkey man`.
+
+use crate::custody::flows::FlowError;
+
+/// How an error ends the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Class {
+    /// The exit status (1 or 2).
+    pub status: u8,
+    /// A stable machine-readable code for `--json` errors.
+    pub code: &'static str,
+    /// What to do next, when there is one thing to say.
+    pub hint: Option<&'static str>,
+}
+
+const fn class(status: u8, code: &'static str, hint: Option<&'static str>) -> Class {
+    Class { status, code, hint }
+}
+
+/// Classifies `e` (or the first cause that is a known error).
+pub fn classify(e: &(dyn std::error::Error + 'static)) -> Class {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(f) = err.downcast_ref::<FlowError>() {
+            return flow(f);
+        }
+        if err.downcast_ref::<crate::config::ConfigError>().is_some() {
+            return class(
+                2,
+                "config",
+                Some("check the file with `rootkey config show`"),
+            );
+        }
+        if err.downcast_ref::<crate::device::DeviceError>().is_some() {
+            return class(2, "device", Some("check the key with `rootkey keys info`"));
+        }
+        cur = err.source();
+    }
+    class(2, "error", None)
+}
+
+fn flow(f: &FlowError) -> Class {
+    match f {
+        // The key answered, and it is not the key it was asked to be: a finding, not a failure.
+        FlowError::Possession { .. } => class(
+            1,
+            "possession_refused",
+            Some("ask the key which credential it holds: `rootkey keys identify`"),
+        ),
+        FlowError::Unconfirmed(_) => class(
+            1,
+            "not_registered",
+            Some("register the key in the AWS console, then run `rootkey enroll confirm` again"),
+        ),
+        FlowError::Refused(_) | FlowError::Approvers(_) | FlowError::KnownKey { .. } => {
+            class(2, "refused", None)
+        }
+        FlowError::Ineligible { .. } => class(2, "ineligible", Some("take another key")),
+        FlowError::Device { .. } => class(2, "device", None),
+        FlowError::Ledger(_) | FlowError::Station(_) => class(
+            2,
+            "ledger",
+            Some("check the ledger with `rootkey ledger verify`"),
+        ),
+        FlowError::Usage(_) => class(2, "usage", None),
+        FlowError::Console(_) => class(2, "console", None),
+        FlowError::Aws(_) => class(2, "aws", None),
+        _ => class(2, "error", None),
+    }
+}
+
+/// The message and its causes on one line (`--json` errors), escaped like terminal output.
+pub fn message_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(cause) = source {
+        parts.push(cause.to_string());
+        source = cause.source();
+    }
+    crate::text::escape(&parts.join(": ")).to_string()
+}

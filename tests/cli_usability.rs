@@ -1,0 +1,183 @@
+//! The CLI as scripts and new users meet it, through the real binary: PINs from stdin, a file
+//! descriptor or a variable; errors as JSON; exit statuses; account ids as the console prints
+//! them.
+
+mod station;
+
+use std::process::{Command, Output, Stdio};
+
+use station::{stderr, stdout, Station, ACCT, PIN};
+
+fn rootkey(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rootkey"))
+        .args(args)
+        .env_remove("ROOTKEY_DEVICE")
+        .env_remove("ROOTKEY_CONFIG")
+        .env_remove("ROOTKEY_LEDGER")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The JSON object a `--json` error writes as the last line of stderr (guidance for the people
+/// at the station comes before it).
+fn json_error(o: &Output) -> serde_json::Value {
+    let err = stderr(o);
+    let last = err.lines().last().unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(last).expect("stderr ends in JSON");
+    assert!(v["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+    v
+}
+
+#[test]
+fn json_errors_are_json_on_stderr_for_usage_and_runtime_errors() {
+    let o = rootkey(&["--json", "ledger", "frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    let v = json_error(&o);
+    assert_eq!(v["error"]["code"], "usage");
+    assert!(v["error"]["hint"].as_str().is_some());
+
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothing.db");
+    let o = rootkey(&[
+        "--json",
+        "--ledger",
+        missing.to_str().unwrap(),
+        "ledger",
+        "show",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let v = json_error(&o);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing.db"),
+        "{v}"
+    );
+    // Without --json the same error is for people.
+    let o = rootkey(&["--ledger", missing.to_str().unwrap(), "ledger", "show"]);
+    assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
+}
+
+#[test]
+fn account_ids_are_taken_as_the_console_prints_them_and_checked_everywhere() {
+    let s = Station::new();
+    s.onboarded();
+    let dashed = "1111-2222-3333";
+    assert_eq!(dashed.replace('-', ""), ACCT);
+    let o = s.run(&["--json", "keys", "enrolled", "--account", dashed]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2, "{v}");
+    assert!(v
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k["account_id"] == ACCT));
+
+    for bad in [
+        "1111-2222-333",
+        "1111_2222_3333",
+        "1111-2222 3333",
+        "11112222333x",
+    ] {
+        for args in [
+            vec!["keys", "enrolled", "--account", bad],
+            vec!["aws", "posture", "--account", bad],
+            vec!["audit", "--account", bad],
+            vec!["enroll", "confirm", "--account", bad, "--custodians", "a,b"],
+            vec!["account", "close", "--account", bad],
+        ] {
+            let o = s.run(&args);
+            assert_eq!(o.status.code(), Some(2), "{args:?}");
+            assert!(
+                stderr(&o).contains("not an AWS account id"),
+                "{args:?}: {}",
+                stderr(&o)
+            );
+        }
+    }
+}
+
+#[test]
+fn pins_come_from_stdin_or_a_file_descriptor_one_per_line() {
+    let s = Station::empty();
+    let key = s.soft("alice.json");
+    // alice.json has the test PIN: change it through descriptor 3, stdin left alone.
+    std::fs::write(s.path("pins.txt"), format!("{PIN}\n13579\n")).unwrap();
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg("exec 3<\"$1\"; shift; exec \"$@\"")
+        .arg("pin-fd")
+        .arg(s.path("pins.txt"))
+        .arg(env!("CARGO_BIN_EXE_rootkey"))
+        .args(["--device", &key, "keys", "set-pin", "--pin-fd", "3"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("PIN changed"), "{}", stderr(&o));
+
+    // A descriptor that is not open is an error naming it, not a prompt or a hang.
+    let o = s
+        .cmd()
+        .args(["--device", &key, "keys", "attest", "--pin-fd", "9"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("descriptor 9"), "{}", stderr(&o));
+
+    // Stdin that ends before the PIN: says what was missing.
+    let o = s
+        .cmd()
+        .args(["--device", &key, "keys", "attest", "--pin-stdin"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("ended before it"), "{}", stderr(&o));
+
+    // The old PIN no longer works, the new one does, from a named variable.
+    let o = s
+        .cmd()
+        .env("NEW_PIN", "13579")
+        .args(["--device", &key, "keys", "attest", "--pin-env", "NEW_PIN"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("attStmt") || stdout(&o).contains("att"),
+        "evidence JSON"
+    );
+
+    // Two PIN sources at once is a usage error.
+    let o = s
+        .cmd()
+        .args(["keys", "attest", "--pin-stdin", "--pin-fd", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn refused_possession_proof_exits_1_with_a_json_code() {
+    let s = Station::new();
+    let (p, _) = s.onboarded();
+    let o = s.run(&[
+        "--json",
+        "--device",
+        &s.soft("k2.json"),
+        "keys",
+        "verify",
+        "--key",
+        &p,
+        "--custodians",
+        "alice",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json_error(&o);
+    assert_eq!(v["error"]["code"], "possession_refused");
+}
