@@ -44,7 +44,9 @@ pub struct AuditArgs {
     #[arg(long, value_name = "VKEY", value_parser = parse_vkey)]
     pub vkey: Option<VerifierKey>,
     /// Report format: md, html or json [default: md, or json with --json]
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    // Possible values, so completions and --help offer them.
+    #[arg(long, value_name = "FORMAT", value_parser = clap::builder::TypedValueParser::try_map(
+        clap::builder::PossibleValuesParser::new(["md", "html", "json"]), |s| parse_format(&s)))]
     pub format: Option<Format>,
     /// Write the report to FILE (atomically) instead of stdout
     #[arg(long, value_name = "FILE")]

@@ -3,6 +3,25 @@
 
 use crate::custody::flows::FlowError;
 
+/// The exit statuses, as README.md and the man page list them (a test keeps them equal).
+pub const EXIT_STATUS: &[(u8, &str)] = &[
+    (
+        0,
+        "Success: the command did what was asked; a check found nothing.",
+    ),
+    (
+        1,
+        "The check ran and found something: audit findings or FAIL, posture findings, a ledger \
+         that does not verify, attestation refused, a refused possession proof (the key in hand \
+         is not the key named), an enrollment AWS does not (yet) confirm.",
+    ),
+    (
+        2,
+        "Could not run: bad usage, a missing or unreadable file, a refused request (nothing \
+         recorded), a key or AWS that could not be asked.",
+    ),
+];
+
 /// How an error ends the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Class {
