@@ -223,7 +223,7 @@ fn every_documented_command_parses_with_the_real_definition() {
 
     let commands = documented_commands();
     assert!(
-        commands.len() >= 15,
+        commands.len() >= 30,
         "found only {} commands",
         commands.len()
     );

@@ -181,3 +181,167 @@ fn refused_possession_proof_exits_1_with_a_json_code() {
     let v = json_error(&o);
     assert_eq!(v["error"]["code"], "possession_refused");
 }
+
+#[test]
+fn config_init_writes_a_template_that_parses_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/config.toml");
+    let p = path.to_str().unwrap();
+    let o = rootkey(&["config", "init", "--path", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let template = std::fs::read_to_string(&path).unwrap();
+    for section in ["[policy]", "[policy.custodian]", "[aws]", "[ledger.anchor]"] {
+        assert!(template.contains(section), "template lacks {section}");
+    }
+    // Uncommenting every default line gives a valid configuration equal to the defaults.
+    let uncommented: String = template
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest) if rest.contains(" = ") && !rest.starts_with("min_certification") => {
+                format!("{rest}\n")
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    let full = dir.path().join("full.toml");
+    std::fs::write(&full, &uncommented).unwrap();
+    let shown = |cfg: &str| {
+        let o = rootkey(&["--json", "--config", cfg, "config", "show"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["key"].as_str().unwrap().contains('.'))
+            .map(|s| {
+                (
+                    s["key"].to_string(),
+                    s["value"].to_string(),
+                    s["source"].to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let from_template = shown(p);
+    let from_full = shown(full.to_str().unwrap());
+    assert_eq!(from_template.len(), from_full.len());
+    for ((k1, v1, s1), (k2, v2, s2)) in from_template.iter().zip(&from_full) {
+        assert_eq!(
+            (k1, v1),
+            (k2, v2),
+            "the template's comment is not the default"
+        );
+        assert_eq!(s1, "\"default\"");
+        // min_certification's default is "unset", which TOML cannot write.
+        if !k2.contains("min_certification") {
+            assert!(s2.contains("full.toml"), "{k2} came from {s2}");
+        }
+    }
+
+    // Never overwritten.
+    std::fs::write(&path, "[aws]\ncompany_domains = [\"x.example\"]\n").unwrap();
+    let o = rootkey(&["config", "init", "--path", p]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .contains("x.example"));
+}
+
+#[test]
+fn config_show_says_where_each_value_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[policy.custodian]\nrequire_pin = false\n").unwrap();
+    let c = cfg.to_str().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rootkey"))
+        .args([
+            "--json",
+            "--config",
+            c,
+            "--device",
+            "soft:/x/k.json",
+            "config",
+            "show",
+        ])
+        .env("ROOTKEY_LEDGER", "/srv/custody/ledger.db")
+        .env_remove("ROOTKEY_DEVICE")
+        .env_remove("ROOTKEY_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let get = |key: &str| {
+        let s = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == key)
+            .unwrap();
+        (
+            s["value"].as_str().unwrap().to_string(),
+            s["source"].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(
+        get("ledger"),
+        ("/srv/custody/ledger.db".into(), "env ROOTKEY_LEDGER".into())
+    );
+    assert_eq!(get("config"), (c.to_string(), "flag --config".into()));
+    assert_eq!(
+        get("device"),
+        ("soft:/x/k.json".into(), "flag --device".into())
+    );
+    assert_eq!(
+        get("policy.custodian.require_pin"),
+        ("false".into(), format!("file {c}"))
+    );
+    assert_eq!(get("policy.require_pin"), ("true".into(), "default".into()));
+
+    // A setting no layer knows is an error, as it is for every command.
+    std::fs::write(&cfg, "[policy]\nrequire_pn = false\n").unwrap();
+    let o = rootkey(&["--config", c, "config", "show"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("require_pn"), "{}", stderr(&o));
+    std::fs::write(&cfg, "[polcy]\nrequire_pin = false\n").unwrap();
+    let o = rootkey(&["--config", c, "config", "show"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("[polcy]"), "{}", stderr(&o));
+}
+
+#[test]
+fn tables_are_plain_in_a_pipe_and_fit_a_narrow_terminal() {
+    // A pipe: no box drawing, one line per row.
+    let o = rootkey(&["config", "show"]);
+    let out = stdout(&o);
+    assert!(out.lines().count() > 10);
+    assert!(!out.contains(['│', '┆', '─', '═', '\u{1b}']), "{out}");
+    assert!(out
+        .lines()
+        .any(|l| l.contains("policy.require_pin") && l.contains("default")));
+
+    // A 60-column terminal (script(1) gives the binary a pty): drawn, and no line wider.
+    let o = Command::new("script")
+        .args(["-qec"])
+        .arg(format!(
+            "stty cols 60; {} config show",
+            env!("CARGO_BIN_EXE_rootkey")
+        ))
+        .arg("/dev/null")
+        .env_remove("ROOTKEY_CONFIG")
+        .env_remove("ROOTKEY_LEDGER")
+        .env_remove("ROOTKEY_DEVICE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script(1) from util-linux");
+    let out = stdout(&o);
+    assert!(out.contains('│'), "{out}");
+    for line in out.lines() {
+        let line = line.trim_end_matches('\r');
+        assert!(
+            line.chars().count() <= 60,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+}

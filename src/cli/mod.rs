@@ -8,6 +8,7 @@ mod audit;
 pub mod aws;
 mod checkin;
 mod checkout;
+mod config;
 mod custodian;
 mod demo;
 mod docs;
@@ -153,6 +154,10 @@ pub enum Command {
     Audit(Box<audit::AuditArgs>),
     /// The whole custody story with software keys and bundled AWS evidence, in seconds
     Demo(demo::DemoArgs),
+    /// The configuration file: show what is in effect and where each value came from, or write
+    /// a commented template
+    #[command(subcommand)]
+    Config(config::ConfigCmd),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         /// The shell
@@ -255,6 +260,7 @@ fn run(cli: Cli) -> CmdResult {
         Command::Checkin(args) => checkin::run(args, global),
         Command::Audit(args) => audit::run(*args, global),
         Command::Demo(args) => demo::run(args, global),
+        Command::Config(cmd) => config::run(cmd, global),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man => docs::man(),
     }
