@@ -128,6 +128,7 @@ fn wrong_key_at_checkin_is_refused() {
     let (p, _) = s.onboarded();
     assert!(checkout(&s, &p, "alice", "bob").status.success());
     let before = s.len();
+    s.new_key("stranger.json");
     for other in ["k2.json", "stranger.json"] {
         let o = s.run(&[
             "--device",

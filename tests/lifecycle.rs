@@ -324,6 +324,7 @@ fn a_key_is_replaced_and_retired_only_once_aws_shows_its_successor() {
         stderr(&o)
     );
     assert_eq!(s.len(), before);
+    s.new_key("k3.json");
     let o = replace("k3.json", "B50");
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();

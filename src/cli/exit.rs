@@ -52,7 +52,8 @@ pub fn classify(e: &(dyn std::error::Error + 'static)) -> Class {
             );
         }
         if err.downcast_ref::<crate::device::DeviceError>().is_some() {
-            return class(2, "device", Some("check the key with `rootkey keys info`"));
+            // The device errors say what to do themselves.
+            return class(2, "device", None);
         }
         cur = err.source();
     }

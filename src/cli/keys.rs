@@ -20,6 +20,15 @@ pub enum KeysCmd {
     /// --pin-stdin or --pin-fd: the current PIN on the first line when the key has one, then the
     /// new PIN
     SetPin,
+    /// Create a software authenticator in FILE, for tests and demos (refuses to overwrite one),
+    /// and set its PIN: from --pin-stdin, --pin-fd or --pin-env, else prompted
+    SoftInit {
+        /// The new key's state file (then use it as `--device soft:FILE`)
+        file: PathBuf,
+        /// Leave the new key without a PIN
+        #[arg(long)]
+        no_pin: bool,
+    },
     /// Make a custody credential and write its attestation evidence (JSON)
     Attest {
         /// Write the evidence to FILE instead of stdout
@@ -69,6 +78,7 @@ pub fn run(cmd: KeysCmd, global: &GlobalArgs) -> CmdResult {
         KeysCmd::List => list(&spec()?, global.json),
         KeysCmd::Info => info(&spec()?, global.json),
         KeysCmd::SetPin => set_pin(&spec()?, global.pin_source()),
+        KeysCmd::SoftInit { file, no_pin } => soft_init(&file, no_pin, global.pin_source()),
         KeysCmd::Attest { out } => {
             attest(&spec()?, out.as_deref(), global.pin_source(), global.json)
         }
@@ -297,6 +307,30 @@ fn info(spec: &DeviceSpec, json: bool) -> CmdResult {
     Ok(Outcome::Ok)
 }
 
+fn soft_init(file: &Path, no_pin: bool, mut pins: PinSource) -> CmdResult {
+    // The PIN first: a key is never left behind without the PIN that was asked for.
+    let pin = if no_pin {
+        None
+    } else {
+        Some(new_pin(&mut pins)?)
+    };
+    let mut key = device::soft::SoftAuthenticator::create(file)?;
+    if let Some(pin) = pin {
+        if let Err(e) = device::Authenticator::set_pin(&mut key, None, &pin) {
+            let _ = std::fs::remove_file(file);
+            return Err(e.into());
+        }
+    }
+    eprintln!(
+        "created software authenticator {} ({}; NOT HARDWARE: for tests and demos); use it as \
+         --device soft:{}",
+        file.display(),
+        if no_pin { "no PIN" } else { "PIN set" },
+        file.display()
+    );
+    Ok(Outcome::Ok)
+}
+
 fn set_pin(spec: &DeviceSpec, mut pins: PinSource) -> CmdResult {
     let mut key = device::open(spec)?;
     let has_pin = key.pin_state()?.pin_set == Some(true);
@@ -305,20 +339,23 @@ fn set_pin(spec: &DeviceSpec, mut pins: PinSource) -> CmdResult {
     } else {
         None
     };
-    let new = match pins.scripted("new PIN")? {
-        Some(new) => new,
-        None => {
-            let new = pins.get("new PIN", "New PIN: ")?;
-            device::check_new_pin(&new)?;
-            if pins.get("new PIN", "New PIN again: ")? != new {
-                return Err("the two new PINs differ; nothing changed".into());
-            }
-            new
-        }
-    };
+    let new = new_pin(&mut pins)?;
     key.set_pin(current.as_deref(), &new)?;
     eprintln!("PIN {}", if has_pin { "changed" } else { "set" });
     Ok(Outcome::Ok)
+}
+
+/// A new PIN: the next scripted one, or prompted twice (and checked) on the terminal.
+fn new_pin(pins: &mut PinSource) -> Result<String, CliError> {
+    if let Some(new) = pins.scripted("new PIN")? {
+        return Ok(new);
+    }
+    let new = pins.get("new PIN", "New PIN: ")?;
+    device::check_new_pin(&new)?;
+    if pins.get("new PIN", "New PIN again: ")? != new {
+        return Err("the two new PINs differ; nothing changed".into());
+    }
+    Ok(new)
 }
 
 fn attest(spec: &DeviceSpec, out: Option<&Path>, mut pins: PinSource, json: bool) -> CmdResult {

@@ -59,6 +59,10 @@ pub enum DeviceError {
     NoCredentials { rp_id: String },
     #[error("the key refused the operation (CTAP2_ERR_OPERATION_DENIED): the touch was declined or timed out")]
     OperationDenied,
+    #[error("no software authenticator at {path}: create one with `rootkey keys soft-init {path}` (rootkey never creates a key behind your back)", path = .path.display())]
+    SoftMissing { path: PathBuf },
+    #[error("{path} already exists: a software authenticator is never overwritten (its credentials may be enrolled); choose another file", path = .path.display())]
+    SoftExists { path: PathBuf },
     #[error("cannot read software authenticator file {path}: {source}")]
     StateUnreadable {
         path: PathBuf,

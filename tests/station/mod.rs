@@ -38,17 +38,16 @@ impl Station {
         s
     }
 
-    /// Sets the test PIN on the soft key `name` (created if missing), as a custodian would with
-    /// `rootkey keys set-pin` before enrolling it.
+    /// Creates the soft key `name` with the test PIN, as a custodian would with
+    /// `rootkey keys soft-init FILE` (rootkey never creates a key by itself).
     pub fn with_pin(&self, name: &str) {
         use std::io::Write;
         let mut child = self
             .cmd()
             .args([
-                "--device",
-                &self.soft(name),
                 "keys",
-                "set-pin",
+                "soft-init",
+                self.path(name).to_str().unwrap(),
                 "--pin-stdin",
             ])
             .stdin(Stdio::piped())
@@ -63,7 +62,24 @@ impl Station {
             .write_all(format!("{PIN}\n").as_bytes())
             .unwrap();
         let o = child.wait_with_output().unwrap();
-        assert!(o.status.success(), "set-pin {name}: {}", stderr(&o));
+        assert!(o.status.success(), "soft-init {name}: {}", stderr(&o));
+    }
+
+    /// Creates the soft key `name` without a PIN (a root key: the test policy does not require
+    /// one) and returns its `--device` spec.
+    pub fn new_key(&self, name: &str) -> String {
+        let o = self
+            .cmd()
+            .args([
+                "keys",
+                "soft-init",
+                self.path(name).to_str().unwrap(),
+                "--no-pin",
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "soft-init {name}: {}", stderr(&o));
+        self.soft(name)
     }
 
     pub fn empty() -> Station {
@@ -88,6 +104,9 @@ impl Station {
         for who in ["alice", "bob", "carol", "dave"] {
             s.with_pin(&format!("{who}.json"));
         }
+        // The two root keys every enrollment here uses.
+        s.new_key("k1.json");
+        s.new_key("k2.json");
         s
     }
 
