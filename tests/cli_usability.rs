@@ -345,3 +345,58 @@ fn tables_are_plain_in_a_pipe_and_fit_a_narrow_terminal() {
         );
     }
 }
+
+#[test]
+fn a_custodian_device_for_someone_not_approving_is_an_error() {
+    let s = Station::new();
+    let (p, _) = s.onboarded();
+    let before = s.len();
+    // A typo in the id would otherwise leave alice's approval to whatever key is plugged in.
+    let base = [
+        "checkout",
+        "--key",
+        &p,
+        "--reason",
+        "r",
+        "--ticket",
+        "T-1",
+        "--window",
+        "1h",
+        "--requester",
+        "alice",
+        "--approver",
+        "bob",
+    ];
+    for (extra, says) in [
+        (vec![format!("alcie={}", s.soft("alice.json"))], "alcie"),
+        (vec![format!("carol={}", s.soft("carol.json"))], "carol"),
+        (
+            vec![
+                format!("alice={}", s.soft("alice.json")),
+                format!("alice={}", s.soft("bob.json")),
+            ],
+            "twice",
+        ),
+    ] {
+        let mut c = s.cmd();
+        c.args(["--pin-env", "ROOTKEY_TEST_PIN"]).args(base);
+        for d in &extra {
+            c.args(["--custodian-device", d]);
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+    }
+    assert_eq!(s.len(), before, "nothing recorded");
+    // Naming exactly the approvers works.
+    let mut c = s.cmd();
+    c.args(["--pin-env", "ROOTKEY_TEST_PIN"]).args(base);
+    for who in ["alice", "bob"] {
+        c.args([
+            "--custodian-device",
+            &format!("{who}={}", s.soft(&format!("{who}.json"))),
+        ]);
+    }
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

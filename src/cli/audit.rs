@@ -13,7 +13,6 @@ use super::ledger::parse_vkey;
 use super::{CmdResult, GlobalArgs, Outcome};
 use crate::aws::{self, FindingConfig, Scope};
 use crate::custody::audit_flow::{self, AuditRequest, Recorded};
-use crate::custody::flows::Approver;
 use crate::ledger::VerifierKey;
 use crate::report::{self, Format, Verdict};
 
@@ -178,11 +177,7 @@ pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
             .first()
             .cloned()
             .unwrap_or_else(|| "auditor".into());
-        let approvers: Vec<_> = args
-            .approvers
-            .iter()
-            .map(|id| Approver::with_devices(id, &args.keys.devices))
-            .collect();
+        let approvers = args.keys.approver_list(&args.approvers)?;
         match audit_flow::record(
             &ledger,
             args.signing_key.as_deref(),

@@ -694,8 +694,9 @@ fn story(mut r: Runner, f: &Files, k: &Keys) -> CmdResult {
         &backup_id,
         "--custodians",
         "bob",
+        "--custodian-device",
+        &bob_dev,
     ]);
-    args.extend(custodian_devices);
     r.run(&args, None, Expect::Success)?;
 
     r.heading(

@@ -174,7 +174,7 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
                 actor: custodians[0].clone(),
                 key_id: old.clone(),
                 placement,
-                custodians: a.keys.approvers(&custodians),
+                custodians: a.keys.approvers(&custodians)?,
                 root_mfa_devices: before.devices.len(),
             };
             enroll::replace(&mut ledger, &mut console, &req, &elig)?
@@ -185,7 +185,7 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
                 account_id: account.clone(),
                 primary: placement(a.primary, a.location_primary, a.bag_primary, "primary")?,
                 backup: placement(a.backup, a.location_backup, a.bag_backup, "backup")?,
-                custodians: a.keys.approvers(&custodians),
+                custodians: a.keys.approvers(&custodians)?,
                 root_mfa_devices: before.devices.len(),
             };
             enroll::enroll(&mut ledger, &mut console, &req, &elig)?
@@ -222,7 +222,7 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
         &ConfirmRequest {
             actor: custodians[0].clone(),
             account_id: account.clone(),
-            custodians: a.keys.approvers(&custodians),
+            custodians: a.keys.approvers(&custodians)?,
         },
         &view,
     )
@@ -257,7 +257,7 @@ fn confirm(c: ConfirmArgs, global: &GlobalArgs) -> CmdResult {
         &ConfirmRequest {
             actor: c.custodians[0].clone(),
             account_id: c.account.clone(),
-            custodians: c.keys.approvers(&c.custodians),
+            custodians: c.keys.approvers(&c.custodians)?,
         },
         &view,
     )?;

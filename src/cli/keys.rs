@@ -171,16 +171,12 @@ fn enrolled(account: Option<&str>, history: bool, global: &GlobalArgs) -> CmdRes
 }
 
 fn verify(a: VerifyArgs, spec: DeviceSpec, global: &GlobalArgs) -> CmdResult {
-    use crate::custody::flows::{verify, Approver};
+    use crate::custody::flows::verify;
     let req = verify::VerifyRequest {
         actor: a.custodians.first().cloned().unwrap_or_default(),
         key_id: a.key.clone(),
         key_device: spec,
-        custodians: a
-            .custodians
-            .iter()
-            .map(|id| Approver::with_devices(id.trim(), &a.keys.devices))
-            .collect(),
+        custodians: a.keys.approver_list(&a.custodians)?,
         new_bag: a.bag.clone(),
     };
     let mut ledger = crate::custody::Station::open(&global.ledger_path()?, None)?;
