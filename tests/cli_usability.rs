@@ -400,3 +400,36 @@ fn a_custodian_device_for_someone_not_approving_is_an_error() {
     let o = c.output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+#[test]
+fn keys_identify_names_the_credential_the_key_in_hand_holds() {
+    let s = Station::new();
+    let (p, b) = s.onboarded();
+    let stranger = s.new_key("stranger.json");
+    let before = s.len();
+    let identify = |spec: &str| {
+        let o = s.run(&["--json", "--device", spec, "keys", "identify"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let v = identify(&s.soft("k1.json"));
+    assert_eq!(v["holds"], format!("root key {p} of account {ACCT}"), "{v}");
+    assert!(v["model"].as_str().unwrap().contains("NOT HARDWARE"), "{v}");
+    assert!(v["firmware_version"].as_str().is_some(), "{v}");
+    assert_eq!(v["aaguid"], "03182ce0-2096-4c47-81aa-eb4fedc46cca");
+    let v = identify(&s.soft("k2.json"));
+    assert_eq!(v["holds"], format!("root key {b} of account {ACCT}"), "{v}");
+    // A custodian's key (with a PIN: the probe asks for it through the PIN source).
+    let v = identify(&s.soft("bob.json"));
+    assert_eq!(v["holds"], "the custodian key of bob (Bob Okafor)", "{v}");
+    let v = identify(&stranger);
+    assert!(v["holds"].is_null(), "{v}");
+    // For people: the same answer in a table.
+    let o = s.run(&["--device", &s.soft("k1.json"), "keys", "identify"]);
+    assert!(
+        stdout(&o).contains(&format!("root key {p}")),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(s.len(), before, "identify records nothing");
+}

@@ -16,6 +16,9 @@ pub enum KeysCmd {
     List,
     /// Show one key in full (its PIN state included)
     Info,
+    /// Ask the key in hand what it is to the ledger: which custodian's key or which root key it
+    /// holds the credential of (a silent probe: no touch), with its model and firmware
+    Identify,
     /// Set the key's PIN, or change it (the current PIN is asked first). Scripted with
     /// --pin-stdin or --pin-fd: the current PIN on the first line when the key has one, then the
     /// new PIN
@@ -77,6 +80,7 @@ pub fn run(cmd: KeysCmd, global: &GlobalArgs) -> CmdResult {
     match cmd {
         KeysCmd::List => list(&spec()?, global.json),
         KeysCmd::Info => info(&spec()?, global.json),
+        KeysCmd::Identify => identify(spec()?, global),
         KeysCmd::SetPin => set_pin(&spec()?, global.pin_source()),
         KeysCmd::SoftInit { file, no_pin } => soft_init(&file, no_pin, global.pin_source()),
         KeysCmd::Attest { out } => {
@@ -238,6 +242,65 @@ fn list(spec: &DeviceSpec, json: bool) -> CmdResult {
         }
         println!("{t}");
     }
+    Ok(Outcome::Ok)
+}
+
+/// What `keys identify` found.
+#[derive(Serialize)]
+struct Identity {
+    path: String,
+    model: String,
+    aaguid: Option<String>,
+    firmware_version: Option<String>,
+    is_software: bool,
+    /// Whose credential the key holds, as the ledger names it; None: none the ledger knows.
+    holds: Option<String>,
+}
+
+fn identify(spec: DeviceSpec, global: &GlobalArgs) -> CmdResult {
+    use crate::custody::flows::{refuse_known, FlowError};
+    let ledger = crate::custody::Station::open_readonly(&global.ledger_path()?)?;
+    let info = device::open(&spec)?.info()?;
+    let mut console = global.console();
+    // The same silent probe enrollment uses to refuse a known key, over every credential the
+    // ledger knows on both RP IDs: "refused, it holds X" is the answer here.
+    let holds = match refuse_known(&mut console, "the key in hand", &spec, ledger.state()) {
+        Ok(()) => None,
+        Err(FlowError::KnownKey { owner, .. }) => Some(owner),
+        Err(e) => return Err(e.into()),
+    };
+    let id = Identity {
+        path: info.path.clone(),
+        model: model_cell(&info),
+        aaguid: info.aaguid_text(),
+        firmware_version: info.firmware_version.clone(),
+        is_software: info.is_software,
+        holds,
+    };
+    if global.json {
+        print_json(&id)?;
+        return Ok(Outcome::Ok);
+    }
+    let mut t = Table::new(["field", "value"]);
+    t.row(["key".to_string(), id.path.clone()]);
+    t.row(["model".to_string(), id.model.clone()]);
+    t.row([
+        "aaguid".to_string(),
+        id.aaguid.clone().unwrap_or_else(|| "-".into()),
+    ]);
+    t.row([
+        "firmware".to_string(),
+        id.firmware_version
+            .clone()
+            .unwrap_or_else(|| "not reported".into()),
+    ]);
+    t.row([
+        "holds".to_string(),
+        id.holds.clone().unwrap_or_else(|| {
+            "no credential this ledger knows (a new or a stranger's key)".into()
+        }),
+    ]);
+    println!("{t}");
     Ok(Outcome::Ok)
 }
 

@@ -28,7 +28,7 @@ pub mod lifecycle;
 pub mod verify;
 
 pub use approve::{gather_approvals, Approver};
-pub use attested::{attest_key, Attested, Eligibility};
+pub use attested::{attest_key, refuse_known, Attested, Eligibility};
 pub use console::{Console, PinKind, PinSource, RecordingConsole, StderrConsole};
 
 use super::dual_control::{Registry, Requirement, Role};
