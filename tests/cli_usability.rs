@@ -433,3 +433,41 @@ fn keys_identify_names_the_credential_the_key_in_hand_holds() {
     );
     assert_eq!(s.len(), before, "identify records nothing");
 }
+
+#[test]
+fn verbose_shows_device_commands_without_secrets() {
+    let s = Station::empty();
+    let key = s.soft("alice.json");
+    let o = s
+        .cmd()
+        .args([
+            "-v",
+            "--pin-env",
+            "ROOTKEY_TEST_PIN",
+            "--device",
+            &key,
+            "keys",
+            "attest",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("authenticatorMakeCredential"), "{err}");
+    assert!(err.contains("pin=given"), "{err}");
+    assert!(!err.contains(PIN), "the PIN itself is never shown: {err}");
+    // Without -v, none of it.
+    let o = s
+        .cmd()
+        .args([
+            "--pin-env",
+            "ROOTKEY_TEST_PIN",
+            "--device",
+            &key,
+            "keys",
+            "attest",
+        ])
+        .output()
+        .unwrap();
+    assert!(!stderr(&o).contains("authenticatorMakeCredential"));
+}

@@ -95,7 +95,11 @@ pub fn message_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut source = e.source();
     while let Some(cause) = source {
-        parts.push(cause.to_string());
+        // Many messages already end with their cause's text: say it once.
+        let text = cause.to_string();
+        if !parts.last().is_some_and(|p| p.ends_with(&text)) {
+            parts.push(text);
+        }
         source = cause.source();
     }
     crate::text::escape(&parts.join(": ")).to_string()

@@ -63,7 +63,7 @@ pub struct GlobalArgs {
     /// Print machine-readable JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,
-    /// More detail on stderr (repeat for more)
+    /// Show what is being done on stderr: every command sent to a key (repeatable)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Security key to use: `hid` (the one plugged in), `hid:PATH` (a hidraw path) or `soft:FILE`
@@ -200,6 +200,7 @@ pub fn main() -> ExitCode {
         }
     };
     let json = cli.global.json;
+    crate::verbose::set_level(cli.global.verbose);
     match run(cli) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
