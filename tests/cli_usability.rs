@@ -471,3 +471,48 @@ fn verbose_shows_device_commands_without_secrets() {
         .unwrap();
     assert!(!stderr(&o).contains("authenticatorMakeCredential"));
 }
+
+#[test]
+fn yes_goes_through_the_enter_steps_at_a_terminal() {
+    let s = Station::new();
+    let (p, _) = s.onboarded();
+    // script(1) gives the binary a terminal on stdin, so steps wait for Enter unless --yes; its
+    // own stdin is empty, so a wait ends in "stdin closed" instead of hanging.
+    let run = |yes: bool| {
+        let mut line = format!(
+            "timeout 20 {} --pin-env ROOTKEY_TEST_PIN{} checkout --key {p} --reason r \
+             --ticket T-1 --window 1h --requester alice --approver bob",
+            env!("CARGO_BIN_EXE_rootkey"),
+            if yes { " --yes" } else { "" }
+        );
+        for who in ["alice", "bob"] {
+            line += &format!(
+                " --custodian-device {who}={}",
+                s.soft(&format!("{who}.json"))
+            );
+        }
+        let o = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env("ROOTKEY_LEDGER", s.path("ledger.db"))
+            .env("ROOTKEY_CONFIG", s.path("none.toml"))
+            .env("ROOTKEY_TEST_PIN", PIN)
+            .env_remove("ROOTKEY_DEVICE")
+            .stdin(Stdio::null())
+            .output()
+            .expect("script(1) from util-linux");
+        (o.status.code(), stdout(&o))
+    };
+    let before = s.len();
+    let (code, out) = run(false);
+    assert_ne!(code, Some(0), "waited for Enter and got none: {out}");
+    assert!(out.contains("[Enter to continue"), "{out}");
+    assert_eq!(s.len(), before);
+    let (code, out) = run(true);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("[Enter to continue"), "{out}");
+    assert!(
+        out.contains("insert your key"),
+        "the steps are still shown: {out}"
+    );
+    assert_eq!(s.len(), before + 1);
+}
