@@ -1,4 +1,4 @@
-//! `-v`: what rootkey is doing, on stderr (the commands sent to keys). One process-wide level,
+//! `-v`: what rootkey is doing, on stderr (commands sent to keys, AWS calls). One process-wide level,
 //! set once by the CLI; the layers that touch the outside world report through [`note`].
 
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -2,6 +2,8 @@
 //! descriptor or a variable; errors as JSON; exit statuses; account ids as the console prints
 //! them.
 
+#[path = "support/moto.rs"]
+mod moto;
 mod station;
 
 use std::process::{Command, Output, Stdio};
@@ -435,7 +437,7 @@ fn keys_identify_names_the_credential_the_key_in_hand_holds() {
 }
 
 #[test]
-fn verbose_shows_device_commands_without_secrets() {
+fn verbose_shows_device_commands_and_aws_calls_without_secrets() {
     let s = Station::empty();
     let key = s.soft("alice.json");
     let o = s
@@ -470,6 +472,39 @@ fn verbose_shows_device_commands_without_secrets() {
         .output()
         .unwrap();
     assert!(!stderr(&o).contains("authenticatorMakeCredential"));
+
+    let moto = moto::Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("none.toml"), "").unwrap();
+    let posture = |v: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_rootkey"))
+            .arg(v)
+            .args(["--json", "aws", "posture", "--region", "us-east-1"])
+            .args(["--endpoint-url", &moto.url()])
+            .env("AWS_ACCESS_KEY_ID", "AKIDNEVERSHOWN")
+            .env("AWS_SECRET_ACCESS_KEY", "testing-secret-never-shown")
+            .env("AWS_CONFIG_FILE", dir.path().join("none"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+            .env("ROOTKEY_CONFIG", dir.path().join("none.toml"))
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap();
+        (o.status.code(), stderr(&o), o.stdout)
+    };
+    let (code, err, out) = posture("-vv");
+    assert!(
+        err.contains("aws: sts:GetCallerIdentity (127.0.0.1"),
+        "{err}"
+    );
+    assert!(err.contains("aws: iam:GetAccountSummary"), "{err}");
+    assert!(err.contains("HTTP 200"), "-vv shows how calls ended: {err}");
+    for secret in ["AKIDNEVERSHOWN", "testing-secret-never-shown"] {
+        assert!(!err.contains(secret), "{err}");
+    }
+    // stdout is the same JSON report, untouched by -v (one run: moto's CloudTrail retries are slow).
+    assert_eq!(code, Some(1), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("stdout is the JSON report");
+    assert_eq!(v["accounts"][0]["account_id"], "123456789012");
 }
 
 #[test]

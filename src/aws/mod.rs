@@ -14,6 +14,7 @@ pub mod lake;
 pub mod model;
 pub mod read;
 pub mod serial;
+mod trace;
 
 pub use client::{AwsOptions, DEFAULT_CONCURRENCY};
 pub use findings::{evaluate, AccountReport, Finding, FindingConfig, FindingId, Report, Severity};

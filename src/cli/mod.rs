@@ -63,7 +63,8 @@ pub struct GlobalArgs {
     /// Print machine-readable JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,
-    /// Show what is being done on stderr: every command sent to a key (repeatable)
+    /// Show what is being done on stderr: every command sent to a key, every AWS call (-vv: and
+    /// how each ended)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Security key to use: `hid` (the one plugged in), `hid:PATH` (a hidraw path) or `soft:FILE`
