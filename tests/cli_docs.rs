@@ -266,3 +266,55 @@ fn every_documented_command_parses_with_the_real_definition() {
         failures.join("\n")
     );
 }
+
+/// `./scripts/demo` on a fresh clone says it is building, with an estimate, and lets cargo show
+/// its progress (no `--quiet`) before it runs the demo. A stand-in `cargo` on PATH records how
+/// it was called and "builds" a binary that only reports it ran, so no real build happens here.
+#[test]
+fn scripts_demo_announces_the_build_and_shows_cargo_progress() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    let target = dir.path().join("target");
+    std::fs::create_dir_all(&bin).unwrap();
+    let cargo = bin.join("cargo");
+    std::fs::write(
+        &cargo,
+        "#!/bin/sh\necho \"cargo $*\" >&2\necho '   Compiling rootkey (stand-in)' >&2\n\
+         mkdir -p \"$CARGO_TARGET_DIR/debug\"\n\
+         printf '#!/bin/sh\\necho \"demo ran: $*\"\\n' > \"$CARGO_TARGET_DIR/debug/rootkey\"\n\
+         chmod +x \"$CARGO_TARGET_DIR/debug/rootkey\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = || {
+        Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/demo"))
+            .arg("--dir")
+            .arg(dir.path().join("d"))
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let announce = err
+        .find("first build of rootkey")
+        .expect("announces the first build");
+    assert!(err.contains("minutes"), "gives an estimate: {err}");
+    let build = err
+        .find("cargo build --locked --bin rootkey")
+        .expect("cargo builds");
+    assert!(announce < build, "announces before building: {err}");
+    assert!(!err.contains("--quiet"), "cargo's progress is shown: {err}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("demo ran: demo --dir"));
+    // Built already: no first-build estimate.
+    let o = run();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("first build"), "{err}");
+    assert!(err.contains("up to date"), "{err}");
+}
