@@ -82,6 +82,11 @@ impl Config {
         self.table.get(name)
     }
 
+    /// The names of the file's top-level tables and keys, as written.
+    pub fn sections(&self) -> impl Iterator<Item = &str> {
+        self.table.keys().map(String::as_str)
+    }
+
     /// Deserializes section `[name]`; a missing section gives `T::default()`.
     pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, ConfigError> {
         match self.table.get(name) {

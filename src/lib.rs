@@ -19,4 +19,5 @@ pub mod fsutil;
 pub mod ledger;
 pub mod report;
 pub mod text;
+pub mod verbose;
 pub mod webauthn;

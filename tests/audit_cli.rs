@@ -62,7 +62,7 @@ fn append(
 /// --approvers id-dana` can approve through the real binary).
 fn enroll_auditor(l: &mut Ledger, dir: &Path, t: OffsetDateTime, two: &[&TestCustodian]) {
     use rootkey::device::{soft::SoftAuthenticator, Authenticator};
-    let mut key = SoftAuthenticator::open(&dir.join("dana.json")).unwrap();
+    let mut key = SoftAuthenticator::create(&dir.join("dana.json")).unwrap();
     key.set_pin(None, AUDITOR_PIN).unwrap();
     let (_, reg) = rootkey::device::attest_on(
         &mut key,
@@ -712,7 +712,7 @@ fn bad_input_exits_2_and_appends_nothing() {
                 "--out",
                 out.to_str().unwrap(),
             ],
-            "unknown report format",
+            "[possible values: md, html, json]",
         ),
         (
             vec![

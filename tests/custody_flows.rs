@@ -128,6 +128,7 @@ fn wrong_key_at_checkin_is_refused() {
     let (p, _) = s.onboarded();
     assert!(checkout(&s, &p, "alice", "bob").status.success());
     let before = s.len();
+    s.new_key("stranger.json");
     for other in ["k2.json", "stranger.json"] {
         let o = s.run(&[
             "--device",
@@ -140,7 +141,8 @@ fn wrong_key_at_checkin_is_refused() {
             "--custodians",
             "alice,bob",
         ]);
-        assert_eq!(o.status.code(), Some(2));
+        // The check ran and found the wrong key: exit 1, like every refused proof.
+        assert_eq!(o.status.code(), Some(1));
         assert!(stderr(&o).contains("possession proof"), "{}", stderr(&o));
     }
     assert_eq!(s.len(), before);
@@ -223,7 +225,8 @@ fn aws_not_showing_a_key_records_nothing() {
     let (p, _) = s.enroll();
     let before = s.len();
     let o = s.confirm(&[Station::serial(&p)]);
-    assert_eq!(o.status.code(), Some(2));
+    // AWS was read and does not show the key: a finding (1), not a failure to run (2).
+    assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
     assert!(
         e.contains("AWS does not show backup key") && e.contains(&Station::serial(&p)),

@@ -26,7 +26,7 @@ fn demo_runs_the_whole_story_and_its_ledger_verifies() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     for step in [
-        "keys set-pin",
+        "keys soft-init",
         "custodian bootstrap",
         "custodian add dana",
         "enroll --account 123456789012",

@@ -125,7 +125,21 @@ impl HidStation {
                 .arg("--policy")
                 .arg(self.path("policy.toml"));
         }
-        for (who, i) in custodians {
+        // Only the people the command asks to approve: naming anyone else is an error.
+        let named = |who: &str| {
+            args.windows(2).any(|w| {
+                matches!(
+                    w[0],
+                    "--custodians"
+                        | "--approvers"
+                        | "--requester"
+                        | "--approver"
+                        | "--first"
+                        | "--second"
+                ) && w[1].split(',').any(|p| p == who)
+            })
+        };
+        for (who, i) in custodians.iter().filter(|(who, _)| named(who)) {
             c.arg("--custodian-device")
                 .arg(format!("{who}={}", self.keys.spec(*i)));
         }

@@ -29,6 +29,16 @@ fn soft(path: &Path) -> String {
     format!("soft:{}", path.display())
 }
 
+/// Creates a soft key without a PIN in `path`, as a user would, and returns its spec.
+fn new_soft(path: &Path) -> String {
+    let o = rootkey(
+        &["keys", "soft-init", path.to_str().unwrap(), "--no-pin"],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    soft(path)
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -54,7 +64,7 @@ fn list_without_keys_prints_an_empty_json_array_and_a_udev_hint() {
 #[test]
 fn list_with_a_soft_key_shows_that_one_key() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = soft(&dir.path().join("k.json"));
+    let spec = new_soft(&dir.path().join("k.json"));
     let o = rootkey(&["--device", &spec, "keys", "list", "--json"], b"");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -78,7 +88,7 @@ fn list_with_a_soft_key_shows_that_one_key() {
 #[test]
 fn info_shows_pin_state() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = soft(&dir.path().join("k.json"));
+    let spec = new_soft(&dir.path().join("k.json"));
     let o = rootkey(&["--device", &spec, "keys", "info", "--json"], b"");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -141,7 +151,7 @@ fn verify_evidence(ev: &Evidence, root_pem: &[u8]) {
 #[test]
 fn attest_writes_evidence_in_the_shared_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = soft(&dir.path().join("k.json"));
+    let spec = new_soft(&dir.path().join("k.json"));
     let out = dir.path().join("evidence.json");
     let o = rootkey(
         &[
@@ -176,7 +186,7 @@ fn attest_writes_evidence_in_the_shared_schema() {
 #[test]
 fn set_pin_then_attest_needs_the_pin() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = soft(&dir.path().join("k.json"));
+    let spec = new_soft(&dir.path().join("k.json"));
     let o = rootkey(
         &["--device", &spec, "keys", "set-pin", "--pin-stdin"],
         b"4321\n",
@@ -282,6 +292,7 @@ fn unreadable_corrupt_or_exposed_state_files_are_refused() {
     assert_eq!(std::fs::read(&c).unwrap(), b"\x00garbage");
 
     let x = dir.path().join("exposed.json");
+    new_soft(&x);
     let o = rootkey(&["--device", &soft(&x), "keys", "list"], b"");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     std::fs::set_permissions(&x, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -293,7 +304,7 @@ fn unreadable_corrupt_or_exposed_state_files_are_refused() {
 #[test]
 fn attest_to_an_unwritable_place_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = soft(&dir.path().join("k.json"));
+    let spec = new_soft(&dir.path().join("k.json"));
     let out = dir.path().join("no-such-dir").join("e.json");
     let o = rootkey(
         &[
@@ -309,4 +320,58 @@ fn attest_to_an_unwritable_place_leaves_nothing_behind() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot write"), "{}", stderr(&o));
     assert!(!out.exists());
+}
+
+#[test]
+fn soft_keys_are_created_only_when_asked_and_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = dir.path().join("k.json");
+    // Naming a key that does not exist is an error that says how to create one; nothing is
+    // written (no key file, no CA), by `keys list` or any other command.
+    for args in [
+        vec!["keys", "list"],
+        vec!["keys", "info"],
+        vec!["keys", "attest"],
+        vec!["keys", "set-pin", "--pin-stdin"],
+    ] {
+        let mut a = vec!["--device", "soft:"];
+        let spec = soft(&k);
+        a[1] = &spec;
+        a.extend(&args);
+        let o = rootkey(&a, b"1234\n");
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains("keys soft-init"), "{}", stderr(&o));
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "{args:?} wrote a file"
+        );
+    }
+
+    // soft-init with a scripted PIN: the key exists, with that PIN.
+    let o = rootkey(
+        &["keys", "soft-init", k.to_str().unwrap(), "--pin-stdin"],
+        b"4321\n",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = rootkey(&["--json", "--device", &soft(&k), "keys", "info"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["pin_set"], true, "{v}");
+    let before = std::fs::read(&k).unwrap();
+    // keys list reads only.
+    let o = rootkey(&["--device", &soft(&k), "keys", "list"], b"");
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(std::fs::read(&k).unwrap(), before);
+
+    // Never overwritten, not even with --no-pin.
+    let o = rootkey(&["keys", "soft-init", k.to_str().unwrap(), "--no-pin"], b"");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&k).unwrap(), before);
+
+    // No PIN source and no terminal: refused, not a key without a PIN.
+    let k2 = dir.path().join("k2.json");
+    let o = rootkey(&["keys", "soft-init", k2.to_str().unwrap()], b"");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--pin-stdin"), "{}", stderr(&o));
 }

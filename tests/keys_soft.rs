@@ -17,6 +17,11 @@ fn open(path: &Path) -> Box<dyn device::Authenticator> {
     device::open(&DeviceSpec::Soft(path.to_path_buf())).expect("soft key opens")
 }
 
+/// A new soft key in `path` (open() never creates one).
+fn create(path: &Path) -> Box<dyn device::Authenticator> {
+    Box::new(device::soft::SoftAuthenticator::create(path).expect("soft key created"))
+}
+
 fn make(pin: Option<&str>) -> MakeCredential {
     MakeCredential {
         rp_id: RP.into(),
@@ -124,7 +129,7 @@ fn verify_packed(att_obj: &[u8], client_data: &[u8], root_pem: &[u8]) -> Result<
 #[test]
 fn registration_attestation_verifies_against_the_local_ca() {
     let dir = tempfile::tempdir().unwrap();
-    let mut key = open(&dir.path().join("key.json"));
+    let mut key = create(&dir.path().join("key.json"));
     let req = make(None);
     let reg = key.make_credential(&req).unwrap();
     let root_pem = std::fs::read(dir.path().join("rootkey-soft-ca.pem")).unwrap();
@@ -145,7 +150,7 @@ fn registration_attestation_verifies_against_the_local_ca() {
     // The check above can fail: a changed client data or a flipped signature byte is caught.
     assert!(verify_packed(&reg.attestation_object, b"other client data", &root_pem).is_err());
     let other_dir = tempfile::tempdir().unwrap();
-    open(&other_dir.path().join("k.json"));
+    create(&other_dir.path().join("k.json"));
     let other_root = std::fs::read(other_dir.path().join("rootkey-soft-ca.pem")).unwrap();
     let e = verify_packed(&reg.attestation_object, &req.client_data, &other_root).unwrap_err();
     assert!(e.contains("leaf not signed by root"), "{e}");
@@ -154,7 +159,7 @@ fn registration_attestation_verifies_against_the_local_ca() {
 #[test]
 fn assertions_verify_with_the_credential_key_and_the_counter_rises() {
     let dir = tempfile::tempdir().unwrap();
-    let mut key = open(&dir.path().join("key.json"));
+    let mut key = create(&dir.path().join("key.json"));
     let reg = key.make_credential(&make(None)).unwrap();
     let reg_count = AuthData::parse(&reg.auth_data).unwrap().sign_count;
 
@@ -182,7 +187,7 @@ fn assertions_verify_with_the_credential_key_and_the_counter_rises() {
 #[test]
 fn unknown_credential_or_rp_gives_no_credentials() {
     let dir = tempfile::tempdir().unwrap();
-    let mut key = open(&dir.path().join("key.json"));
+    let mut key = create(&dir.path().join("key.json"));
     let reg = key.make_credential(&make(None)).unwrap();
     let e = key
         .get_assertion(&get(b"not a credential", b"x", None))
@@ -205,7 +210,7 @@ fn unknown_credential_or_rp_gives_no_credentials() {
 #[test]
 fn with_a_pin_set_a_wrong_or_missing_pin_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let mut key = open(&dir.path().join("key.json"));
+    let mut key = create(&dir.path().join("key.json"));
     let reg = key.make_credential(&make(None)).unwrap();
     key.set_pin(None, "246810").unwrap();
     assert_eq!(key.info().unwrap().pin_set, Some(true));
@@ -245,7 +250,7 @@ fn state_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("key.json");
     let (cred, key_pub, count) = {
-        let mut key = open(&path);
+        let mut key = create(&path);
         let reg = key.make_credential(&make(None)).unwrap();
         key.set_pin(None, "1234").unwrap();
         let a = key
@@ -271,7 +276,7 @@ fn state_survives_a_restart() {
 fn a_state_file_others_can_read_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("key.json");
-    drop(open(&path));
+    drop(create(&path));
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let e = device::open(&DeviceSpec::Soft(path.clone()))
         .err()
@@ -290,6 +295,26 @@ fn a_state_file_others_can_read_is_refused() {
         .err()
         .expect("refused");
     assert!(matches!(e, DeviceError::StateInsecure { .. }), "{e:?}");
+}
+
+#[test]
+fn a_missing_key_is_not_created_and_an_existing_one_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("key.json");
+    let e = device::open(&DeviceSpec::Soft(path.clone()))
+        .err()
+        .expect("refused");
+    assert!(matches!(e, DeviceError::SoftMissing { .. }), "{e:?}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+    drop(create(&path));
+    let before = std::fs::read(&path).unwrap();
+    let e = device::soft::SoftAuthenticator::create(&path).expect_err("refused");
+    assert!(matches!(e, DeviceError::SoftExists { .. }), "{e:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
 #[test]

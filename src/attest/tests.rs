@@ -63,7 +63,9 @@ fn relaxed(allow_software: bool) -> Policy {
 /// A real registration from rootkey's software authenticator, verified with its CA trusted as
 /// a user root (the way `--roots DIR` trusts it), and the policy that trusts that root.
 fn soft_registration(dir: &std::path::Path, allow_software: bool) -> (AttestationResult, Policy) {
-    let mut key = crate::device::soft::SoftAuthenticator::open(&dir.join("key.json")).unwrap();
+    // One key per call (a soft key is never created over an existing one).
+    let file = dir.join(format!("key-{allow_software}.json"));
+    let mut key = crate::device::soft::SoftAuthenticator::create(&file).unwrap();
     let (evidence, _) = crate::device::attest(&mut key, None).unwrap();
     let mut trust = TrustStore::pinned();
     let pem = std::fs::read(dir.join(crate::device::soft::CA_PEM_FILE)).unwrap();

@@ -85,7 +85,12 @@ pub async fn load_sdk_config(opts: &AwsOptions) -> SdkConfig {
     if let Some(h) = &opts.http_client {
         loader = loader.http_client(h.clone());
     }
-    let sdk = loader.load().await;
+    let mut sdk = loader.load().await;
+    // `-v`: report every call (src/aws/trace.rs).
+    if crate::verbose::level() > 0 {
+        let http = super::trace::traced(sdk.http_client());
+        sdk = sdk.to_builder().http_client(http).build();
+    }
     if sdk.region().is_none() {
         sdk.to_builder()
             .region(Region::new(FALLBACK_REGION))

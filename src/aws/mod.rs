@@ -15,6 +15,7 @@ pub mod model;
 pub mod read;
 pub mod s3;
 pub mod serial;
+mod trace;
 
 pub use client::{AwsOptions, DEFAULT_CONCURRENCY};
 pub use findings::{evaluate, AccountReport, Finding, FindingConfig, FindingId, Report, Severity};

@@ -13,7 +13,6 @@ use super::ledger::parse_vkey;
 use super::{CmdResult, GlobalArgs, Outcome};
 use crate::aws::{self, FindingConfig, Scope};
 use crate::custody::audit_flow::{self, AuditRequest, Recorded};
-use crate::custody::flows::Approver;
 use crate::ledger::VerifierKey;
 use crate::report::{self, Format, Verdict};
 
@@ -52,7 +51,9 @@ pub struct AuditArgs {
     #[arg(long)]
     pub list_checks: bool,
     /// Report format: md, html or json [default: md, or json with --json]
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    // Possible values, so completions and --help offer them.
+    #[arg(long, value_name = "FORMAT", value_parser = clap::builder::TypedValueParser::try_map(
+        clap::builder::PossibleValuesParser::new(["md", "html", "json"]), |s| parse_format(&s)))]
     pub format: Option<Format>,
     /// Write the report to FILE (atomically) instead of stdout
     #[arg(long, value_name = "FILE")]
@@ -192,11 +193,7 @@ pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
             .first()
             .cloned()
             .unwrap_or_else(|| "auditor".into());
-        let approvers: Vec<_> = args
-            .approvers
-            .iter()
-            .map(|id| Approver::with_devices(id, &args.keys.devices))
-            .collect();
+        let approvers = args.keys.approver_list(&args.approvers)?;
         match audit_flow::record(
             &ledger,
             args.signing_key.as_deref(),

@@ -103,13 +103,8 @@ fn parse_concurrency(s: &str) -> Result<usize, String> {
     }
 }
 
-pub(super) fn parse_account_id(s: &str) -> Result<String, String> {
-    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(s.to_string())
-    } else {
-        Err(format!("`{s}` is not a 12-digit AWS account id"))
-    }
-}
+// The one account-id parser, shared with every command that takes an account.
+pub(super) use super::parse_account_id;
 
 /// The forms `--since` accepts, for its messages.
 const SINCE_FORMS: &str = "a date (2024-01-31), an RFC 3339 time (2024-01-31T10:00:00Z) or a \

@@ -29,7 +29,7 @@ pub fn run(a: CheckinArgs, global: &GlobalArgs) -> CmdResult {
         key_id: a.key.clone(),
         key_device: DeviceSpec::from_flag(global.device.as_deref())?,
         bag_serial: a.bag.clone(),
-        custodians: a.keys.approvers(&a.custodians),
+        custodians: a.keys.approvers(&a.custodians)?,
     };
     let mut ledger = Station::open(&global.ledger_path()?, None)?;
     let o = checkin::checkin(&mut ledger, &mut global.console(), &req)?;

@@ -42,7 +42,11 @@ pub fn run(a: CheckoutArgs, global: &GlobalArgs) -> CmdResult {
         reason: a.reason.clone(),
         ticket: a.ticket.clone(),
         window: a.window.clone(),
-        requester: Approver::with_devices(&a.requester, &a.keys.devices),
+        requester: {
+            a.keys
+                .check_named(&[a.requester.clone(), a.approver.clone()])?;
+            Approver::with_devices(&a.requester, &a.keys.devices)
+        },
         approver: Approver::with_devices(&a.approver, &a.keys.devices),
         bag_broken: a.bag_broken.clone(),
     };

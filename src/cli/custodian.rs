@@ -1,6 +1,6 @@
 //! `rootkey custodian ...`: the people who approve (bootstrap, add, remove, list).
 
-use super::{print_json, CmdResult, GlobalArgs, Outcome, Table};
+use super::{print_json, CliError, CmdResult, GlobalArgs, Outcome, Table};
 use crate::custody::flows::approve::parse_custodian_device;
 use crate::custody::flows::custodians::{
     self, AddRequest, BootstrapRequest, CustodianOutcome, NewCustodian, RemoveRequest,
@@ -19,10 +19,55 @@ pub struct CustodianDevices {
 }
 
 impl CustodianDevices {
-    /// The approvers for `ids`, each with their key.
-    pub fn approvers<const N: usize>(&self, ids: &[String; N]) -> [Approver; N] {
-        ids.clone()
-            .map(|id| Approver::with_devices(&id, &self.devices))
+    /// The approvers for `ids`, each with their key; see [`Self::check_named`].
+    pub fn approvers<const N: usize>(&self, ids: &[String; N]) -> Result<[Approver; N], CliError> {
+        self.check_named(ids)?;
+        Ok(ids
+            .clone()
+            .map(|id| Approver::with_devices(id.trim(), &self.devices)))
+    }
+
+    /// The approvers for a list of `ids`, each with their key; see [`Self::check_named`].
+    pub fn approver_list(&self, ids: &[String]) -> Result<Vec<Approver>, CliError> {
+        self.check_named(ids)?;
+        Ok(ids
+            .iter()
+            .map(|id| Approver::with_devices(id.trim(), &self.devices))
+            .collect())
+    }
+
+    /// No silent fallbacks: every `--custodian-device ID=SPEC` must name someone this command
+    /// asks to approve, and only once. A misspelt id would otherwise be ignored and that
+    /// person's approval taken from whatever `hid` key is plugged in.
+    pub fn check_named(&self, ids: &[String]) -> Result<(), CliError> {
+        let key = |s: &str| crate::text::id_key(s.trim());
+        for (i, (id, _)) in self.devices.iter().enumerate() {
+            if self.devices[..i]
+                .iter()
+                .any(|(other, _)| key(other) == key(id))
+            {
+                return Err(format!(
+                    "--custodian-device names {} twice: give each person's key once",
+                    crate::text::escape(id)
+                )
+                .into());
+            }
+            if !ids.iter().any(|named| key(named) == key(id)) {
+                return Err(format!(
+                    "--custodian-device {}=...: {} is not asked to approve this command (it \
+                     names {}); remove it or correct the id",
+                    crate::text::escape(id),
+                    crate::text::escape(id),
+                    if ids.is_empty() {
+                        "nobody".to_string()
+                    } else {
+                        crate::text::escape(&ids.join(", ")).to_string()
+                    }
+                )
+                .into());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -175,6 +220,7 @@ pub fn run(cmd: CustodianCmd, global: &GlobalArgs) -> CmdResult {
     let outcome = match cmd {
         CustodianCmd::List => return list(&Station::open_readonly(&path)?, global.json),
         CustodianCmd::Bootstrap(a) => {
+            a.keys.check_named(&[a.first.clone(), a.second.clone()])?;
             let person = |id: &String, name: &String| NewCustodian {
                 id: id.clone(),
                 name: name.clone(),
@@ -198,7 +244,7 @@ pub fn run(cmd: CustodianCmd, global: &GlobalArgs) -> CmdResult {
                     role: a.role.into(),
                     device: DeviceSpec::from_flag(global.device.as_deref())?,
                 },
-                approvers: a.keys.approvers(&a.approvers),
+                approvers: a.keys.approvers(&a.approvers)?,
             };
             let elig = a.trust.eligibility(global)?;
             custodians::add(&mut Station::open(&path, None)?, &mut console, &req, &elig)?
@@ -209,11 +255,7 @@ pub fn run(cmd: CustodianCmd, global: &GlobalArgs) -> CmdResult {
                 id: a.id.clone(),
                 device: DeviceSpec::from_flag(global.device.as_deref())?,
                 reason: a.reason.clone(),
-                approvers: a
-                    .approvers
-                    .iter()
-                    .map(|id| Approver::with_devices(id.trim(), &a.keys.devices))
-                    .collect(),
+                approvers: a.keys.approver_list(&a.approvers)?,
             };
             let elig = a.trust.eligibility(global)?;
             custodians::rotate(&mut Station::open(&path, None)?, &mut console, &req, &elig)?
@@ -223,7 +265,7 @@ pub fn run(cmd: CustodianCmd, global: &GlobalArgs) -> CmdResult {
                 actor: a.approvers[0].clone(),
                 id: a.id.clone(),
                 reason: a.reason.clone(),
-                approvers: a.keys.approvers(&a.approvers),
+                approvers: a.keys.approvers(&a.approvers)?,
             };
             custodians::remove(&mut Station::open(&path, None)?, &mut console, &req)?
         }

@@ -213,6 +213,27 @@ impl Keys {
         }
     }
 
+    /// The command that gives key `name` its PIN: a software key is created with it
+    /// (`keys soft-init`: rootkey never creates one unasked); a virtual USB key exists already.
+    fn set_pin_args(&self, name: &str) -> Vec<String> {
+        let args: Vec<String> = match self {
+            Keys::Soft(dir) => vec![
+                "keys".into(),
+                "soft-init".into(),
+                dir.join(format!("{name}.json")).display().to_string(),
+            ],
+            Keys::Hid(_) => vec![
+                "--device".into(),
+                self.spec(name),
+                "keys".into(),
+                "set-pin".into(),
+            ],
+        };
+        args.into_iter()
+            .chain(["--pin-stdin".to_string()])
+            .collect()
+    }
+
     fn what(&self) -> &'static str {
         match self {
             Keys::Soft(_) => "software keys",
@@ -431,12 +452,13 @@ fn story(mut r: Runner, f: &Files, k: &Keys) -> CmdResult {
     eprintln!("   the auditor records the verifier key {vkey}");
 
     r.heading(
-        "Everyone sets a PIN on their key",
+        "Everyone's key gets a PIN",
         "Approvals need the person, not only the key: a touch and the PIN.",
     );
-    for key in [&alice, &bob, &dana, &primary, &backup] {
+    for name in KEY_NAMES {
+        let args = k.set_pin_args(name);
         r.run(
-            &["--device", key, "keys", "set-pin", "--pin-stdin"],
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
             Some(&format!("{DEMO_PIN}\n")),
             Expect::Success,
         )?;
@@ -672,8 +694,9 @@ fn story(mut r: Runner, f: &Files, k: &Keys) -> CmdResult {
         &backup_id,
         "--custodians",
         "bob",
+        "--custodian-device",
+        &bob_dev,
     ]);
-    args.extend(custodian_devices);
     r.run(&args, None, Expect::Success)?;
 
     r.heading(

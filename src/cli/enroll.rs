@@ -29,8 +29,8 @@ const POLL_EVERY: Duration = Duration::from_secs(5);
 pub struct EnrollArgs {
     #[command(subcommand)]
     pub confirm: Option<EnrollCmd>,
-    /// The 12-digit AWS account id
-    #[arg(long, value_name = "ID", required = true)]
+    /// The AWS account id (123456789012 or 1234-5678-9012)
+    #[arg(long, value_name = "ID", required = true, value_parser = super::parse_account_id)]
     pub account: Option<String>,
     /// Enroll a successor for this key (same account and role) instead of a new pair: give
     /// only that role's flags (--primary/--location-primary/--bag-primary, or the backup's);
@@ -93,8 +93,8 @@ pub enum EnrollCmd {
 /// `rootkey enroll confirm` flags.
 #[derive(Debug, clap::Args)]
 pub struct ConfirmArgs {
-    /// The 12-digit AWS account id
-    #[arg(long, value_name = "ID")]
+    /// The AWS account id (123456789012 or 1234-5678-9012)
+    #[arg(long, value_name = "ID", value_parser = super::parse_account_id)]
     pub account: String,
     /// The two approving custodians, as A,B
     #[arg(long, value_name = "A,B", value_parser = parse_pair)]
@@ -174,7 +174,7 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
                 actor: custodians[0].clone(),
                 key_id: old.clone(),
                 placement,
-                custodians: a.keys.approvers(&custodians),
+                custodians: a.keys.approvers(&custodians)?,
                 root_mfa_devices: before.devices.len(),
             };
             enroll::replace(&mut ledger, &mut console, &req, &elig)?
@@ -185,7 +185,7 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
                 account_id: account.clone(),
                 primary: placement(a.primary, a.location_primary, a.bag_primary, "primary")?,
                 backup: placement(a.backup, a.location_backup, a.bag_backup, "backup")?,
-                custodians: a.keys.approvers(&custodians),
+                custodians: a.keys.approvers(&custodians)?,
                 root_mfa_devices: before.devices.len(),
             };
             enroll::enroll(&mut ledger, &mut console, &req, &elig)?
@@ -222,7 +222,7 @@ pub fn run(a: EnrollArgs, global: &GlobalArgs) -> CmdResult {
         &ConfirmRequest {
             actor: custodians[0].clone(),
             account_id: account.clone(),
-            custodians: a.keys.approvers(&custodians),
+            custodians: a.keys.approvers(&custodians)?,
         },
         &view,
     )
@@ -257,7 +257,7 @@ fn confirm(c: ConfirmArgs, global: &GlobalArgs) -> CmdResult {
         &ConfirmRequest {
             actor: c.custodians[0].clone(),
             account_id: c.account.clone(),
-            custodians: c.keys.approvers(&c.custodians),
+            custodians: c.keys.approvers(&c.custodians)?,
         },
         &view,
     )?;

@@ -1,12 +1,13 @@
 //! `rootkey keys ...`: list and inspect security keys, set their PIN, produce attestation evidence.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::{print_json, CliError, CmdResult, GlobalArgs, Outcome, Table};
-use crate::device::{self, Authenticator, DeviceError, DeviceInfo, DeviceSpec};
+use crate::custody::flows::PinSource;
+use crate::device::{self, DeviceInfo, DeviceSpec};
 
 /// `rootkey keys` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -15,26 +16,32 @@ pub enum KeysCmd {
     List,
     /// Show one key in full (its PIN state included)
     Info,
-    /// Set the key's PIN, or change it (the current PIN is asked first)
-    SetPin {
-        /// Read PINs from stdin instead of prompting: one line with the new PIN, or, when the
-        /// key already has a PIN, the current PIN on the first line and the new one on the second
+    /// Ask the key in hand what it is to the ledger: which custodian's key or which root key it
+    /// holds the credential of (a silent probe: no touch), with its model and firmware
+    Identify,
+    /// Set the key's PIN, or change it (the current PIN is asked first). Scripted with
+    /// --pin-stdin or --pin-fd: the current PIN on the first line when the key has one, then the
+    /// new PIN
+    SetPin,
+    /// Create a software authenticator in FILE, for tests and demos (refuses to overwrite one),
+    /// and set its PIN: from --pin-stdin, --pin-fd or --pin-env, else prompted
+    SoftInit {
+        /// The new key's state file (then use it as `--device soft:FILE`)
+        file: PathBuf,
+        /// Leave the new key without a PIN
         #[arg(long)]
-        pin_stdin: bool,
+        no_pin: bool,
     },
     /// Make a custody credential and write its attestation evidence (JSON)
     Attest {
         /// Write the evidence to FILE instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Read the key's PIN from the first line of stdin instead of prompting
-        #[arg(long)]
-        pin_stdin: bool,
     },
     /// List the keys in custody, from the ledger: location, bag, whether out, last proof
     Enrolled {
         /// Only the keys guarding this AWS account
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = super::parse_account_id)]
         account: Option<String>,
         /// Also print each key's history: where it has been, who had it, when it proved itself
         #[arg(long)]
@@ -73,9 +80,11 @@ pub fn run(cmd: KeysCmd, global: &GlobalArgs) -> CmdResult {
     match cmd {
         KeysCmd::List => list(&spec()?, global.json),
         KeysCmd::Info => info(&spec()?, global.json),
-        KeysCmd::SetPin { pin_stdin } => set_pin(&spec()?, pin_stdin),
-        KeysCmd::Attest { out, pin_stdin } => {
-            attest(&spec()?, out.as_deref(), pin_stdin, global.json)
+        KeysCmd::Identify => identify(spec()?, global),
+        KeysCmd::SetPin => set_pin(&spec()?, global.pin_source()),
+        KeysCmd::SoftInit { file, no_pin } => soft_init(&file, no_pin, global.pin_source()),
+        KeysCmd::Attest { out } => {
+            attest(&spec()?, out.as_deref(), global.pin_source(), global.json)
         }
         KeysCmd::Enrolled { account, history } => enrolled(account.as_deref(), history, global),
         KeysCmd::Verify(args) => verify(args, spec()?, global),
@@ -166,16 +175,12 @@ fn enrolled(account: Option<&str>, history: bool, global: &GlobalArgs) -> CmdRes
 }
 
 fn verify(a: VerifyArgs, spec: DeviceSpec, global: &GlobalArgs) -> CmdResult {
-    use crate::custody::flows::{verify, Approver};
+    use crate::custody::flows::verify;
     let req = verify::VerifyRequest {
         actor: a.custodians.first().cloned().unwrap_or_default(),
         key_id: a.key.clone(),
         key_device: spec,
-        custodians: a
-            .custodians
-            .iter()
-            .map(|id| Approver::with_devices(id.trim(), &a.keys.devices))
-            .collect(),
+        custodians: a.keys.approver_list(&a.custodians)?,
         new_bag: a.bag.clone(),
     };
     let mut ledger = crate::custody::Station::open(&global.ledger_path()?, None)?;
@@ -237,6 +242,65 @@ fn list(spec: &DeviceSpec, json: bool) -> CmdResult {
         }
         println!("{t}");
     }
+    Ok(Outcome::Ok)
+}
+
+/// What `keys identify` found.
+#[derive(Serialize)]
+struct Identity {
+    path: String,
+    model: String,
+    aaguid: Option<String>,
+    firmware_version: Option<String>,
+    is_software: bool,
+    /// Whose credential the key holds, as the ledger names it; None: none the ledger knows.
+    holds: Option<String>,
+}
+
+fn identify(spec: DeviceSpec, global: &GlobalArgs) -> CmdResult {
+    use crate::custody::flows::{refuse_known, FlowError};
+    let ledger = crate::custody::Station::open_readonly(&global.ledger_path()?)?;
+    let info = device::open(&spec)?.info()?;
+    let mut console = global.console();
+    // The same silent probe enrollment uses to refuse a known key, over every credential the
+    // ledger knows on both RP IDs: "refused, it holds X" is the answer here.
+    let holds = match refuse_known(&mut console, "the key in hand", &spec, ledger.state()) {
+        Ok(()) => None,
+        Err(FlowError::KnownKey { owner, .. }) => Some(owner),
+        Err(e) => return Err(e.into()),
+    };
+    let id = Identity {
+        path: info.path.clone(),
+        model: model_cell(&info),
+        aaguid: info.aaguid_text(),
+        firmware_version: info.firmware_version.clone(),
+        is_software: info.is_software,
+        holds,
+    };
+    if global.json {
+        print_json(&id)?;
+        return Ok(Outcome::Ok);
+    }
+    let mut t = Table::new(["field", "value"]);
+    t.row(["key".to_string(), id.path.clone()]);
+    t.row(["model".to_string(), id.model.clone()]);
+    t.row([
+        "aaguid".to_string(),
+        id.aaguid.clone().unwrap_or_else(|| "-".into()),
+    ]);
+    t.row([
+        "firmware".to_string(),
+        id.firmware_version
+            .clone()
+            .unwrap_or_else(|| "not reported".into()),
+    ]);
+    t.row([
+        "holds".to_string(),
+        id.holds.clone().unwrap_or_else(|| {
+            "no credential this ledger knows (a new or a stranger's key)".into()
+        }),
+    ]);
+    println!("{t}");
     Ok(Outcome::Ok)
 }
 
@@ -302,45 +366,64 @@ fn info(spec: &DeviceSpec, json: bool) -> CmdResult {
     Ok(Outcome::Ok)
 }
 
-fn set_pin(spec: &DeviceSpec, pin_stdin: bool) -> CmdResult {
+fn soft_init(file: &Path, no_pin: bool, mut pins: PinSource) -> CmdResult {
+    // The PIN first: a key is never left behind without the PIN that was asked for.
+    let pin = if no_pin {
+        None
+    } else {
+        Some(new_pin(&mut pins)?)
+    };
+    let mut key = device::soft::SoftAuthenticator::create(file)?;
+    if let Some(pin) = pin {
+        if let Err(e) = device::Authenticator::set_pin(&mut key, None, &pin) {
+            let _ = std::fs::remove_file(file);
+            return Err(e.into());
+        }
+    }
+    eprintln!(
+        "created software authenticator {} ({}; NOT HARDWARE: for tests and demos); use it as \
+         --device soft:{}",
+        file.display(),
+        if no_pin { "no PIN" } else { "PIN set" },
+        file.display()
+    );
+    Ok(Outcome::Ok)
+}
+
+fn set_pin(spec: &DeviceSpec, mut pins: PinSource) -> CmdResult {
     let mut key = device::open(spec)?;
     let has_pin = key.pin_state()?.pin_set == Some(true);
-    let (current, new) = if pin_stdin {
-        let mut lines = std::io::stdin().lock().lines();
-        let mut next = |what: &str| -> Result<String, CliError> {
-            match lines.next() {
-                Some(line) => Ok(line?),
-                None => Err(format!("--pin-stdin: expected the {what} on stdin").into()),
-            }
-        };
-        let current = if has_pin {
-            Some(next("current PIN")?)
-        } else {
-            None
-        };
-        (current, next("new PIN")?)
+    let current = if has_pin {
+        Some(pins.get("current PIN", "Current PIN: ")?)
     } else {
-        let current = if has_pin {
-            Some(prompt("Current PIN: ")?)
-        } else {
-            None
-        };
-        let new = prompt("New PIN: ")?;
-        device::check_new_pin(&new)?;
-        let again = prompt("New PIN again: ")?;
-        if again != new {
-            return Err("the two new PINs differ; nothing changed".into());
-        }
-        (current, new)
+        None
     };
+    let new = new_pin(&mut pins)?;
     key.set_pin(current.as_deref(), &new)?;
     eprintln!("PIN {}", if has_pin { "changed" } else { "set" });
     Ok(Outcome::Ok)
 }
 
-fn attest(spec: &DeviceSpec, out: Option<&Path>, pin_stdin: bool, json: bool) -> CmdResult {
+/// A new PIN: the next scripted one, or prompted twice (and checked) on the terminal.
+fn new_pin(pins: &mut PinSource) -> Result<String, CliError> {
+    if let Some(new) = pins.scripted("new PIN")? {
+        return Ok(new);
+    }
+    let new = pins.get("new PIN", "New PIN: ")?;
+    device::check_new_pin(&new)?;
+    if pins.get("new PIN", "New PIN again: ")? != new {
+        return Err("the two new PINs differ; nothing changed".into());
+    }
+    Ok(new)
+}
+
+fn attest(spec: &DeviceSpec, out: Option<&Path>, mut pins: PinSource, json: bool) -> CmdResult {
     let mut key = device::open(spec)?;
-    let pin = read_pin_if_needed(key.as_mut(), pin_stdin)?;
+    let pin = if key.pin_state()?.pin_set == Some(true) {
+        Some(pins.get("key's PIN", "PIN: ")?)
+    } else {
+        None
+    };
     if !key.info()?.is_software {
         eprintln!("touch your key when it blinks");
     }
@@ -379,34 +462,6 @@ struct AttestSummary {
     fmt: Option<String>,
     aaguid: Option<String>,
     credential_id_b64url: String,
-}
-
-/// The PIN for a key that has one: from stdin (`--pin-stdin`) or a prompt without echo.
-fn read_pin_if_needed(
-    key: &mut dyn Authenticator,
-    pin_stdin: bool,
-) -> Result<Option<String>, CliError> {
-    if key.pin_state()?.pin_set != Some(true) {
-        return Ok(None);
-    }
-    if pin_stdin {
-        let mut line = String::new();
-        if std::io::stdin().lock().read_line(&mut line)? == 0 {
-            return Err(DeviceError::PinRequired.into());
-        }
-        return Ok(Some(line.trim_end_matches(['\r', '\n']).to_string()));
-    }
-    Ok(Some(prompt("PIN: ")?))
-}
-
-/// Asks for a secret on the terminal without echo.
-fn prompt(label: &str) -> Result<String, CliError> {
-    rpassword::prompt_password(label).map_err(|e| {
-        format!(
-            "cannot prompt for a PIN on a terminal ({e}): pass --pin-stdin and give it on stdin"
-        )
-        .into()
-    })
 }
 
 /// Writes `bytes` to `path` all at once (temp file + rename): never a half-written file.

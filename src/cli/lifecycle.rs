@@ -90,7 +90,7 @@ pub enum AccountCmd {
 #[derive(Debug, clap::Args)]
 pub struct CloseArgs {
     /// The 12-digit AWS account id
-    #[arg(long, value_name = "ID", value_parser = super::aws::parse_account_id)]
+    #[arg(long, value_name = "ID", value_parser = super::parse_account_id)]
     pub account: String,
     /// Why it leaves scope
     #[arg(long, value_enum)]
@@ -135,7 +135,7 @@ pub fn run_move(a: MoveArgs, spec: DeviceSpec, global: &GlobalArgs) -> CmdResult
         to_location: a.to,
         bag_serial: a.bag,
         reason: a.reason,
-        custodians: a.keys.approvers(&a.custodians),
+        custodians: a.keys.approvers(&a.custodians)?,
     };
     let mut station = Station::open(&global.ledger_path()?, None)?;
     let o = lifecycle::move_key(&mut station, &mut global.console(), &req)?;
@@ -149,7 +149,7 @@ pub fn run_retire(a: RetireArgs, global: &GlobalArgs) -> CmdResult {
         key_id: a.key,
         reason: a.reason.into(),
         note: a.note,
-        custodians: a.keys.approvers(&a.custodians),
+        custodians: a.keys.approvers(&a.custodians)?,
     };
     let mut station = Station::open(&global.ledger_path()?, None)?;
     let o = lifecycle::retire(&mut station, &mut global.console(), &req)?;
@@ -164,7 +164,7 @@ pub fn run_account(cmd: AccountCmd, global: &GlobalArgs) -> CmdResult {
         account_id: a.account,
         reason: a.reason.into(),
         note: a.note,
-        custodians: a.keys.approvers(&a.custodians),
+        custodians: a.keys.approvers(&a.custodians)?,
     };
     let mut station = Station::open(&global.ledger_path()?, None)?;
     let o = lifecycle::close_account(&mut station, &mut global.console(), &req)?;

@@ -8,11 +8,13 @@ mod audit;
 pub mod aws;
 mod checkin;
 mod checkout;
+mod config;
 mod custodian;
 mod demo;
 mod docs;
 mod enroll;
 mod finding;
+mod exit;
 mod keys;
 mod ledger;
 mod lifecycle;
@@ -62,7 +64,8 @@ pub struct GlobalArgs {
     /// Print machine-readable JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,
-    /// More detail on stderr (repeat for more)
+    /// Show what is being done on stderr: every command sent to a key, every AWS call (-vv: and
+    /// how each ended)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Security key to use: `hid` (the one plugged in), `hid:PATH` (a hidraw path) or `soft:FILE`
@@ -71,8 +74,19 @@ pub struct GlobalArgs {
     pub device: Option<String>,
     /// Take every PIN a key asks for from this environment variable instead of prompting
     /// (for scripts; the variable holds the PIN, not a file name)
-    #[arg(long, global = true, value_name = "VAR")]
+    #[arg(long, global = true, value_name = "VAR", conflicts_with_all = ["pin_stdin", "pin_fd"])]
     pub pin_env: Option<String>,
+    /// Read every PIN a key asks for from stdin, one per line in the order they are asked
+    /// (`keys set-pin`: the current PIN first when the key has one, then the new PIN)
+    #[arg(long, global = true, conflicts_with = "pin_fd")]
+    pub pin_stdin: bool,
+    /// Read every PIN a key asks for from this open file descriptor, one per line in the order
+    /// they are asked (`3< pins.txt`): stdin stays free
+    #[arg(long, global = true, value_name = "N")]
+    pub pin_fd: Option<i32>,
+    /// Do not wait at the "[Enter to continue]" steps: show them and go on (for scripts)
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
 }
 
 impl GlobalArgs {
@@ -84,9 +98,25 @@ impl GlobalArgs {
         }
     }
 
-    /// The console people are guided through (stderr; PINs prompted, or from `--pin-env`).
+    /// Where PINs come from: `--pin-env`, `--pin-stdin`, `--pin-fd`, or a prompt.
+    pub fn pin_source(&self) -> crate::custody::flows::PinSource {
+        use crate::custody::flows::{PinKind, PinSource};
+        let kind = if let Some(var) = &self.pin_env {
+            PinKind::Env(var.clone())
+        } else if self.pin_stdin {
+            PinKind::Stdin
+        } else if let Some(fd) = self.pin_fd {
+            PinKind::Fd(fd)
+        } else {
+            PinKind::Prompt
+        };
+        PinSource::new(kind)
+    }
+
+    /// The console people are guided through (stderr; PINs from [`Self::pin_source`]; steps
+    /// not waited for with `--yes`).
     pub fn console(&self) -> crate::custody::flows::StderrConsole {
-        crate::custody::flows::StderrConsole::with_pin_env(self.pin_env.clone())
+        crate::custody::flows::StderrConsole::with_pins(self.pin_source(), self.yes)
     }
 
     /// The configuration: from `--config` (which must exist) or the default path (optional).
@@ -129,6 +159,10 @@ pub enum Command {
     Audit(Box<audit::AuditArgs>),
     /// The whole custody story with software keys and bundled AWS evidence, in seconds
     Demo(demo::DemoArgs),
+    /// The configuration file: show what is in effect and where each value came from, or write
+    /// a commented template
+    #[command(subcommand)]
+    Config(config::ConfigCmd),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         /// The shell
@@ -146,22 +180,76 @@ pub fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Before parsing, so that even a usage error comes as JSON when JSON was asked for.
+    let json = std::env::args_os().any(|a| a == "--json");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) if json => {
+            let text = e.render().to_string();
+            let message = text.lines().next().unwrap_or_default();
+            let message = message.strip_prefix("error: ").unwrap_or(message);
+            print_error_json(
+                "usage",
+                message,
+                Some("see `rootkey help` or `rootkey COMMAND --help`"),
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(2);
         }
     };
+    let json = cli.global.json;
+    crate::verbose::set_level(cli.global.verbose);
     match run(cli) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
         Err(e) => {
-            report_error(e.as_ref());
-            ExitCode::from(2)
+            let class = exit::classify(e.as_ref());
+            if json {
+                print_error_json(class.code, &exit::message_chain(e.as_ref()), class.hint);
+            } else {
+                report_error(e.as_ref());
+            }
+            ExitCode::from(class.status)
         }
     }
+}
+
+/// Parses an AWS account id as people write it and the AWS console prints it: twelve digits,
+/// or `1111-2222-3333` (dashes or spaces between the groups of four). Gives the twelve digits;
+/// anything else is refused with the forms that work. The value parser of every account flag.
+pub(crate) fn parse_account_id(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    let grouped = t.len() == 14
+        && t.char_indices().all(|(i, c)| {
+            if i == 4 || i == 9 {
+                c == '-' || c == ' '
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && t.as_bytes()[4] == t.as_bytes()[9];
+    let plain = t.len() == 12 && t.bytes().all(|b| b.is_ascii_digit());
+    if plain || grouped {
+        Ok(t.chars().filter(char::is_ascii_digit).collect())
+    } else {
+        Err(format!(
+            "`{}` is not an AWS account id: give its 12 digits, as 123456789012 or 1234-5678-9012",
+            crate::text::escape(s)
+        ))
+    }
+}
+
+/// `{"error":{"code":...,"message":...,"hint":...}}` on stderr (`--json`): scripts read why.
+fn print_error_json(code: &str, message: &str, hint: Option<&str>) {
+    let v = serde_json::json!({"error": {"code": code, "message": message, "hint": hint}});
+    eprintln!("{v}");
 }
 
 fn run(cli: Cli) -> CmdResult {
@@ -182,6 +270,7 @@ fn run(cli: Cli) -> CmdResult {
         Command::Audit(args) => audit::run(*args, global),
         Command::Finding(cmd) => finding::run(cmd, global),
         Command::Demo(args) => demo::run(args, global),
+        Command::Config(cmd) => config::run(cmd, global),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man => docs::man(),
     }

@@ -1,6 +1,6 @@
 //! Output helpers shared by every command: JSON on stdout, tables for people.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
 
@@ -12,7 +12,9 @@ pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), super::CliErro
     Ok(())
 }
 
-/// A plain table for terminal output, in one house style.
+/// A table for people, in one house style: drawn and wrapped to the terminal's width when
+/// stdout is a terminal; plain columns (no box drawing, no colour, one line per row) when it is
+/// a pipe or a file, for grep and awk.
 pub struct Table(comfy_table::Table);
 
 impl Table {
@@ -22,10 +24,24 @@ impl Table {
         I: IntoIterator<Item = S>,
         S: Into<comfy_table::Cell>,
     {
+        Self::styled(header, std::io::stdout().is_terminal())
+    }
+
+    /// A table drawn for a terminal (`terminal`) or plain.
+    pub fn styled<I, S>(header: I, terminal: bool) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<comfy_table::Cell>,
+    {
         let mut t = comfy_table::Table::new();
-        t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
-            .set_header(header);
+        if terminal {
+            t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+                .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        } else {
+            t.load_preset(comfy_table::presets::NOTHING)
+                .set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+        }
+        t.set_header(header);
         Table(t)
     }
 

@@ -8,6 +8,7 @@
 pub mod hid;
 
 pub mod soft;
+mod trace;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -59,6 +60,10 @@ pub enum DeviceError {
     NoCredentials { rp_id: String },
     #[error("the key refused the operation (CTAP2_ERR_OPERATION_DENIED): the touch was declined or timed out")]
     OperationDenied,
+    #[error("no software authenticator at {path}: create one with `rootkey keys soft-init {path}` (rootkey never creates a key behind your back)", path = .path.display())]
+    SoftMissing { path: PathBuf },
+    #[error("{path} already exists: a software authenticator is never overwritten (its credentials may be enrolled); choose another file", path = .path.display())]
+    SoftExists { path: PathBuf },
     #[error("cannot read software authenticator file {path}: {source}")]
     StateUnreadable {
         path: PathBuf,
@@ -325,11 +330,16 @@ pub trait Authenticator: Send {
 
 /// Opens the authenticator `spec` names.
 pub fn open(spec: &DeviceSpec) -> Result<Box<dyn Authenticator>, DeviceError> {
-    match spec {
-        DeviceSpec::Hid => Ok(Box::new(hid::HidAuthenticator::open_default()?)),
-        DeviceSpec::HidPath(path) => Ok(Box::new(hid::HidAuthenticator::open_path(path)?)),
-        DeviceSpec::Soft(file) => Ok(Box::new(soft::SoftAuthenticator::open(file)?)),
+    let key: Box<dyn Authenticator> = match spec {
+        DeviceSpec::Hid => Box::new(hid::HidAuthenticator::open_default()?),
+        DeviceSpec::HidPath(path) => Box::new(hid::HidAuthenticator::open_path(path)?),
+        DeviceSpec::Soft(file) => Box::new(soft::SoftAuthenticator::open(file)?),
+    };
+    // `-v`: report every command sent to the key.
+    if crate::verbose::level() > 0 {
+        return Ok(Box::new(trace::Traced::new(key, spec.to_string())));
     }
+    Ok(key)
 }
 
 /// Every key `spec` covers, with its details: all plugged-in FIDO keys for `hid` (none is not

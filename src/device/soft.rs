@@ -242,21 +242,36 @@ pub struct SoftAuthenticator {
 }
 
 impl SoftAuthenticator {
-    /// Opens the soft key kept in `path`, creating it (and the directory's CA) if missing.
+    /// Opens the soft key kept in `path`. Never creates or writes anything: a missing file is
+    /// an error saying how to create one (`rootkey keys soft-init FILE`), so a typo in a path
+    /// can never silently stand in a fresh, empty key for an enrolled one.
     pub fn open(path: &Path) -> Result<SoftAuthenticator, DeviceError> {
-        let state = if path.exists() {
-            let bytes = read_private(path)?;
-            parse_state(path, &bytes)?
-        } else {
-            let s = SoftState::new();
-            write_atomic(path, &encode_state(&s)?, 0o600)?;
-            s
-        };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let ca = SoftCa::load_or_create(&dir)?;
+        if !path.exists() {
+            return Err(DeviceError::SoftMissing {
+                path: path.to_path_buf(),
+            });
+        }
+        let bytes = read_private(path)?;
+        let state = parse_state(path, &bytes)?;
+        let ca = SoftCa::load(&key_dir(path).join(CA_FILE))?;
+        Ok(SoftAuthenticator {
+            path: path.to_path_buf(),
+            state,
+            ca,
+            rng: SystemRandom::new(),
+        })
+    }
+
+    /// Creates a new soft key in `path` (and the directory's CA on first use); refuses when the
+    /// file exists, so an enrolled key is never replaced.
+    pub fn create(path: &Path) -> Result<SoftAuthenticator, DeviceError> {
+        let ca = SoftCa::load_or_create(&key_dir(path))?;
+        let state = SoftState::new();
+        if !create_once_flag(path, &encode_state(&state)?)? {
+            return Err(DeviceError::SoftExists {
+                path: path.to_path_buf(),
+            });
+        }
         Ok(SoftAuthenticator {
             path: path.to_path_buf(),
             state,
@@ -553,6 +568,22 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DeviceError>
 }
 
 /// Creates `path` with `bytes` unless it already exists (then leaves the existing file alone).
+/// The directory a key file (and its CA) lives in.
+fn key_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Creates `path` at mode 0600 unless it exists; whether this call created it.
+fn create_once_flag(path: &Path, bytes: &[u8]) -> Result<bool, DeviceError> {
+    crate::fsutil::create_once(path, bytes, 0o600).map_err(|source| DeviceError::StateWrite {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 fn create_once(path: &Path, bytes: &[u8]) -> Result<(), DeviceError> {
     crate::fsutil::create_once(path, bytes, 0o600)
         .map(|_| ())
@@ -620,7 +651,7 @@ mod tests {
     fn new_key_files_are_private_and_ca_pem_is_written() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.json");
-        let k = SoftAuthenticator::open(&path).unwrap();
+        let k = SoftAuthenticator::create(&path).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(&dir.path().join(CA_FILE)), 0o600);
@@ -657,8 +688,8 @@ mod tests {
     #[test]
     fn two_keys_in_one_directory_share_the_ca() {
         let dir = tempfile::tempdir().unwrap();
-        let a = SoftAuthenticator::open(&dir.path().join("a.json")).unwrap();
-        let b = SoftAuthenticator::open(&dir.path().join("b.json")).unwrap();
+        let a = SoftAuthenticator::create(&dir.path().join("a.json")).unwrap();
+        let b = SoftAuthenticator::create(&dir.path().join("b.json")).unwrap();
         assert_eq!(a.ca().root_der, b.ca().root_der);
         assert_eq!(a.ca().attestation_der, b.ca().attestation_der);
     }
@@ -666,7 +697,7 @@ mod tests {
     #[test]
     fn pin_retries_count_down_and_block() {
         let dir = tempfile::tempdir().unwrap();
-        let mut k = SoftAuthenticator::open(&dir.path().join("k.json")).unwrap();
+        let mut k = SoftAuthenticator::create(&dir.path().join("k.json")).unwrap();
         k.set_pin(None, "123456").unwrap();
         for left in (1..PIN_RETRIES).rev() {
             match k.make_credential(&mc(Some("000000"))) {
@@ -688,7 +719,7 @@ mod tests {
     #[test]
     fn right_pin_resets_retries_and_sets_uv() {
         let dir = tempfile::tempdir().unwrap();
-        let mut k = SoftAuthenticator::open(&dir.path().join("k.json")).unwrap();
+        let mut k = SoftAuthenticator::create(&dir.path().join("k.json")).unwrap();
         let reg = k.make_credential(&mc(None)).unwrap();
         let ad = AuthData::parse(&reg.auth_data).unwrap();
         assert!(ad.flags.user_present() && !ad.flags.user_verified());
@@ -707,7 +738,7 @@ mod tests {
     #[test]
     fn changing_the_pin_needs_the_current_one() {
         let dir = tempfile::tempdir().unwrap();
-        let mut k = SoftAuthenticator::open(&dir.path().join("k.json")).unwrap();
+        let mut k = SoftAuthenticator::create(&dir.path().join("k.json")).unwrap();
         assert!(matches!(
             k.set_pin(Some("1111"), "2222"),
             Err(DeviceError::PinNotSet)

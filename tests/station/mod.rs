@@ -38,17 +38,16 @@ impl Station {
         s
     }
 
-    /// Sets the test PIN on the soft key `name` (created if missing), as a custodian would with
-    /// `rootkey keys set-pin` before enrolling it.
+    /// Creates the soft key `name` with the test PIN, as a custodian would with
+    /// `rootkey keys soft-init FILE` (rootkey never creates a key by itself).
     pub fn with_pin(&self, name: &str) {
         use std::io::Write;
         let mut child = self
             .cmd()
             .args([
-                "--device",
-                &self.soft(name),
                 "keys",
-                "set-pin",
+                "soft-init",
+                self.path(name).to_str().unwrap(),
                 "--pin-stdin",
             ])
             .stdin(Stdio::piped())
@@ -63,7 +62,24 @@ impl Station {
             .write_all(format!("{PIN}\n").as_bytes())
             .unwrap();
         let o = child.wait_with_output().unwrap();
-        assert!(o.status.success(), "set-pin {name}: {}", stderr(&o));
+        assert!(o.status.success(), "soft-init {name}: {}", stderr(&o));
+    }
+
+    /// Creates the soft key `name` without a PIN (a root key: the test policy does not require
+    /// one) and returns its `--device` spec.
+    pub fn new_key(&self, name: &str) -> String {
+        let o = self
+            .cmd()
+            .args([
+                "keys",
+                "soft-init",
+                self.path(name).to_str().unwrap(),
+                "--no-pin",
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "soft-init {name}: {}", stderr(&o));
+        self.soft(name)
     }
 
     pub fn empty() -> Station {
@@ -88,6 +104,9 @@ impl Station {
         for who in ["alice", "bob", "carol", "dave"] {
             s.with_pin(&format!("{who}.json"));
         }
+        // The two root keys every enrollment here uses.
+        s.new_key("k1.json");
+        s.new_key("k2.json");
         s
     }
 
@@ -128,7 +147,8 @@ impl Station {
                 .arg(self.path("policy.toml"));
         }
         if takes_custodian_devices(args) {
-            for who in ["alice", "bob", "carol", "dave"] {
+            // Only the people the command asks to approve: naming anyone else is an error.
+            for who in approvers_named(args) {
                 c.arg("--custodian-device")
                     .arg(format!("{who}={}", self.soft(&format!("{who}.json"))));
             }
@@ -274,6 +294,34 @@ pub fn takes_custodian_devices(args: &[&str]) -> bool {
     }) || args
         .iter()
         .any(|a| matches!(*a, "enroll" | "checkout" | "checkin" | "audit"))
+}
+
+/// The custodians (of alice, bob, carol, dave) that `args` asks to approve (the values of the
+/// approving flags) and whose key the test did not give itself.
+pub fn approvers_named(args: &[&str]) -> Vec<&'static str> {
+    const FLAGS: [&str; 6] = [
+        "--custodians",
+        "--approvers",
+        "--requester",
+        "--approver",
+        "--first",
+        "--second",
+    ];
+    let named: Vec<&str> = args
+        .windows(2)
+        .filter(|w| FLAGS.contains(&w[0]))
+        .flat_map(|w| w[1].split(','))
+        .collect();
+    // A key the test names itself for someone replaces the harness's one.
+    let given: Vec<&str> = args
+        .windows(2)
+        .filter(|w| w[0] == "--custodian-device")
+        .filter_map(|w| w[1].split('=').next())
+        .collect();
+    ["alice", "bob", "carol", "dave"]
+        .into_iter()
+        .filter(|who| named.contains(who) && !given.contains(who))
+        .collect()
 }
 
 pub fn checkout(s: &Station, key: &str, requester: &str, approver: &str) -> Output {

@@ -469,7 +469,7 @@ pub fn confirm(
     let mut confirmed = Vec::new();
     for k in &keys {
         let d = device_for(k, &aws.devices).ok_or_else(|| {
-            FlowError::Aws(format!(
+            FlowError::Unconfirmed(format!(
                 "AWS does not show {} key {} on the root user of account {}: it shows {}. \
                  Register it in the console under the name `{}` and run confirm again; \
                  nothing was recorded as registered",

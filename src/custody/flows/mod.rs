@@ -30,8 +30,8 @@ pub mod lifecycle;
 pub mod verify;
 
 pub use approve::{gather_approvals, Approver};
-pub use attested::{attest_key, Attested, Eligibility};
-pub use console::{Console, RecordingConsole, StderrConsole};
+pub use attested::{attest_key, refuse_known, Attested, Eligibility};
+pub use console::{Console, PinKind, PinSource, RecordingConsole, StderrConsole};
 
 use super::dual_control::{Registry, Requirement, Role};
 use super::station::StationError;
@@ -105,9 +105,13 @@ pub enum FlowError {
         /// What failed.
         reason: String,
     },
-    /// Enrollment: AWS does not show what it must.
+    /// Enrollment: AWS could not be read, or its evidence cannot show what is needed.
     #[error("{0}")]
     Aws(String),
+    /// Enrollment confirm: AWS was read and does not show a pending key registered (the check
+    /// ran and found something: exit 1, not a failure to run).
+    #[error("{0}")]
+    Unconfirmed(String),
 }
 
 /// Checks a user-typed value before it goes anywhere (clear refusal, exit 2).
