@@ -3,8 +3,8 @@
 
 use time::OffsetDateTime;
 
-use crate::ledger::anchor::AnchorStatus;
 use crate::findings::{catalogue, Finding};
+use crate::ledger::anchor::AnchorStatus;
 
 /// The findings the anchor's status gives at `now`.
 pub fn findings(status: &AnchorStatus, now: OffsetDateTime) -> Vec<Finding> {
