@@ -13,6 +13,7 @@ pub mod findings;
 pub mod lake;
 pub mod model;
 pub mod read;
+pub mod remediate;
 pub mod serial;
 
 pub use client::{AwsOptions, DEFAULT_CONCURRENCY};

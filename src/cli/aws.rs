@@ -67,6 +67,58 @@ impl AwsArgs {
 pub enum AwsCmd {
     /// Read the root posture of accounts or a whole organization and report findings
     Posture(Box<PostureArgs>),
+    /// Remove a root credential finding from a member account under two-person control: shows
+    /// the exact plan (dry run by default); with --execute both custodians approve it, the
+    /// ledger records it, then the credentials go and the result is recorded
+    Remediate(Box<RemediateArgs>),
+}
+
+/// `rootkey aws remediate` flags.
+#[derive(Debug, clap::Args)]
+pub struct RemediateArgs {
+    /// The member account (12 digits); the management account is refused with console steps
+    #[arg(long, value_name = "ID", value_parser = parse_account_id)]
+    pub account: String,
+    /// ROOT-ACCESS-KEY, ROOT-SIGNING-CERT, ROOT-PASSWORD-PRESENT or ROOT-MFA-VIRTUAL
+    #[arg(long, value_name = "FINDING", value_parser = parse_remediation_finding)]
+    pub finding: crate::custody::events::RemediationFinding,
+    /// The two approving custodians, as A,B
+    #[arg(long, value_name = "A,B", value_parser = super::custodian::parse_pair)]
+    pub custodians: [String; 2],
+    /// Only show the plan (the default)
+    #[arg(long, conflicts_with = "execute")]
+    pub dry_run: bool,
+    /// Gather both approvals, record them, then change AWS
+    #[arg(long)]
+    pub execute: bool,
+    /// Include credentials used within --recent-days (needs --reason)
+    #[arg(long, requires = "reason")]
+    pub force_recent_use: bool,
+    /// Why (recorded in the ledger)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Change or incident ticket (recorded in the ledger)
+    #[arg(long, value_name = "REF")]
+    pub ticket: Option<String>,
+    /// A credential used within this many days is refused without --force-recent-use
+    #[arg(long, value_name = "N", default_value_t = crate::custody::remediation::DEFAULT_RECENT_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub recent_days: u32,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub keys: super::custodian::CustodianDevices,
+}
+
+fn parse_remediation_finding(
+    s: &str,
+) -> Result<crate::custody::events::RemediationFinding, String> {
+    crate::custody::events::RemediationFinding::parse(s).ok_or_else(|| {
+        format!(
+            "`{}` is not a finding rootkey can remediate: use ROOT-ACCESS-KEY, ROOT-SIGNING-CERT, ROOT-PASSWORD-PRESENT or ROOT-MFA-VIRTUAL",
+            crate::text::escape(s)
+        )
+    })
 }
 
 /// `rootkey aws posture` flags.
@@ -172,6 +224,7 @@ pub(super) fn warn_beyond_cloudtrail(since: OffsetDateTime, now: OffsetDateTime)
 pub fn run(cmd: AwsCmd, global: &GlobalArgs) -> CmdResult {
     match cmd {
         AwsCmd::Posture(args) => posture(*args, global),
+        AwsCmd::Remediate(args) => remediate(*args, global),
     }
 }
 
@@ -198,6 +251,89 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
     } else {
         Outcome::Ok
     })
+}
+
+fn remediate(a: RemediateArgs, global: &GlobalArgs) -> CmdResult {
+    use crate::custody::flows::remediate::{self, RemediateRequest};
+    let req = RemediateRequest {
+        actor: a.custodians[0].clone(),
+        account_id: a.account.clone(),
+        finding: a.finding,
+        custodians: a.keys.approvers(&a.custodians),
+        execute: a.execute,
+        force_recent_use: a.force_recent_use,
+        reason: a.reason.clone(),
+        ticket: a.ticket.clone(),
+        recent_days: a.recent_days,
+    };
+    let path = global.ledger_path()?;
+    let mut station = if a.execute {
+        crate::custody::Station::open(&path, None)?
+    } else {
+        crate::custody::Station::open_readonly(&path)?
+    };
+    let o = remediate::remediate(&mut station, &mut global.console(), &req, &a.aws.options())?;
+    if global.json {
+        print_json(&o)?;
+    } else if !o.executed {
+        if o.plan.items.is_empty() {
+            println!(
+                "nothing to remediate: AWS shows no credential {} removes",
+                o.plan.finding.as_str()
+            );
+        } else {
+            println!(
+                "dry run: nothing changed; plan {} ({} item(s)). Run again with --execute to approve and carry it out",
+                o.plan.plan_sha256, o.plan.items.len()
+            );
+        }
+    } else {
+        for r in &o.results {
+            let how = match (&r.error_code, &r.error_message) {
+                (Some(c), Some(m)) => format!(
+                    "FAILED ({}): {}",
+                    crate::text::escape(c),
+                    crate::text::escape(m)
+                ),
+                (Some(c), None) => format!("FAILED ({})", crate::text::escape(c)),
+                _ if r.outcome == crate::custody::events::ItemOutcome::NotAttempted => {
+                    "not attempted".into()
+                }
+                _ => "done".into(),
+            };
+            println!("{} {}: {how}", r.kind.as_str(), crate::text::escape(&r.id));
+        }
+        match (&o.aws_now, &o.reread_error) {
+            (Some(now), _) if now.is_empty() => {
+                println!("AWS now lists none: {} is fixed", o.plan.finding.as_str())
+            }
+            (Some(now), _) => println!(
+                "AWS still lists: {}; run the same command again to continue",
+                now.iter()
+                    .map(|c| crate::text::escape(&c.id).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            (None, Some(e)) => println!(
+                "AWS could not be read again ({}): run `rootkey aws posture --account {}`",
+                crate::text::escape(e),
+                o.plan.account_id
+            ),
+            (None, None) => {}
+        }
+        println!(
+            "recorded: approval entry {}, completion entry {}",
+            o.approval_seq.unwrap_or_default(),
+            o.completion_seq.unwrap_or_default()
+        );
+    }
+    Ok(
+        if o.executed && o.fixed() || !o.executed && o.plan.items.is_empty() {
+            Outcome::Ok
+        } else {
+            Outcome::Findings
+        },
+    )
 }
 
 fn read_live(args: &PostureArgs) -> Result<Evidence, CliError> {

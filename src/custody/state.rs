@@ -325,6 +325,8 @@ pub struct CustodyState {
     /// single use, so none may come back, however it is spelled.
     pub(super) used_bags: BTreeSet<String>,
     pub(super) last_seq: Option<u64>,
+    /// Approved root-credential remediation plans ([`super::remediation`]).
+    pub(super) remediations: Vec<super::remediation::RemediationRecord>,
 }
 
 impl CustodyState {
@@ -476,6 +478,15 @@ impl CustodyState {
                     .collect();
                 self.apply_audit(&at, b, who)?
             }
+            CustodyEvent::RemediationApproved(b) => {
+                let who = approvers
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(id, _)| id.to_string())
+                    .collect();
+                self.apply_remediation_approved(&at, b, who)?
+            }
+            CustodyEvent::RemediationCompleted(b) => self.apply_remediation_completed(&at, b)?,
         }
         self.last_seq = Some(seq);
         Ok(requirement)
@@ -501,6 +512,10 @@ impl CustodyState {
             }
             CustodyEvent::KeyVerified(b) if b.bag_serial.is_none() => Requirement::Custodians(1),
             CustodyEvent::AuditCompleted(_) => Requirement::AuditorOrCustodians,
+            // Deleting root credentials needs two distinct custodians on the exact plan; its
+            // completion records what AWS answered and must name that approved plan.
+            CustodyEvent::RemediationApproved(_) => Requirement::Custodians(2),
+            CustodyEvent::RemediationCompleted(_) => Requirement::Nobody,
             // Every change of who may approve, which keys guard root, where a key is or who
             // holds it needs two people; so does opening a bag for a possession check.
             CustodyEvent::CustodianAdded(_)

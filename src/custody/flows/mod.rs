@@ -24,6 +24,7 @@ pub mod custodians;
 pub mod enroll;
 pub mod inventory;
 pub mod lifecycle;
+pub mod remediate;
 
 pub mod verify;
 
