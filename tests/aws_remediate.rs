@@ -325,6 +325,17 @@ fn approval_is_recorded_before_the_first_deletion_and_completion_matches_aws() {
     assert_eq!(c["results"][1]["outcome"], "done");
     assert_eq!(c["aws_now"], serde_json::json!([]));
     x.s.verifies();
+    let shown = stdout(&x.s.run(&["ledger", "show"]));
+    assert!(
+        shown.contains("approved ROOT-ACCESS-KEY on account 222222222222: 2 item(s)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "completed entry {approval} on account 222222222222: 2 done, 0 failed; AWS lists 0 now"
+        )),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -639,4 +650,119 @@ fn the_cli_checks_finding_names_and_that_force_has_a_reason() {
         Some(2),
         "--force-recent-use without --reason"
     );
+}
+
+/// Appends `body` as `kind` through the station (the fold that `ledger verify` runs), approved
+/// by alice and bob when `approved`; the fold's refusal, if any.
+fn append(s: &Station, kind: &str, body: serde_json::Value, approved: bool) -> Result<u64, String> {
+    use rootkey::custody::flows::gather_approvals;
+    use rootkey::custody::Requirement;
+    let mut station = Custody::open(&s.path("ledger.db"), None).unwrap();
+    let ev = UnsignedEvent::new(kind, "alice", body).map_err(|e| e.to_string())?;
+    let approvals = if approved {
+        let r = request(s, RemediationFinding::AccessKey, true);
+        gather_approvals(
+            &station,
+            &ev,
+            &Requirement::Custodians(2),
+            &r.custodians,
+            &mut console(),
+        )
+        .unwrap()
+    } else {
+        vec![]
+    };
+    station
+        .append_one(ev, approvals)
+        .map(|r| r.first_seq)
+        .map_err(|e| e.to_string())
+}
+
+fn plan_body(ids: &[(&str, Option<&str>)], continues: Option<u64>) -> serde_json::Value {
+    use rootkey::custody::events::{plan_sha256, CredentialKind, PlanItem};
+    let items: Vec<PlanItem> = ids
+        .iter()
+        .map(|(id, used)| PlanItem {
+            kind: CredentialKind::AccessKey,
+            id: id.to_string(),
+            last_used: used.map(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .unwrap()
+            }),
+            last_used_service: None,
+        })
+        .collect();
+    let mut b = serde_json::json!({
+        "account_id": MEMBER, "finding": "ROOT-ACCESS-KEY", "items": items,
+        "plan_sha256": plan_sha256(MEMBER, RemediationFinding::AccessKey, &items).unwrap(),
+        "recent_days": 90, "force_recent_use": false
+    });
+    if let Some(c) = continues {
+        b["continues"] = c.into();
+    }
+    b
+}
+
+#[test]
+fn the_fold_refuses_what_the_flow_never_writes() {
+    let s = Station::new();
+    let recent = days_ago(1).unwrap();
+    let err = append(
+        &s,
+        "remediation.approved",
+        plan_body(&[(KEY_OLD, Some(&recent))], None),
+        true,
+    )
+    .unwrap_err();
+    assert!(err.contains("used within 90 days"), "{err}");
+
+    let p1 = append(
+        &s,
+        "remediation.approved",
+        plan_body(&[(KEY_OLD, None)], None),
+        true,
+    )
+    .unwrap();
+    let err = append(
+        &s,
+        "remediation.approved",
+        plan_body(&[(KEY_OTHER, None)], None),
+        true,
+    )
+    .unwrap_err();
+    assert!(err.contains("still open"), "{err}");
+    let err = append(
+        &s,
+        "remediation.approved",
+        plan_body(&[(KEY_OTHER, None)], Some(p1)),
+        true,
+    )
+    .unwrap_err();
+    assert!(err.contains("not among what the plan"), "{err}");
+
+    let digest = plan_body(&[(KEY_OLD, None)], None)["plan_sha256"].clone();
+    let completed = |id: &str| {
+        serde_json::json!({
+            "approval_seq": p1, "account_id": MEMBER, "plan_sha256": digest,
+            "results": [{"kind": "access-key", "id": id, "outcome": "done"}], "aws_now": []
+        })
+    };
+    let err = append(&s, "remediation.completed", completed(KEY_OTHER), false).unwrap_err();
+    assert!(err.contains("approved plan's items"), "{err}");
+    let c = append(&s, "remediation.completed", completed(KEY_OLD), false).unwrap();
+    let err = append(&s, "remediation.completed", completed(KEY_OLD), false).unwrap_err();
+    assert!(
+        err.contains(&format!("already completed at entry {c}")),
+        "{err}"
+    );
+    // Completed with nothing left: there is nothing for a continuation to finish.
+    let err = append(
+        &s,
+        "remediation.approved",
+        plan_body(&[(KEY_OLD, None)], Some(p1)),
+        true,
+    )
+    .unwrap_err();
+    assert!(err.contains("not among what the plan"), "{err}");
+    s.verifies();
 }

@@ -10,6 +10,8 @@
 //!   approved, open plan of the same account with the same digest, and give one result per plan
 //!   item, in plan order: nothing outside the approved plan can be recorded as done.
 
+use std::collections::BTreeSet;
+
 use time::{Duration, OffsetDateTime};
 
 use super::events::{
@@ -277,5 +279,103 @@ impl CustodyState {
             aws_now: b.aws_now,
         });
         Ok(())
+    }
+}
+
+/// One point of the audit history [`super::findings::mean_time_to_remediate`] reads: (time,
+/// finding identities `CODE|account|subject`, accounts covered).
+pub type HistoryPoint = (OffsetDateTime, BTreeSet<String>, BTreeSet<String>);
+
+/// The audit history with each fixed remediation (every item done, AWS listing none afterwards)
+/// added as a point that covers its account and no longer has that finding code: the time to
+/// remediate then runs to the recorded fix, not to the next audit. `fixed` is (time, finding
+/// code, account), e.g. from [`RemediationRecord::fixed`].
+pub fn with_remediations(
+    audits: &[(OffsetDateTime, &BTreeSet<String>, &BTreeSet<String>)],
+    fixed: &[(OffsetDateTime, &str, &str)],
+) -> Vec<HistoryPoint> {
+    let mut out: Vec<HistoryPoint> = audits
+        .iter()
+        .map(|(t, f, a)| (*t, (*f).clone(), (*a).clone()))
+        .collect();
+    for (time, code, account) in fixed {
+        // What the last audit before the fix saw of this account, minus the fixed code.
+        let Some((_, seen, _)) = audits
+            .iter()
+            .rev()
+            .find(|(t, _, a)| t <= time && a.contains(*account))
+        else {
+            continue;
+        };
+        let still: BTreeSet<String> = seen
+            .iter()
+            .filter(|id| {
+                let mut p = id.split('|');
+                let (c, a) = (p.next(), p.next());
+                a == Some(*account) && c != Some(*code)
+            })
+            .cloned()
+            .collect();
+        out.push((*time, still, BTreeSet::from([account.to_string()])));
+    }
+    // Stable: at equal times an audit stays before the fix it preceded.
+    out.sort_by_key(|p| p.0);
+    out
+}
+
+/// Fixed remediations of `state` as [`with_remediations`] takes them.
+pub fn fixes(state: &CustodyState) -> Vec<(OffsetDateTime, &str, &str)> {
+    state
+        .remediations()
+        .iter()
+        .filter_map(|r| {
+            r.fixed()
+                .map(|t| (t, r.finding.as_str(), r.account_id.as_str()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn set(v: &[&str]) -> BTreeSet<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_recorded_fix_ends_the_time_to_remediate_of_its_finding_only() {
+        let t0 = datetime!(2025-01-01 00:00 UTC);
+        let acct = set(&["222222222222", "333333333333"]);
+        let first = set(&[
+            "ROOT-ACCESS-KEY|222222222222|root access key AKIA1 active",
+            "ROOT-MFA-VIRTUAL|222222222222|virtual",
+            "ROOT-ACCESS-KEY|333333333333|root access key AKIA2 active",
+        ]);
+        let later = set(&["ROOT-MFA-VIRTUAL|222222222222|virtual"]);
+        let audits = [
+            (t0, &first, &acct),
+            (t0 + Duration::days(30), &later, &acct),
+        ];
+        // Without the fix: both access-key findings close at the second audit (30 days).
+        let refs = |h: &[HistoryPoint]| {
+            let v: Vec<_> = h.iter().map(|(t, f, a)| (*t, f, a)).collect();
+            crate::custody::findings::mean_time_to_remediate(&v)
+        };
+        assert_eq!(
+            refs(&with_remediations(&audits, &[])),
+            (Some(30 * 86_400), 2)
+        );
+        // The fix on day 2 for 2222's key: (2 + 30) / 2 days; the virtual device stays open;
+        // the other account's key is not closed by it.
+        let fix = [(t0 + Duration::days(2), "ROOT-ACCESS-KEY", "222222222222")];
+        assert_eq!(
+            refs(&with_remediations(&audits, &fix)),
+            (Some(16 * 86_400), 2)
+        );
+        // A fix before any audit of the account says nothing.
+        let early = [(t0 - Duration::days(1), "ROOT-ACCESS-KEY", "222222222222")];
+        assert_eq!(with_remediations(&audits, &early).len(), 2);
     }
 }

@@ -393,3 +393,38 @@ fn complete(
     })?;
     Ok(receipt.first_seq)
 }
+
+/// One line for `rootkey ledger show` of a `remediation.*` body (`None` for other bodies).
+pub fn ledger_summary(body: &serde_json::Value) -> Option<String> {
+    let s = |k: &str| body.get(k).and_then(|v| v.as_str()).unwrap_or("?");
+    let count = |k: &str| body.get(k).and_then(|v| v.as_array()).map_or(0, Vec::len);
+    let digest = body.get("plan_sha256")?.as_str()?;
+    let short = digest.get(..12).unwrap_or(digest);
+    if body.get("finding").is_some() {
+        let cont = body
+            .get("continues")
+            .and_then(|v| v.as_u64())
+            .map(|c| format!(", continues entry {c}"))
+            .unwrap_or_default();
+        return Some(format!(
+            "approved {} on account {}: {} item(s), plan {short}{cont}",
+            s("finding"),
+            s("account_id"),
+            count("items")
+        ));
+    }
+    let results = body.get("results")?.as_array()?;
+    let done = results.iter().filter(|r| r["outcome"] == "done").count();
+    let failed = results.iter().filter(|r| r["outcome"] == "failed").count();
+    let now = match body.get("aws_now").and_then(|v| v.as_array()) {
+        Some(a) => format!("AWS lists {} now", a.len()),
+        None => "AWS not read again".into(),
+    };
+    Some(format!(
+        "completed entry {} on account {}: {done} done, {failed} failed; {now}",
+        body.get("approval_seq")
+            .and_then(|v| v.as_u64())
+            .unwrap_or_default(),
+        s("account_id")
+    ))
+}
