@@ -14,6 +14,7 @@ pub mod lake;
 pub mod model;
 pub mod read;
 pub mod remediate;
+pub mod securityhub;
 pub mod serial;
 
 pub use client::{AwsOptions, DEFAULT_CONCURRENCY};

@@ -527,7 +527,7 @@ impl Reader {
     }
 
     /// Opens a session in `account_id` through the `--member-role` role.
-    async fn assume_member_role(
+    pub async fn assume_member_role(
         &self,
         account_id: &str,
         role: &str,
