@@ -71,6 +71,27 @@ pub enum AwsCmd {
     /// the exact plan (dry run by default); with --execute both custodians approve it, the
     /// ledger records it, then the credentials go and the result is recorded
     Remediate(Box<RemediateArgs>),
+    /// Findings in AWS Security Hub
+    #[command(subcommand)]
+    Findings(FindingsCmd),
+}
+
+/// `rootkey aws findings` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum FindingsCmd {
+    /// Send an ASFF export (`--export asff:FILE`) to Security Hub with BatchImportFindings,
+    /// each account's findings from inside that account (--member-role for members)
+    Import(Box<ImportArgs>),
+}
+
+/// `rootkey aws findings import` flags.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The ASFF file (a JSON array, as written by --export asff:FILE)
+    #[arg(long, value_name = "FILE")]
+    pub securityhub: PathBuf,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// `rootkey aws remediate` flags.
@@ -141,6 +162,10 @@ pub struct PostureArgs {
     /// Evaluate an evidence file offline, without AWS
     #[arg(long, value_name = "FILE", conflicts_with_all = ["accounts", "organization", "since"])]
     pub evidence_in: Option<PathBuf>,
+    /// Also write the findings as FORMAT:FILE (repeatable): asff (Security Hub), ocsf
+    /// (Compliance Finding JSON lines) or csv
+    #[arg(long = "export", value_name = "FORMAT:FILE", value_parser = crate::export::parse_spec)]
+    pub exports: Vec<crate::export::Spec>,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -225,6 +250,7 @@ pub fn run(cmd: AwsCmd, global: &GlobalArgs) -> CmdResult {
     match cmd {
         AwsCmd::Posture(args) => posture(*args, global),
         AwsCmd::Remediate(args) => remediate(*args, global),
+        AwsCmd::Findings(FindingsCmd::Import(args)) => import(*args, global),
     }
 }
 
@@ -238,6 +264,10 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
         aws::save_evidence(&evidence, path)?;
     }
     let report = aws::evaluate(&evidence, &config);
+    if !args.exports.is_empty() {
+        let records = crate::export::adapt::from_posture(&report, &evidence);
+        crate::export::write_all(&args.exports, &records, &export_context(&args.aws, &evidence))?;
+    }
     for w in &report.warnings {
         eprintln!("warning: {}", crate::text::escape(w));
     }
@@ -251,6 +281,71 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
     } else {
         Outcome::Ok
     })
+}
+
+/// Where exports say they were made: the region flag (else us-east-1) and the caller's
+/// partition from the evidence.
+pub(super) fn export_context(aws: &AwsArgs, evidence: &Evidence) -> crate::export::Context {
+    crate::export::Context {
+        region: aws.region.clone().unwrap_or_else(|| "us-east-1".into()),
+        partition: evidence
+            .caller
+            .arn
+            .split(':')
+            .nth(1)
+            .filter(|p| !p.is_empty())
+            .unwrap_or("aws")
+            .to_string(),
+        now: OffsetDateTime::now_utc(),
+    }
+}
+
+fn import(a: ImportArgs, global: &GlobalArgs) -> CmdResult {
+    let text = std::fs::read_to_string(&a.securityhub)
+        .map_err(|e| format!("cannot read {}: {e}", a.securityhub.display()))?;
+    let findings: Vec<crate::export::asff::AsffFinding> = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{} is not an ASFF export from rootkey (a JSON array of findings): {e}",
+            a.securityhub.display()
+        )
+    })?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(aws::AwsError::Runtime)?;
+    let results = rt.block_on(async {
+        let reader = aws::Reader::connect(a.aws.options()).await?;
+        Ok::<_, aws::AwsError>(
+            aws::securityhub::import(&reader, findings, a.aws.member_role.as_deref()).await,
+        )
+    })?;
+    let bad = results.iter().any(|r| r.error.is_some() || !r.failed.is_empty());
+    if global.json {
+        print_json(&results)?;
+    } else {
+        for r in &results {
+            println!(
+                "{}: {} of {} imported in {} call(s){}",
+                r.account_id,
+                r.imported,
+                r.findings,
+                r.calls,
+                r.error
+                    .as_ref()
+                    .map(|e| format!("; {}", crate::text::escape(e)))
+                    .unwrap_or_default()
+            );
+            for f in &r.failed {
+                println!(
+                    "  FAILED {} ({}): {}",
+                    crate::text::escape(&f.id),
+                    crate::text::escape(&f.code),
+                    crate::text::escape(&f.message)
+                );
+            }
+        }
+    }
+    Ok(if bad { Outcome::Findings } else { Outcome::Ok })
 }
 
 fn remediate(a: RemediateArgs, global: &GlobalArgs) -> CmdResult {
