@@ -138,7 +138,7 @@ pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
         accounts,
         since,
         saved_checkpoint,
-        vkey: args.vkey,
+        vkey: args.vkey.clone(),
         now,
     })?;
     if !args.exports.is_empty() {

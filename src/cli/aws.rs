@@ -266,7 +266,11 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
     let report = aws::evaluate(&evidence, &config);
     if !args.exports.is_empty() {
         let records = crate::export::adapt::from_posture(&report, &evidence);
-        crate::export::write_all(&args.exports, &records, &export_context(&args.aws, &evidence))?;
+        crate::export::write_all(
+            &args.exports,
+            &records,
+            &export_context(&args.aws, &evidence),
+        )?;
     }
     for w in &report.warnings {
         eprintln!("warning: {}", crate::text::escape(w));
@@ -303,12 +307,13 @@ pub(super) fn export_context(aws: &AwsArgs, evidence: &Evidence) -> crate::expor
 fn import(a: ImportArgs, global: &GlobalArgs) -> CmdResult {
     let text = std::fs::read_to_string(&a.securityhub)
         .map_err(|e| format!("cannot read {}: {e}", a.securityhub.display()))?;
-    let findings: Vec<crate::export::asff::AsffFinding> = serde_json::from_str(&text).map_err(|e| {
-        format!(
-            "{} is not an ASFF export from rootkey (a JSON array of findings): {e}",
-            a.securityhub.display()
-        )
-    })?;
+    let findings: Vec<crate::export::asff::AsffFinding> =
+        serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{} is not an ASFF export from rootkey (a JSON array of findings): {e}",
+                a.securityhub.display()
+            )
+        })?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -319,7 +324,9 @@ fn import(a: ImportArgs, global: &GlobalArgs) -> CmdResult {
             aws::securityhub::import(&reader, findings, a.aws.member_role.as_deref()).await,
         )
     })?;
-    let bad = results.iter().any(|r| r.error.is_some() || !r.failed.is_empty());
+    let bad = results
+        .iter()
+        .any(|r| r.error.is_some() || !r.failed.is_empty());
     if global.json {
         print_json(&results)?;
     } else {

@@ -40,12 +40,12 @@ fn severity_name(s: Severity) -> &'static str {
 /// no public control maps).
 pub fn standards(controls: &[String]) -> Vec<String> {
     let mut out = Vec::new();
-    let mut add = |s: &str| {
-        if !out.iter().any(|x| x == s) {
-            out.push(s.to_string());
-        }
-    };
     for c in controls {
+        let mut add = |s: &str| {
+            if !out.iter().any(|x| x == s) {
+                out.push(s.to_string());
+            }
+        };
         if c.starts_with("CIS ") {
             add("CIS AWS Foundations Benchmark");
         } else if c.starts_with("Security Hub ") {
@@ -55,7 +55,7 @@ pub fn standards(controls: &[String]) -> Vec<String> {
         }
     }
     if out.is_empty() {
-        add("rootkey custody controls");
+        out.push("rootkey custody controls".to_string());
     }
     out
 }
