@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod custody;
 pub mod device;
+pub mod export;
 pub mod findings;
 pub mod fsutil;
 pub mod ledger;

@@ -13,7 +13,9 @@ pub mod findings;
 pub mod lake;
 pub mod model;
 pub mod read;
+pub mod remediate;
 pub mod s3;
+pub mod securityhub;
 pub mod serial;
 mod trace;
 

@@ -220,6 +220,11 @@ impl Reader {
         &self.inner.caller
     }
 
+    /// The caller's partition (`aws`, `aws-us-gov`, `aws-cn`, ...), from its ARN.
+    pub fn partition(&self) -> &str {
+        &self.inner.partition
+    }
+
     /// The loaded SDK configuration (for building other clients).
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.inner.sdk
@@ -491,9 +496,20 @@ impl Reader {
     /// Opens an `AssumeRoot` session in a member account with the audit task policy, through
     /// the regional STS endpoint (the global one rejects AssumeRoot).
     pub async fn assume_root(&self, account_id: &str) -> Result<aws_sdk_iam::Client, ReadError> {
+        self.assume_root_with(account_id, &audit_task_policy(&self.inner.partition))
+            .await
+    }
+
+    /// Opens an `AssumeRoot` session in a member account limited by the task policy
+    /// `task_policy_arn` (remediation uses the delete policy), through the regional endpoint.
+    pub async fn assume_root_with(
+        &self,
+        account_id: &str,
+        task_policy_arn: &str,
+    ) -> Result<aws_sdk_iam::Client, ReadError> {
         let sts = aws_sdk_sts::Client::new(&self.inner.sdk);
         let policy = aws_sdk_sts::types::PolicyDescriptorType::builder()
-            .arn(audit_task_policy(&self.inner.partition))
+            .arn(task_policy_arn)
             .build();
         let out = sts
             .assume_root()
@@ -511,7 +527,7 @@ impl Reader {
     }
 
     /// Opens a session in `account_id` through the `--member-role` role.
-    async fn assume_member_role(
+    pub async fn assume_member_role(
         &self,
         account_id: &str,
         role: &str,

@@ -70,6 +70,10 @@ pub struct AuditArgs {
     /// the next audit's default period
     #[arg(long, value_name = "ID[,ID]", value_delimiter = ',')]
     pub approvers: Vec<String>,
+    /// Also write the findings as FORMAT:FILE (repeatable): asff (Security Hub), ocsf
+    /// (Compliance Finding JSON lines) or csv
+    #[arg(long = "export", value_name = "FORMAT:FILE", value_parser = crate::export::parse_spec)]
+    pub exports: Vec<crate::export::Spec>,
     #[command(flatten)]
     pub keys: super::custodian::CustodianDevices,
     #[command(flatten)]
@@ -139,8 +143,10 @@ pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
         );
     }
     let (anchor, saved_checkpoint, vkey) = match &args.anchor {
-        Some(url) => super::ledger::audit_anchor(url, &args.aws, &ledger, args.vkey, global)?,
-        None => (None, saved_checkpoint, args.vkey),
+        Some(url) => {
+            super::ledger::audit_anchor(url, &args.aws, &ledger, args.vkey.clone(), global)?
+        }
+        None => (None, saved_checkpoint, args.vkey.clone()),
     };
     let report = audit_flow::prepare(&AuditRequest {
         ledger: &ledger,
@@ -154,6 +160,9 @@ pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
         anchor,
         now,
     })?;
+    if !args.exports.is_empty() {
+        write_exports(&args, &report, &evidence, &ledger)?;
+    }
     let rendered = report::render(&report, format);
     let digest = report::digest(rendered.as_bytes());
     let place = match &args.out {
@@ -223,4 +232,31 @@ pub fn run(args: AuditArgs, global: &GlobalArgs) -> CmdResult {
         Verdict::Pass => Outcome::Ok,
         Verdict::Findings | Verdict::Fail => Outcome::Findings,
     })
+}
+
+/// `--export`: the audit's findings and the posture's passed checks; `CreatedAt` from the first
+/// recorded audit that saw each finding (the ledger, read-only), else from the evidence.
+fn write_exports(
+    args: &AuditArgs,
+    report: &report::AuditReport,
+    evidence: &aws::Evidence,
+    ledger: &std::path::Path,
+) -> Result<(), super::CliError> {
+    let mut first_audit = std::collections::BTreeMap::new();
+    if let Ok(station) = crate::custody::Station::open_readonly(ledger) {
+        for a in station.state().audits() {
+            for id in &a.findings {
+                first_audit.entry(id.clone()).or_insert(a.time);
+            }
+        }
+    }
+    let all = report
+        .findings
+        .iter()
+        .chain(&report.passed)
+        .chain(&report.remediated);
+    let records = crate::export::adapt::from_findings(all, evidence, &first_audit);
+    let ctx = super::aws::export_context(&args.aws, evidence);
+    crate::export::write_all(&args.exports, &records, &ctx)?;
+    Ok(())
 }

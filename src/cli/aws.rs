@@ -67,6 +67,79 @@ impl AwsArgs {
 pub enum AwsCmd {
     /// Read the root posture of accounts or a whole organization and report findings
     Posture(Box<PostureArgs>),
+    /// Remove a root credential finding from a member account under two-person control: shows
+    /// the exact plan (dry run by default); with --execute both custodians approve it, the
+    /// ledger records it, then the credentials go and the result is recorded
+    Remediate(Box<RemediateArgs>),
+    /// Findings in AWS Security Hub
+    #[command(subcommand)]
+    Findings(FindingsCmd),
+}
+
+/// `rootkey aws findings` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum FindingsCmd {
+    /// Send an ASFF export (`--export asff:FILE`) to Security Hub with BatchImportFindings,
+    /// each account's findings from inside that account (--member-role for members)
+    Import(Box<ImportArgs>),
+}
+
+/// `rootkey aws findings import` flags.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The ASFF file (a JSON array, as written by --export asff:FILE)
+    #[arg(long, value_name = "FILE")]
+    pub securityhub: PathBuf,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `rootkey aws remediate` flags.
+#[derive(Debug, clap::Args)]
+pub struct RemediateArgs {
+    /// The member account (12 digits); the management account is refused with console steps
+    #[arg(long, value_name = "ID", value_parser = parse_account_id)]
+    pub account: String,
+    /// ROOT-ACCESS-KEY, ROOT-SIGNING-CERT, ROOT-PASSWORD-PRESENT or ROOT-MFA-VIRTUAL
+    #[arg(long, value_name = "FINDING", value_parser = parse_remediation_finding)]
+    pub finding: crate::custody::events::RemediationFinding,
+    /// The two approving custodians, as A,B
+    #[arg(long, value_name = "A,B", value_parser = super::custodian::parse_pair)]
+    pub custodians: [String; 2],
+    /// Only show the plan (the default)
+    #[arg(long, conflicts_with = "execute")]
+    pub dry_run: bool,
+    /// Gather both approvals, record them, then change AWS
+    #[arg(long)]
+    pub execute: bool,
+    /// Include credentials used within --recent-days (needs --reason)
+    #[arg(long, requires = "reason")]
+    pub force_recent_use: bool,
+    /// Why (recorded in the ledger)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Change or incident ticket (recorded in the ledger)
+    #[arg(long, value_name = "REF")]
+    pub ticket: Option<String>,
+    /// A credential used within this many days is refused without --force-recent-use
+    #[arg(long, value_name = "N", default_value_t = crate::custody::remediation::DEFAULT_RECENT_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub recent_days: u32,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub keys: super::custodian::CustodianDevices,
+}
+
+fn parse_remediation_finding(
+    s: &str,
+) -> Result<crate::custody::events::RemediationFinding, String> {
+    crate::custody::events::RemediationFinding::parse(s).ok_or_else(|| {
+        format!(
+            "`{}` is not a finding rootkey can remediate: use ROOT-ACCESS-KEY, ROOT-SIGNING-CERT, ROOT-PASSWORD-PRESENT or ROOT-MFA-VIRTUAL",
+            crate::text::escape(s)
+        )
+    })
 }
 
 /// `rootkey aws posture` flags.
@@ -92,6 +165,10 @@ pub struct PostureArgs {
     /// Evaluate an evidence file offline, without AWS
     #[arg(long, value_name = "FILE", conflicts_with_all = ["accounts", "organization", "since"])]
     pub evidence_in: Option<PathBuf>,
+    /// Also write the findings as FORMAT:FILE (repeatable): asff (Security Hub), ocsf
+    /// (Compliance Finding JSON lines) or csv
+    #[arg(long = "export", value_name = "FORMAT:FILE", value_parser = crate::export::parse_spec)]
+    pub exports: Vec<crate::export::Spec>,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -170,6 +247,8 @@ pub(super) fn warn_beyond_cloudtrail(since: OffsetDateTime, now: OffsetDateTime)
 pub fn run(cmd: AwsCmd, global: &GlobalArgs) -> CmdResult {
     match cmd {
         AwsCmd::Posture(args) => posture(*args, global),
+        AwsCmd::Remediate(args) => remediate(*args, global),
+        AwsCmd::Findings(FindingsCmd::Import(args)) => import(*args, global),
     }
 }
 
@@ -215,6 +294,14 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
         evidence.period.until,
         evidence.read_at,
     );
+    if !args.exports.is_empty() {
+        let records = crate::export::adapt::from_posture(&report, &evidence);
+        crate::export::write_all(
+            &args.exports,
+            &records,
+            &export_context(&args.aws, &evidence),
+        )?;
+    }
     for w in &report.warnings {
         eprintln!("warning: {}", crate::text::escape(w));
     }
@@ -228,6 +315,157 @@ fn posture(args: PostureArgs, global: &GlobalArgs) -> CmdResult {
     } else {
         Outcome::Ok
     })
+}
+
+/// Where exports say they were made: the region flag (else us-east-1) and the caller's
+/// partition from the evidence.
+pub(super) fn export_context(aws: &AwsArgs, evidence: &Evidence) -> crate::export::Context {
+    crate::export::Context {
+        region: aws.region.clone().unwrap_or_else(|| "us-east-1".into()),
+        partition: evidence
+            .caller
+            .arn
+            .split(':')
+            .nth(1)
+            .filter(|p| !p.is_empty())
+            .unwrap_or("aws")
+            .to_string(),
+        now: OffsetDateTime::now_utc(),
+    }
+}
+
+fn import(a: ImportArgs, global: &GlobalArgs) -> CmdResult {
+    let text = std::fs::read_to_string(&a.securityhub)
+        .map_err(|e| format!("cannot read {}: {e}", a.securityhub.display()))?;
+    let findings: Vec<crate::export::asff::AsffFinding> =
+        serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{} is not an ASFF export from rootkey (a JSON array of findings): {e}",
+                a.securityhub.display()
+            )
+        })?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(aws::AwsError::Runtime)?;
+    let results = rt.block_on(async {
+        let reader = aws::Reader::connect(a.aws.options()).await?;
+        Ok::<_, aws::AwsError>(
+            aws::securityhub::import(&reader, findings, a.aws.member_role.as_deref()).await,
+        )
+    })?;
+    let bad = results
+        .iter()
+        .any(|r| r.error.is_some() || !r.failed.is_empty());
+    if global.json {
+        print_json(&results)?;
+    } else {
+        for r in &results {
+            println!(
+                "{}: {} of {} imported in {} call(s){}",
+                r.account_id,
+                r.imported,
+                r.findings,
+                r.calls,
+                r.error
+                    .as_ref()
+                    .map(|e| format!("; {}", crate::text::escape(e)))
+                    .unwrap_or_default()
+            );
+            for f in &r.failed {
+                println!(
+                    "  FAILED {} ({}): {}",
+                    crate::text::escape(&f.id),
+                    crate::text::escape(&f.code),
+                    crate::text::escape(&f.message)
+                );
+            }
+        }
+    }
+    Ok(if bad { Outcome::Findings } else { Outcome::Ok })
+}
+
+fn remediate(a: RemediateArgs, global: &GlobalArgs) -> CmdResult {
+    use crate::custody::flows::remediate::{self, RemediateRequest};
+    let req = RemediateRequest {
+        actor: a.custodians[0].clone(),
+        account_id: a.account.clone(),
+        finding: a.finding,
+        custodians: a.keys.approvers(&a.custodians)?,
+        execute: a.execute,
+        force_recent_use: a.force_recent_use,
+        reason: a.reason.clone(),
+        ticket: a.ticket.clone(),
+        recent_days: a.recent_days,
+    };
+    let path = global.ledger_path()?;
+    let mut station = if a.execute {
+        crate::custody::Station::open(&path, None)?
+    } else {
+        crate::custody::Station::open_readonly(&path)?
+    };
+    let o = remediate::remediate(&mut station, &mut global.console(), &req, &a.aws.options())?;
+    if global.json {
+        print_json(&o)?;
+    } else if !o.executed {
+        if o.plan.items.is_empty() {
+            println!(
+                "nothing to remediate: AWS shows no credential {} removes",
+                o.plan.finding.as_str()
+            );
+        } else {
+            println!(
+                "dry run: nothing changed; plan {} ({} item(s)). Run again with --execute to approve and carry it out",
+                o.plan.plan_sha256, o.plan.items.len()
+            );
+        }
+    } else {
+        for r in &o.results {
+            let how = match (&r.error_code, &r.error_message) {
+                (Some(c), Some(m)) => format!(
+                    "FAILED ({}): {}",
+                    crate::text::escape(c),
+                    crate::text::escape(m)
+                ),
+                (Some(c), None) => format!("FAILED ({})", crate::text::escape(c)),
+                _ if r.outcome == crate::custody::events::ItemOutcome::NotAttempted => {
+                    "not attempted".into()
+                }
+                _ => "done".into(),
+            };
+            println!("{} {}: {how}", r.kind.as_str(), crate::text::escape(&r.id));
+        }
+        match (&o.aws_now, &o.reread_error) {
+            (Some(now), _) if now.is_empty() => {
+                println!("AWS now lists none: {} is fixed", o.plan.finding.as_str())
+            }
+            (Some(now), _) => println!(
+                "AWS still lists: {}; run the same command again to continue",
+                now.iter()
+                    .map(|c| crate::text::escape(&c.id).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            (None, Some(e)) => println!(
+                "AWS could not be read again ({}): run `rootkey aws posture --account {}`",
+                crate::text::escape(e),
+                o.plan.account_id
+            ),
+            (None, None) => {}
+        }
+        println!(
+            "recorded: approval entry {}, completion entry {}",
+            o.approval_seq.unwrap_or_default(),
+            o.completion_seq.unwrap_or_default()
+        );
+    }
+    Ok(
+        if o.executed && o.fixed() || !o.executed && o.plan.items.is_empty() {
+            Outcome::Ok
+        } else {
+            Outcome::Findings
+        },
+    )
 }
 
 fn read_live(args: &PostureArgs) -> Result<Evidence, CliError> {

@@ -439,6 +439,9 @@ fn summary(body: &serde_json::Value) -> String {
     if let Some(t) = body.get("text").and_then(|t| t.as_str()) {
         return escape(t).into_owned();
     }
+    if let Some(t) = crate::custody::flows::remediate::ledger_summary(body) {
+        return escape(&t).into_owned();
+    }
     let s = body.to_string();
     let s = if s.chars().count() > 60 {
         format!("{}…", s.chars().take(60).collect::<String>())

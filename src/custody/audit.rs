@@ -475,6 +475,10 @@ pub fn build_report(input: AuditInput<'_>) -> AuditReport {
         .collect();
     history.sort_by_key(|h| h.0);
     history.push((now, &current, &account_ids));
+    // Fixes recorded by `rootkey aws remediate` end their finding's time to remediate.
+    let history =
+        super::remediation::with_remediations(&history, &super::remediation::fixes(state));
+    let history: Vec<_> = history.iter().map(|(t, f, a)| (*t, f, a)).collect();
     let (mttr, remediated) = rules::mean_time_to_remediate(&history);
 
     let kpis = Kpis {

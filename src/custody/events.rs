@@ -47,6 +47,10 @@ pub const AUDIT_COMPLETED: &str = "audit.completed";
 pub const CUSTODIAN_ROTATED: &str = "custodian.rotated";
 /// An account leaves rootkey's scope (closed, or credential-less under central root access).
 pub const ACCOUNT_CLOSED: &str = "account.closed";
+/// Two custodians approved deleting an exact plan of root credentials (before any change).
+pub const REMEDIATION_APPROVED: &str = "remediation.approved";
+/// What the deletions of an approved plan did, and what AWS showed afterwards.
+pub const REMEDIATION_COMPLETED: &str = "remediation.completed";
 
 // Findings (issue 16): a risk accepted for a finding, until a date.
 /// A finding's risk accepted until a date, approved by the auditor or two custodians.
@@ -72,6 +76,8 @@ pub const KINDS: &[&str] = &[
     CUSTODIAN_ROTATED,
     ACCOUNT_CLOSED,
     FINDING_ACCEPTED,
+    REMEDIATION_APPROVED,
+    REMEDIATION_COMPLETED,
 ];
 
 /// What a registered person may do.
@@ -574,6 +580,10 @@ pub enum CustodyEvent {
     AuditCompleted(AuditCompleted),
     /// `finding.accepted`.
     FindingAccepted(FindingAccepted),
+    /// `remediation.approved`.
+    RemediationApproved(RemediationApproved),
+    /// `remediation.completed`.
+    RemediationCompleted(RemediationCompleted),
 }
 
 /// Why a body could not be decoded as its kind.
@@ -646,6 +656,8 @@ impl CustodyEvent {
             KEY_RETIRED => CustodyEvent::KeyRetired(parse(kind, body)?),
             AUDIT_COMPLETED => CustodyEvent::AuditCompleted(parse(kind, body)?),
             FINDING_ACCEPTED => CustodyEvent::FindingAccepted(parse(kind, body)?),
+            REMEDIATION_APPROVED => CustodyEvent::RemediationApproved(parse(kind, body)?),
+            REMEDIATION_COMPLETED => CustodyEvent::RemediationCompleted(parse(kind, body)?),
             _ => return Ok(None),
         };
         ev.validate()?;
@@ -671,6 +683,8 @@ impl CustodyEvent {
             CustodyEvent::KeyRetired(_) => KEY_RETIRED,
             CustodyEvent::AuditCompleted(_) => AUDIT_COMPLETED,
             CustodyEvent::FindingAccepted(_) => FINDING_ACCEPTED,
+            CustodyEvent::RemediationApproved(_) => REMEDIATION_APPROVED,
+            CustodyEvent::RemediationCompleted(_) => REMEDIATION_COMPLETED,
         }
     }
 
@@ -694,6 +708,8 @@ impl CustodyEvent {
             CustodyEvent::KeyRetired(b) => serde_json::to_value(b),
             CustodyEvent::AuditCompleted(b) => serde_json::to_value(b),
             CustodyEvent::FindingAccepted(b) => serde_json::to_value(b),
+            CustodyEvent::RemediationApproved(b) => serde_json::to_value(b),
+            CustodyEvent::RemediationCompleted(b) => serde_json::to_value(b),
         };
         v.map_err(|e| EventError::Schema {
             kind: self.kind().to_string(),
@@ -848,6 +864,8 @@ impl CustodyEvent {
                 t("reason", TextKind::Reason, &b.reason)?;
                 t("ticket", TextKind::Ticket, &b.ticket)?;
             }
+            CustodyEvent::RemediationApproved(b) => b.validate(kind)?,
+            CustodyEvent::RemediationCompleted(b) => b.validate(kind)?,
         }
         Ok(())
     }
@@ -872,6 +890,219 @@ fn validate_person(kind: &str, c: &CustodianSpec) -> Result<(), EventError> {
     crate::webauthn::CoseKey::parse(&c.public_key.0)
         .map_err(|e| invalid("public_key", e.to_string()))?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remediation of root credentials (`remediation.approved`, `remediation.completed`)
+
+pub use crate::aws::remediate::{
+    CredentialKind, CredentialRef, ItemOutcome, ItemResult, PlanItem, RemediationFinding,
+    LOGIN_PROFILE_ID,
+};
+
+/// Body of `remediation.approved`: the exact plan two custodians approved. Their approvals sign
+/// this body, so they bind the plan and its digest and cannot be replayed for another plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediationApproved {
+    /// The account whose root credentials go.
+    pub account_id: String,
+    /// The finding being fixed.
+    pub finding: RemediationFinding,
+    /// Exactly what will be deleted or deactivated.
+    pub items: Vec<PlanItem>,
+    /// SHA-256 of the plan (see [`plan_sha256`]), recomputed by the fold.
+    pub plan_sha256: String,
+    /// Items used within this many days are refused unless `force_recent_use`.
+    pub recent_days: u32,
+    /// Whether recently used items were knowingly included (needs a reason).
+    pub force_recent_use: bool,
+    /// Why, in the custodians' words.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Change or incident ticket.
+    #[serde(default)]
+    pub ticket: Option<String>,
+    /// The earlier approval whose plan this one finishes (a re-run after a partial failure).
+    #[serde(default)]
+    pub continues: Option<u64>,
+}
+
+/// Body of `remediation.completed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediationCompleted {
+    /// The `remediation.approved` entry this run carried out.
+    pub approval_seq: u64,
+    /// Its account.
+    pub account_id: String,
+    /// Its plan digest.
+    pub plan_sha256: String,
+    /// One result per plan item, in plan order.
+    pub results: Vec<ItemResult>,
+    /// The finding's credentials AWS still lists after the run (`None`: the re-read failed).
+    #[serde(default)]
+    pub aws_now: Option<Vec<CredentialRef>>,
+    /// Why the re-read failed, if it did.
+    #[serde(default)]
+    pub reread_error: Option<String>,
+}
+
+/// SHA-256 (lowercase hex) of a plan: the canonical JSON of account, finding and items.
+pub fn plan_sha256(
+    account_id: &str,
+    finding: RemediationFinding,
+    items: &[PlanItem],
+) -> Result<String, EventError> {
+    let v = serde_json::json!({
+        "account_id": account_id,
+        "finding": finding,
+        "items": items,
+    });
+    let bytes = crate::ledger::canonical::to_vec(&v).map_err(|e| EventError::Schema {
+        kind: REMEDIATION_APPROVED.into(),
+        detail: e.to_string(),
+    })?;
+    Ok(hex::encode(crate::ledger::tree::sha256(&bytes)))
+}
+
+impl RemediationApproved {
+    fn validate(&self, kind: &str) -> Result<(), EventError> {
+        let invalid = |field: &'static str, detail: String| EventError::Invalid {
+            kind: kind.to_string(),
+            field,
+            detail,
+        };
+        let t = |field: &'static str, k: TextKind, v: &str| {
+            text::check(field, k, v).map_err(|e| invalid(field, e.to_string()))
+        };
+        if !is_account_id(&self.account_id) {
+            return Err(invalid("account_id", "not 12 digits".into()));
+        }
+        if self.items.is_empty() {
+            return Err(invalid(
+                "items",
+                "a plan names at least one credential".into(),
+            ));
+        }
+        for i in &self.items {
+            validate_credential_id(i.kind, &i.id).map_err(|d| invalid("items", d))?;
+            if i.kind != self.finding.credential() {
+                return Err(invalid(
+                    "items",
+                    format!(
+                        "{} {} is not a credential {} removes",
+                        i.kind.as_str(),
+                        i.id,
+                        self.finding.as_str()
+                    ),
+                ));
+            }
+            if let Some(s) = &i.last_used_service {
+                t("last_used_service", TextKind::Id, s)?;
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if !self.items.iter().all(|i| seen.insert(&i.id)) {
+            return Err(invalid("items", "an item is named twice".into()));
+        }
+        if let Some(r) = &self.reason {
+            t("reason", TextKind::Reason, r)?;
+        }
+        if let Some(x) = &self.ticket {
+            t("ticket", TextKind::Ticket, x)?;
+        }
+        if self.force_recent_use && self.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            return Err(invalid("reason", "force_recent_use needs a reason".into()));
+        }
+        let want = plan_sha256(&self.account_id, self.finding, &self.items)?;
+        if self.plan_sha256 != want {
+            return Err(invalid(
+                "plan_sha256",
+                "does not match the plan's account, finding and items".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl RemediationCompleted {
+    fn validate(&self, kind: &str) -> Result<(), EventError> {
+        let invalid = |field: &'static str, detail: String| EventError::Invalid {
+            kind: kind.to_string(),
+            field,
+            detail,
+        };
+        let t = |field: &'static str, k: TextKind, v: &str| {
+            text::check(field, k, v).map_err(|e| invalid(field, e.to_string()))
+        };
+        if !is_account_id(&self.account_id) {
+            return Err(invalid("account_id", "not 12 digits".into()));
+        }
+        let d = &self.plan_sha256;
+        if d.len() != 64 || !d.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(invalid("plan_sha256", "not 64 lowercase hex digits".into()));
+        }
+        for r in &self.results {
+            validate_credential_id(r.kind, &r.id).map_err(|e| invalid("results", e))?;
+            match (r.outcome, &r.error_code) {
+                (ItemOutcome::Failed, None) => {
+                    return Err(invalid(
+                        "results",
+                        format!("{} failed without an error code", r.id),
+                    ))
+                }
+                (ItemOutcome::Done | ItemOutcome::NotAttempted, Some(_)) => {
+                    return Err(invalid(
+                        "results",
+                        format!("{} has an error code but did not fail", r.id),
+                    ))
+                }
+                _ => {}
+            }
+            if let Some(c) = &r.error_code {
+                t("error_code", TextKind::Id, c)?;
+            }
+            if let Some(m) = &r.error_message {
+                t("error_message", TextKind::Reason, m)?;
+            }
+        }
+        for c in self.aws_now.iter().flatten() {
+            validate_credential_id(c.kind, &c.id).map_err(|e| invalid("aws_now", e))?;
+        }
+        if let Some(e) = &self.reread_error {
+            t("reread_error", TextKind::Reason, e)?;
+        }
+        if self.aws_now.is_some() == self.reread_error.is_some() {
+            return Err(invalid(
+                "aws_now",
+                "either what AWS shows now or why it could not be read, not both or neither".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An AWS credential id: printable ASCII without spaces (MFA serials are ARNs), and the fixed
+/// id for the login profile.
+fn validate_credential_id(kind: CredentialKind, id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 512
+        && id.bytes().all(|b| b.is_ascii_graphic())
+        && (kind == CredentialKind::LoginProfile) == (id == LOGIN_PROFILE_ID);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a {} id",
+            text::escape(id),
+            kind.as_str()
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod events;
 pub mod findings;
 pub mod flows;
 pub mod membership;
+pub mod remediation;
 pub mod state;
 pub mod station;
 

@@ -327,6 +327,8 @@ pub struct CustodyState {
     /// single use, so none may come back, however it is spelled.
     pub(super) used_bags: BTreeSet<String>,
     pub(super) last_seq: Option<u64>,
+    /// Approved root-credential remediation plans ([`super::remediation`]).
+    pub(super) remediations: Vec<super::remediation::RemediationRecord>,
 }
 
 impl CustodyState {
@@ -478,27 +480,31 @@ impl CustodyState {
             CustodyEvent::KeyVerified(b) => self.apply_verified(&at, b)?,
             CustodyEvent::KeyMoved(b) => self.apply_moved(&at, b)?,
             CustodyEvent::KeyRetired(b) => self.apply_retired(&at, b)?,
-            CustodyEvent::AuditCompleted(b) => {
-                let who = approvers
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|(id, _)| id.to_string())
-                    .collect();
-                self.apply_audit(&at, b, who)?
-            }
+            CustodyEvent::AuditCompleted(b) => self.apply_audit(&at, b, names(approvers))?,
             CustodyEvent::FindingAccepted(b) => {
-                let who = approvers
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|(id, _)| id.to_string())
-                    .collect();
-                self.apply_finding_accepted(&at, b, who)?
+                self.apply_finding_accepted(&at, b, names(approvers))?
             }
+            CustodyEvent::RemediationApproved(b) => {
+                self.apply_remediation_approved(&at, b, names(approvers))?
+            }
+            CustodyEvent::RemediationCompleted(b) => self.apply_remediation_completed(&at, b)?,
         }
         self.last_seq = Some(seq);
         Ok(requirement)
     }
+}
 
+/// The ids of the people whose verified approvals an entry carries (none while [`CustodyState::check`]
+/// asks before approvals exist).
+fn names(approvers: Option<&[(&str, Role)]>) -> Vec<String> {
+    approvers
+        .unwrap_or_default()
+        .iter()
+        .map(|(id, _)| id.to_string())
+        .collect()
+}
+
+impl CustodyState {
     /// Who must approve `event`, as decided from the event and the state.
     fn requirement(&self, at: &At<'_>, event: &CustodyEvent) -> Result<Requirement, StateError> {
         Ok(match event {
@@ -521,6 +527,10 @@ impl CustodyState {
             CustodyEvent::AuditCompleted(_) => Requirement::AuditorOrCustodians,
             // Accepting a finding's risk: the auditor's own key, or two custodians.
             CustodyEvent::FindingAccepted(_) => Requirement::AuditorOrCustodians,
+            // Deleting root credentials needs two distinct custodians on the exact plan; its
+            // completion records what AWS answered and must name that approved plan.
+            CustodyEvent::RemediationApproved(_) => Requirement::Custodians(2),
+            CustodyEvent::RemediationCompleted(_) => Requirement::Nobody,
             // Every change of who may approve, which keys guard root, where a key is or who
             // holds it needs two people; so does opening a bag for a possession check.
             CustodyEvent::CustodianAdded(_)

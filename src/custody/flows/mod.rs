@@ -26,6 +26,7 @@ pub mod enroll;
 pub mod findings;
 pub mod inventory;
 pub mod lifecycle;
+pub mod remediate;
 
 pub mod verify;
 

@@ -1,0 +1,105 @@
+//! The one adapter into [`Record`]: from the unified finding model ([`crate::findings::Finding`])
+//! that `aws posture` and `audit` both report. A change of that model changes this file only.
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+use super::{merge, Record, Resource, Status};
+use crate::aws::Evidence;
+use crate::findings::{Finding, FindingStatus, Severity};
+
+/// What a finding's resource names.
+fn resource(f: &Finding) -> Resource {
+    if f.resource.starts_with("arn:") && f.resource.ends_with(":root") {
+        Resource::RootUser
+    } else if f.resource.is_empty() || Some(f.resource.as_str()) == f.account.as_deref() {
+        Resource::Account
+    } else if f.resource.starts_with("arn:") {
+        Resource::RootUser
+    } else {
+        Resource::Custody
+    }
+}
+
+/// The earliest time an evidence value names (a credential's creation or upload date, a
+/// device's enable date), if any.
+fn evidence_time(f: &Finding) -> Option<OffsetDateTime> {
+    f.evidence
+        .values()
+        .filter_map(|v| v.as_str())
+        .filter_map(|s| {
+            OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .min()
+}
+
+/// Records of findings (open, accepted, remediated, passed). `CreatedAt` is the first recorded
+/// audit that saw the finding (`first_audit`, by identity, from the ledger), else the earliest
+/// time its evidence names, else when the evidence was read; findings without an account are
+/// filed under the account that read the evidence.
+pub fn from_findings<'a>(
+    findings: impl IntoIterator<Item = &'a Finding>,
+    evidence: &Evidence,
+    first_audit: &BTreeMap<String, OffsetDateTime>,
+) -> Vec<Record> {
+    let read_at = evidence.read_at;
+    let mut out = Vec::new();
+    for f in findings {
+        let status = match f.status {
+            FindingStatus::Open | FindingStatus::Accepted => Status::Failed,
+            FindingStatus::Remediated | FindingStatus::Passed => Status::Passed,
+        };
+        let seen = evidence_time(f).map_or(read_at, |t| t.min(read_at));
+        let first_seen = first_audit
+            .get(&f.identity())
+            .map_or(seen, |t| (*t).min(seen));
+        let description = if f.evidence.is_empty() {
+            f.title.clone()
+        } else {
+            f.evidence
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", Finding::evidence_text(v)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        out.push(Record {
+            id: f.id.clone(),
+            check: f.check.clone(),
+            status,
+            severity: if status == Status::Passed {
+                Severity::Info
+            } else {
+                f.severity
+            },
+            account_id: f
+                .account
+                .clone()
+                .unwrap_or_else(|| evidence.caller.account.clone()),
+            resource: resource(f),
+            subject: f.resource.clone(),
+            title: f.title.clone(),
+            description,
+            controls: f
+                .controls
+                .iter()
+                .map(|c| format!("{} {}/{}", c.framework, c.version, c.id))
+                .collect(),
+            standards: f.controls.iter().map(|c| c.framework.to_string()).collect(),
+            first_seen,
+        });
+    }
+    merge(out)
+}
+
+/// Records of a posture report: every account's findings and passed checks.
+pub fn from_posture(report: &crate::aws::Report, evidence: &Evidence) -> Vec<Record> {
+    from_findings(
+        report
+            .accounts
+            .iter()
+            .flat_map(|a| a.findings.iter().chain(a.passed.iter())),
+        evidence,
+        &BTreeMap::new(),
+    )
+}
