@@ -1154,7 +1154,8 @@ async fn read_access_keys(iam: &aws_sdk_iam::Client) -> (Option<Vec<AccessKey>>,
     (Some(keys), errors)
 }
 
-async fn read_signing_certificates(
+/// Root's signing certificates (the caller's own, inside an AssumeRoot session).
+pub(crate) async fn read_signing_certificates(
     iam: &aws_sdk_iam::Client,
 ) -> Result<Vec<SigningCertificate>, ReadError> {
     let out = iam.list_signing_certificates().send().await.map_err(|e| {

@@ -240,20 +240,12 @@ pub async fn read_items(
             }
             Ok(items)
         }
-        RemediationFinding::SigningCert => {
-            let out = iam.list_signing_certificates().send().await.map_err(|e| {
-                read_error(
-                    "iam:ListSigningCertificates",
-                    Check::SigningCertificates,
-                    &e,
-                )
-            })?;
-            Ok(out
-                .certificates()
-                .iter()
-                .map(|c| item(CredentialKind::SigningCertificate, c.certificate_id()))
-                .collect())
-        }
+        RemediationFinding::SigningCert => Ok(super::read::read_signing_certificates(iam)
+            .await?
+            .iter()
+            .filter_map(|c| c.id.as_deref())
+            .map(|id| item(CredentialKind::SigningCertificate, id))
+            .collect()),
         RemediationFinding::PasswordPresent => match iam.get_login_profile().send().await {
             Ok(_) => {
                 let user = iam
