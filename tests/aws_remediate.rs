@@ -766,3 +766,128 @@ fn the_fold_refuses_what_the_flow_never_writes() {
     assert!(err.contains("not among what the plan"), "{err}");
     s.verifies();
 }
+
+#[test]
+fn a_plan_cut_before_its_completion_is_closed_once_aws_no_longer_lists_its_items() {
+    use rootkey::custody::flows::remediate::Closed;
+    const KEY_NEW: &str = "AKIAZZZZEXAMPLE00003";
+    // The approval of both keys was recorded, the deletions went through, and the run was cut
+    // before its completion; since then someone created a third key the plan never named.
+    let x = setup(World {
+        keys: vec![(KEY_NEW.into(), None)],
+        ..World::default()
+    });
+    let p1 = append(
+        &x.s,
+        "remediation.approved",
+        plan_body(&[(KEY_OLD, None), (KEY_OTHER, None)], None),
+        true,
+    )
+    .unwrap();
+
+    // A dry run says the plan would be closed, plans the new key on its own, records nothing.
+    let before = x.s.len();
+    let dry = run(&x, &request(&x.s, RemediationFinding::AccessKey, false)).unwrap();
+    assert_eq!(
+        dry.closed,
+        Some(Closed {
+            plan_seq: p1,
+            completion_seq: None
+        })
+    );
+    let ids: Vec<&str> = dry.plan.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, [KEY_NEW]);
+    assert_eq!(
+        dry.plan.continues, None,
+        "the new key is not the old plan's"
+    );
+    assert_eq!(x.s.len(), before);
+
+    // Executed: the old plan is closed with its items absent and the new key listed, then the
+    // new key goes under its own approval.
+    let o = run(&x, &request(&x.s, RemediationFinding::AccessKey, true)).unwrap();
+    let closing = o.closed.and_then(|c| c.completion_seq).expect("closed");
+    assert!(o.fixed(), "{o:?}");
+    let completed = bodies(&x.s, "remediation.completed");
+    let (seq, c) = &completed[0];
+    assert_eq!(*seq, closing);
+    assert_eq!(c["approval_seq"], p1);
+    assert_eq!(c["results"][0]["outcome"], "absent");
+    assert_eq!(c["results"][1]["outcome"], "absent");
+    assert_eq!(
+        c["aws_now"],
+        serde_json::json!([{"kind": "access-key", "id": KEY_NEW}])
+    );
+    assert!(closing < o.approval_seq.unwrap());
+    assert_eq!(
+        x.world.lock().unwrap().changes.len(),
+        1,
+        "only the new key was deleted"
+    );
+    x.s.verifies();
+    let shown = stdout(&x.s.run(&["ledger", "show"]));
+    assert!(
+        shown.contains(&format!(
+            "completed entry {p1} on account 222222222222: 0 done, 0 failed, 2 already absent; AWS lists 1 now"
+        )),
+        "{shown}"
+    );
+
+    // Nothing left and nothing open: a further run records nothing.
+    let len = x.s.len();
+    let again = run(&x, &request(&x.s, RemediationFinding::AccessKey, true)).unwrap();
+    assert!(again.closed.is_none() && again.plan.items.is_empty());
+    assert_eq!(x.s.len(), len);
+}
+
+#[test]
+fn absent_is_refused_unless_the_recorded_listing_agrees() {
+    let s = Station::new();
+    let p1 = append(
+        &s,
+        "remediation.approved",
+        plan_body(&[(KEY_OLD, None)], None),
+        true,
+    )
+    .unwrap();
+    let digest = plan_body(&[(KEY_OLD, None)], None)["plan_sha256"].clone();
+    let absent = |now: serde_json::Value| {
+        let mut b = serde_json::json!({
+            "approval_seq": p1, "account_id": MEMBER, "plan_sha256": digest,
+            "results": [{"kind": "access-key", "id": KEY_OLD, "outcome": "absent"}],
+        });
+        match now {
+            serde_json::Value::Null => b["reread_error"] = "GetUser failed (Throttling)".into(),
+            v => b["aws_now"] = v,
+        }
+        b
+    };
+    // Absent while the recorded listing still shows it, or with no listing at all.
+    let still = serde_json::json!([{"kind": "access-key", "id": KEY_OLD}]);
+    let err = append(&s, "remediation.completed", absent(still), false).unwrap_err();
+    assert!(
+        err.contains("recorded as absent, but aws_now lists it"),
+        "{err}"
+    );
+    let err = append(
+        &s,
+        "remediation.completed",
+        absent(serde_json::Value::Null),
+        false,
+    )
+    .unwrap_err();
+    assert!(err.contains("aws_now was not read"), "{err}");
+    // With an error code, it is no absence.
+    let mut coded = absent(serde_json::json!([]));
+    coded["results"][0]["error_code"] = "AccessDenied".into();
+    let err = append(&s, "remediation.completed", coded, false).unwrap_err();
+    assert!(err.contains("did not fail"), "{err}");
+    append(
+        &s,
+        "remediation.completed",
+        absent(serde_json::json!([])),
+        false,
+    )
+    .unwrap();
+    s.verifies();
+}

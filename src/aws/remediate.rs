@@ -123,6 +123,17 @@ pub enum ItemOutcome {
     Failed,
     /// Not tried (an earlier step failed in a way that stops the run).
     NotAttempted,
+    /// Not deleted by this run because AWS no longer listed it: the plan's approval was recorded
+    /// but its run was cut before the completion was (the deletion went through, or someone
+    /// removed it by hand). Only valid when the completion's `aws_now` does not list it.
+    Absent,
+}
+
+impl ItemOutcome {
+    /// Whether the credential is gone: deleted now, or found already gone.
+    pub fn gone(self) -> bool {
+        matches!(self, Self::Done | Self::Absent)
+    }
 }
 
 /// One item's result in `remediation.completed`.

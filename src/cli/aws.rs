@@ -386,6 +386,7 @@ fn import(a: ImportArgs, global: &GlobalArgs) -> CmdResult {
 }
 
 fn remediate(a: RemediateArgs, global: &GlobalArgs) -> CmdResult {
+    use crate::custody::events::ItemOutcome;
     use crate::custody::flows::remediate::{self, RemediateRequest};
     let req = RemediateRequest {
         actor: a.custodians[0].clone(),
@@ -405,6 +406,18 @@ fn remediate(a: RemediateArgs, global: &GlobalArgs) -> CmdResult {
         crate::custody::Station::open_readonly(&path)?
     };
     let o = remediate::remediate(&mut station, &mut global.console(), &req, &a.aws.options())?;
+    if let (false, Some(c)) = (global.json, &o.closed) {
+        match c.completion_seq {
+            Some(seq) => println!(
+                "closed the plan approved at entry {}: AWS no longer lists any of its items (recorded as absent, entry {seq})",
+                c.plan_seq
+            ),
+            None => println!(
+                "the plan approved at entry {} is open, but AWS no longer lists any of its items: --execute records that and closes it",
+                c.plan_seq
+            ),
+        }
+    }
     if global.json {
         print_json(&o)?;
     } else if !o.executed {
@@ -428,10 +441,11 @@ fn remediate(a: RemediateArgs, global: &GlobalArgs) -> CmdResult {
                     crate::text::escape(m)
                 ),
                 (Some(c), None) => format!("FAILED ({})", crate::text::escape(c)),
-                _ if r.outcome == crate::custody::events::ItemOutcome::NotAttempted => {
-                    "not attempted".into()
-                }
-                _ => "done".into(),
+                _ => match r.outcome {
+                    ItemOutcome::NotAttempted => "not attempted".into(),
+                    ItemOutcome::Absent => "already absent".into(),
+                    _ => "done".into(),
+                },
             };
             println!("{} {}: {how}", r.kind.as_str(), crate::text::escape(&r.id));
         }

@@ -1052,7 +1052,7 @@ impl RemediationCompleted {
                         format!("{} failed without an error code", r.id),
                     ))
                 }
-                (ItemOutcome::Done | ItemOutcome::NotAttempted, Some(_)) => {
+                (ItemOutcome::Done | ItemOutcome::NotAttempted | ItemOutcome::Absent, Some(_)) => {
                     return Err(invalid(
                         "results",
                         format!("{} has an error code but did not fail", r.id),
@@ -1078,6 +1078,31 @@ impl RemediationCompleted {
                 "aws_now",
                 "either what AWS shows now or why it could not be read, not both or neither".into(),
             ));
+        }
+        // "Absent" is a claim about what AWS lists: it needs the listing, and must agree with it.
+        for r in self
+            .results
+            .iter()
+            .filter(|r| r.outcome == ItemOutcome::Absent)
+        {
+            let listed = self
+                .aws_now
+                .as_ref()
+                .map(|now| now.iter().any(|c| c.kind == r.kind && c.id == r.id));
+            if listed != Some(false) {
+                return Err(invalid(
+                    "results",
+                    format!(
+                        "{} is recorded as absent, but aws_now {}",
+                        r.id,
+                        if listed.is_some() {
+                            "lists it"
+                        } else {
+                            "was not read"
+                        }
+                    ),
+                ));
+            }
         }
         Ok(())
     }

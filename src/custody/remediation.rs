@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use time::{Duration, OffsetDateTime};
 
 use super::events::{
-    CredentialRef, ItemOutcome, ItemResult, PlanItem, RemediationApproved, RemediationCompleted,
+    CredentialRef, ItemResult, PlanItem, RemediationApproved, RemediationCompleted,
     RemediationFinding,
 };
 use super::state::{At, CustodyState, StateError};
@@ -68,25 +68,36 @@ impl RemediationRecord {
         self.completion.is_none() && self.superseded_by.is_none()
     }
 
-    /// Items not (yet) done: all of them before completion.
+    /// Items not (yet) gone: all of them before completion.
     pub fn remaining(&self) -> Vec<&PlanItem> {
         self.items
             .iter()
             .filter(|i| {
-                !self.completion.as_ref().is_some_and(|c| {
-                    c.results
-                        .iter()
-                        .any(|r| r.id == i.id && r.outcome == ItemOutcome::Done)
-                })
+                !self
+                    .completion
+                    .as_ref()
+                    .is_some_and(|c| c.results.iter().any(|r| r.id == i.id && r.outcome.gone()))
             })
             .collect()
     }
 
-    /// Whether every item was done and AWS, read again, listed none of the finding's
+    /// Whether this plan is open and AWS, which now lists `listed`, shows none of its items:
+    /// its run was cut after the approval and before the completion, and what it was to remove
+    /// is gone. Such a plan is closed with a completion recording each item as absent, or it
+    /// would block every later plan for its finding.
+    pub fn vanished(&self, listed: &[PlanItem]) -> bool {
+        self.is_open()
+            && !self
+                .items
+                .iter()
+                .any(|i| listed.iter().any(|l| l.kind == i.kind && l.id == i.id))
+    }
+
+    /// Whether every item is gone and AWS, read again, listed none of the finding's
     /// credentials: the finding is fixed.
     pub fn fixed(&self) -> Option<OffsetDateTime> {
         let c = self.completion.as_ref()?;
-        let all_done = c.results.iter().all(|r| r.outcome == ItemOutcome::Done);
+        let all_done = c.results.iter().all(|r| r.outcome.gone());
         let clean = c.aws_now.as_ref().is_some_and(|now| now.is_empty());
         (all_done && clean).then_some(c.time)
     }

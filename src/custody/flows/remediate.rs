@@ -88,13 +88,25 @@ pub struct RemediateOutcome {
     pub aws_now: Option<Vec<CredentialRef>>,
     /// Why the re-read failed.
     pub reread_error: Option<String>,
+    /// An earlier approved plan whose run was cut before its completion and whose items AWS no
+    /// longer lists: closed by this run (or, in a dry run, to be closed by `--execute`).
+    pub closed: Option<Closed>,
+}
+
+/// An open plan closed because AWS no longer lists any of its items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Closed {
+    /// Its `remediation.approved` entry.
+    pub plan_seq: u64,
+    /// The `remediation.completed` entry recording its items as absent (`None`: dry run).
+    pub completion_seq: Option<u64>,
 }
 
 impl RemediateOutcome {
     /// Whether every item was removed and AWS lists none of the finding's credentials.
     pub fn fixed(&self) -> bool {
         self.executed
-            && self.results.iter().all(|r| r.outcome == ItemOutcome::Done)
+            && self.results.iter().all(|r| r.outcome.gone())
             && self.aws_now.as_ref().is_some_and(|n| n.is_empty())
     }
 }
@@ -181,9 +193,19 @@ pub fn remediate(
     )?;
     let rt = runtime()?;
     let (reader, items) = rt.block_on(read_plan(opts, req))?;
-    let plan = make_plan(station, console, req, items)?;
+    let vanished = station
+        .state()
+        .open_remediation(&req.account_id, req.finding)
+        .filter(|p| p.vanished(&items))
+        .map(|p| p.seq);
+    let closed = match vanished {
+        Some(seq) => Some(close_vanished(station, console, req, seq, &items)?),
+        None => None,
+    };
+    let plan = make_plan(station, console, req, items, vanished)?;
     let mut outcome = RemediateOutcome {
         plan,
+        closed,
         executed: false,
         approval_seq: None,
         completion_seq: None,
@@ -261,11 +283,15 @@ fn make_plan(
     console: &mut dyn Console,
     req: &RemediateRequest,
     items: Vec<PlanItem>,
+    closed: Option<u64>,
 ) -> Result<Plan, FlowError> {
     let state = station.state();
     let mut items = items;
     let mut continues = None;
-    if let Some(prev) = state.unfinished_remediation(&req.account_id, req.finding) {
+    if let Some(prev) = state
+        .unfinished_remediation(&req.account_id, req.finding)
+        .filter(|p| Some(p.seq) != closed)
+    {
         let left = prev.remaining();
         let in_prev = |i: &PlanItem| left.iter().any(|p| p.id == i.id && p.kind == i.kind);
         if !items.is_empty() && items.iter().all(in_prev) {
@@ -369,26 +395,104 @@ fn approve(
     Ok(receipt.first_seq)
 }
 
-/// Records `remediation.completed`; returns its entry.
+/// Records `remediation.completed` for this run's plan; returns its entry.
 fn complete(
     station: &mut Station,
     req: &RemediateRequest,
     o: &RemediateOutcome,
 ) -> Result<u64, FlowError> {
-    let approval_seq = o.approval_seq.unwrap_or_default();
-    let body = CustodyEvent::RemediationCompleted(RemediationCompleted {
-        approval_seq,
-        account_id: o.plan.account_id.clone(),
-        plan_sha256: o.plan.plan_sha256.clone(),
-        results: o.results.clone(),
-        aws_now: o.aws_now.clone(),
-        reread_error: o.reread_error.clone(),
-    });
-    let ev = UnsignedEvent::new(body.kind(), &req.actor, body.to_body()?)?;
+    record_completion(
+        station,
+        &req.actor,
+        RemediationCompleted {
+            approval_seq: o.approval_seq.unwrap_or_default(),
+            account_id: o.plan.account_id.clone(),
+            plan_sha256: o.plan.plan_sha256.clone(),
+            results: o.results.clone(),
+            aws_now: o.aws_now.clone(),
+            reread_error: o.reread_error.clone(),
+        },
+    )
+}
+
+/// Closes the open plan at `seq`, none of whose items AWS lists any more (`listed` is what it
+/// lists now), by recording each item as absent; a dry run only says it would.
+fn close_vanished(
+    station: &mut Station,
+    console: &mut dyn Console,
+    req: &RemediateRequest,
+    seq: u64,
+    listed: &[PlanItem],
+) -> Result<Closed, FlowError> {
+    let plan = station
+        .state()
+        .remediation(seq)
+        .cloned()
+        .ok_or_else(|| FlowError::Usage(format!("entry {seq} is no remediation plan")))?;
+    console.say(&format!(
+        "the plan approved at entry {seq} never recorded its completion, and AWS no longer lists any of its {} item(s): {}",
+        plan.items.len(),
+        if req.execute {
+            "recording them as absent closes it"
+        } else {
+            "--execute records them as absent and closes it"
+        }
+    ));
+    if !req.execute {
+        return Ok(Closed {
+            plan_seq: seq,
+            completion_seq: None,
+        });
+    }
+    let results = plan
+        .items
+        .iter()
+        .map(|i| ItemResult {
+            kind: i.kind,
+            id: i.id.clone(),
+            outcome: ItemOutcome::Absent,
+            error_code: None,
+            error_message: None,
+        })
+        .collect();
+    let aws_now = listed
+        .iter()
+        .map(|i| CredentialRef {
+            kind: i.kind,
+            id: i.id.clone(),
+        })
+        .collect();
+    let completion = record_completion(
+        station,
+        &req.actor,
+        RemediationCompleted {
+            approval_seq: seq,
+            account_id: plan.account_id,
+            plan_sha256: plan.plan_sha256,
+            results,
+            aws_now: Some(aws_now),
+            reread_error: None,
+        },
+    )?;
+    Ok(Closed {
+        plan_seq: seq,
+        completion_seq: Some(completion),
+    })
+}
+
+/// Appends a `remediation.completed` (it needs no approval: it records what AWS answered).
+fn record_completion(
+    station: &mut Station,
+    actor: &str,
+    body: RemediationCompleted,
+) -> Result<u64, FlowError> {
+    let approval_seq = body.approval_seq;
+    let body = CustodyEvent::RemediationCompleted(body);
+    let ev = UnsignedEvent::new(body.kind(), actor, body.to_body()?)?;
     let receipt = station.append_one(ev, vec![]).map_err(|e| {
         FlowError::Usage(format!(
-            "AWS was changed under the approval of entry {approval_seq}, but its completion could not be recorded ({e}); \
-             run the same command again: it reads what is left and continues that plan"
+            "the completion of the plan approved at entry {approval_seq} could not be recorded ({e}); \
+             run the same command again: it reads what AWS still lists and continues or closes that plan"
         ))
     })?;
     Ok(receipt.first_seq)
@@ -414,14 +518,19 @@ pub fn ledger_summary(body: &serde_json::Value) -> Option<String> {
         ));
     }
     let results = body.get("results")?.as_array()?;
-    let done = results.iter().filter(|r| r["outcome"] == "done").count();
-    let failed = results.iter().filter(|r| r["outcome"] == "failed").count();
+    let count_of = |o: &str| results.iter().filter(|r| r["outcome"] == o).count();
+    let (done, failed, absent) = (count_of("done"), count_of("failed"), count_of("absent"));
+    let absent = if absent > 0 {
+        format!(", {absent} already absent")
+    } else {
+        String::new()
+    };
     let now = match body.get("aws_now").and_then(|v| v.as_array()) {
         Some(a) => format!("AWS lists {} now", a.len()),
         None => "AWS not read again".into(),
     };
     Some(format!(
-        "completed entry {} on account {}: {done} done, {failed} failed; {now}",
+        "completed entry {} on account {}: {done} done, {failed} failed{absent}; {now}",
         body.get("approval_seq")
             .and_then(|v| v.as_u64())
             .unwrap_or_default(),
