@@ -251,6 +251,7 @@ impl CredentialReport {
             }
             access_keys.push(AccessKey {
                 id: None,
+                slot: Some(n),
                 status,
                 created: rotated,
                 last_used: get(&format!("access_key_{n}_last_used_date")).time(),
@@ -273,6 +274,7 @@ impl CredentialReport {
             }
             signing_certificates.push(SigningCertificate {
                 id: None,
+                slot: Some(n),
                 status,
                 uploaded: rotated,
             });
@@ -351,6 +353,20 @@ mod tests {
             ReportValue::parse("us-east-1"),
             ReportValue::Text("us-east-1".into())
         );
+    }
+
+    #[test]
+    fn two_unnamed_keys_and_certificates_are_told_apart_by_their_slot() {
+        let r = report("<root_account>,arn:aws:iam::111122223333:root,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2024-01-01T00:00:00+00:00,2024-10-02T08:00:00+00:00,us-east-1,s3,true,2024-02-01T00:00:00+00:00,2024-10-02T08:00:00+00:00,us-east-1,s3,true,2024-01-01T00:00:00+00:00,true,2024-01-02T00:00:00+00:00");
+        let root = r.root().unwrap().unwrap();
+        let keys: Vec<String> = root.access_keys.iter().map(AccessKey::name).collect();
+        assert_eq!(keys, ["access_key_1", "access_key_2"]);
+        let certs: Vec<String> = root
+            .signing_certificates
+            .iter()
+            .map(SigningCertificate::name)
+            .collect();
+        assert_eq!(certs, ["cert_1", "cert_2"]);
     }
 
     #[test]

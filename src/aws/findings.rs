@@ -9,7 +9,7 @@ use super::model::{
     AccountEvidence, Check as ReadCheck, CredentialStatus, Evidence, PasswordState, RootPosture,
 };
 use super::serial::MfaKind;
-use crate::findings::{Check, FindingStatus};
+use crate::findings::{root_arn, Check, FindingStatus};
 
 /// The `[aws]` configuration section.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -422,11 +422,6 @@ fn finding(
         .with("detail", detail)
 }
 
-/// Root's ARN in `account`: the resource of account-level root findings.
-pub fn root_arn(account: &str) -> String {
-    format!("arn:aws:iam::{account}:root")
-}
-
 /// How much a missing check matters: the core root credentials weigh more than the
 /// account-level cross-checks, which an `AssumeRoot` session already covers.
 fn incomplete_severity(check: ReadCheck) -> Severity {
@@ -566,7 +561,7 @@ fn evaluate_account(
                     // IAM.4 is presence-based: an inactive key still fails it.
                     CredentialStatus::Inactive => (Severity::Critical, "inactive (still present)"),
                 };
-                let name = k.id.as_deref().unwrap_or("(unnamed)");
+                let name = k.name();
                 let used = k
                     .last_used
                     .map(|t| format!(", last used {}", rfc3339(t)))
@@ -576,10 +571,10 @@ fn evaluate_account(
                         FindingId::RootAccessKey,
                         sev,
                         id,
-                        name,
+                        &name,
                         format!("root access key {name} {what}{used}"),
                     )
-                    .with("access_key_id", name)
+                    .with("access_key_id", name.as_str())
                     .with("status", what)
                     .with("last_used", k.last_used.map(rfc3339)),
                 );
@@ -608,12 +603,12 @@ fn evaluate_account(
                     CredentialStatus::Unknown => (Severity::High, "present, status unknown"),
                     CredentialStatus::Inactive => (Severity::Low, "inactive"),
                 };
-                let name = c.id.as_deref().unwrap_or("(unnamed)");
+                let name = c.name();
                 out.push(finding(
                     FindingId::RootSigningCert,
                     sev,
                     id,
-                    name,
+                    &name,
                     format!("root signing certificate {name} {what}"),
                 ));
             }
@@ -869,6 +864,43 @@ mod tests {
     }
 
     #[test]
+    fn a_check_that_passes_after_failing_keeps_its_finding_id() {
+        // Failing: no MFA at all, a password, and a foreign root email.
+        let mut bad = evidence(true, false, empty());
+        bad.accounts[0].posture.password = PasswordState::Present;
+        bad.accounts[0].email = Some("root@gmail.com".into());
+        let cfg = FindingConfig {
+            company_domains: vec!["example.com".into()],
+        };
+        let failed = evaluate(&bad, &cfg).accounts.remove(0).findings;
+        // Passing: two FIDO keys, no password, the company's domain.
+        let mut good = evidence(true, false, empty());
+        for s in ["arn:aws:iam::1:u2f/root/a", "arn:aws:iam::1:u2f/root/b"] {
+            good.accounts[0].posture.mfa_devices.push(MfaDevice {
+                serial: s.into(),
+                kind: MfaKind::classify(s),
+                enable_date: None,
+            });
+        }
+        good.accounts[0].email = Some("root@example.com".into());
+        let passed = evaluate(&good, &cfg).accounts.remove(0).passed;
+        let id = |v: &[Finding], check: &str| {
+            v.iter()
+                .find(|f| f.check == check)
+                .map(|f| f.id.clone())
+                .unwrap_or_else(|| panic!("{check} missing"))
+        };
+        for check in [
+            "ROOT-MFA-MISSING",
+            "ROOT-BACKUP-KEY-MISSING",
+            "ROOT-PASSWORD-PRESENT",
+            "ROOT-EMAIL-DOMAIN",
+        ] {
+            assert_eq!(id(&failed, check), id(&passed, check), "{check}");
+        }
+    }
+
+    #[test]
     fn email_domain_is_checked_case_insensitively() {
         let mut e = evidence(true, false, empty());
         e.accounts[0].email = Some("Root@Example.COM".into());
@@ -956,6 +988,7 @@ mod tests {
             last_used: None,
             last_used_service: None,
             last_used_region: None,
+            slot: None,
         }]);
         let r = evaluate(&evidence(true, false, p), &FindingConfig::default());
         let f = r.accounts[0]
@@ -997,6 +1030,7 @@ mod tests {
                 source: "iam:GetAccessKeyLastUsed".into(),
                 detail: "access key AKIA last used with s3".into(),
                 event_id: None,
+                credential: Some("AKIA".into()),
             },
             RootUse {
                 time: t - time::Duration::days(300),
@@ -1004,6 +1038,7 @@ mod tests {
                 source: "iam:GetUser".into(),
                 detail: "PasswordLastUsed".into(),
                 event_id: None,
+                credential: None,
             },
         ];
         p.unparsed_events = vec![UnparsedEvent {

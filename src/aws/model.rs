@@ -219,6 +219,9 @@ pub struct RootUse {
     /// The CloudTrail event id, when the use came from CloudTrail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
+    /// The credential used, when AWS names it (an access key's [`AccessKey::name`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
 }
 
 /// A CloudTrail event rootkey could not interpret, kept as AWS sent it.
@@ -336,6 +339,32 @@ pub struct AccessKey {
     pub last_used_service: Option<String>,
     /// Region it was last used in.
     pub last_used_region: Option<String>,
+    /// Its slot in the credential report (1 or 2), which names keys by slot only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<u8>,
+}
+
+impl AccessKey {
+    /// How findings name it: its id, else its credential-report column (`access_key_1`), so
+    /// two keys are never one finding.
+    pub fn name(&self) -> String {
+        credential_name(self.id.as_deref(), "access_key", self.slot)
+    }
+}
+
+impl SigningCertificate {
+    /// How findings name it: its id, else its credential-report column (`cert_1`).
+    pub fn name(&self) -> String {
+        credential_name(self.id.as_deref(), "cert", self.slot)
+    }
+}
+
+fn credential_name(id: Option<&str>, column: &str, slot: Option<u8>) -> String {
+    match (id, slot) {
+        (Some(id), _) => id.to_string(),
+        (None, Some(n)) => format!("{column}_{n}"),
+        (None, None) => "(unnamed)".to_string(),
+    }
 }
 
 /// One root signing certificate.
@@ -348,6 +377,9 @@ pub struct SigningCertificate {
     /// When it was uploaded or last rotated.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub uploaded: Option<OffsetDateTime>,
+    /// Its slot in the credential report (1 or 2), which names certificates by slot only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<u8>,
 }
 
 /// Whether root has a console password.

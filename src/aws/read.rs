@@ -724,7 +724,8 @@ impl Reader {
                                 kind: RootUseKind::AccessKey,
                                 source: "credential_report".into(),
                                 detail: format!(
-                                    "access key last used{}{}",
+                                    "access key {} last used{}{}",
+                                    k.name(),
                                     k.last_used_service
                                         .as_deref()
                                         .map(|s| format!(" with {s}"))
@@ -735,6 +736,7 @@ impl Reader {
                                         .unwrap_or_default()
                                 ),
                                 event_id: None,
+                                credential: Some(k.name()),
                             });
                         }
                     }
@@ -749,6 +751,7 @@ impl Reader {
                             source: "credential_report".into(),
                             detail: "password_last_used".into(),
                             event_id: None,
+                            credential: None,
                         });
                     }
                 }
@@ -1126,6 +1129,7 @@ async fn read_access_keys(iam: &aws_sdk_iam::Client) -> (Option<Vec<AccessKey>>,
             last_used: None,
             last_used_service: None,
             last_used_region: None,
+            slot: None,
         };
         if let Some(id) = k.access_key_id() {
             match iam
@@ -1176,6 +1180,7 @@ pub(crate) async fn read_signing_certificates(
                 _ => CredentialStatus::Unknown,
             },
             uploaded: to_time(c.upload_date()),
+            slot: None,
         })
         .collect())
 }
@@ -1283,7 +1288,7 @@ async fn read_root_session(
                     source: "iam:GetAccessKeyLastUsed".into(),
                     detail: format!(
                         "access key {} last used{}{}",
-                        k.id.as_deref().unwrap_or("(unnamed)"),
+                        k.name(),
                         k.last_used_service
                             .as_deref()
                             .map(|s| format!(" with {s}"))
@@ -1294,6 +1299,7 @@ async fn read_root_session(
                             .unwrap_or_default()
                     ),
                     event_id: None,
+                    credential: Some(k.name()),
                 });
             }
         }
@@ -1321,6 +1327,7 @@ async fn read_root_session(
                     source: "iam:GetUser".into(),
                     detail: "PasswordLastUsed".into(),
                     event_id: None,
+                    credential: None,
                 });
             }
         }
@@ -1573,6 +1580,7 @@ pub(crate) fn classify_event(ev: &aws_sdk_cloudtrail::types::Event, region: &str
             ip.as_deref().unwrap_or("unknown IP")
         ),
         event_id: ev.event_id().map(str::to_string),
+        credential: None,
     })
 }
 

@@ -478,7 +478,11 @@ pub fn usage_findings(
             usage.event_id.clone().unwrap_or_else(|| "—".into()),
         ),
     ];
-    let subject = format!("{when} {}", usage.kind.as_str());
+    // Two uses in the same second (two access keys, two API calls) are two findings.
+    let subject = match usage.credential.as_deref().or(usage.event_id.as_deref()) {
+        Some(which) => format!("{when} {} {which}", usage.kind.as_str()),
+        None => format!("{when} {}", usage.kind.as_str()),
+    };
     match explanation {
         LoginExplanation::Unexplained => vec![custody_finding(
             "ROOT-USED-UNEXPLAINED",

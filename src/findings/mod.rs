@@ -216,6 +216,26 @@ pub fn instance_id(check: &str, account: Option<&str>, resource: &str) -> String
     hex::encode(&digest.as_ref()[..8])
 }
 
+/// Root's ARN in `account`.
+pub fn root_arn(account: &str) -> String {
+    format!("arn:aws:iam::{account}:root")
+}
+
+/// The resource of `check`'s account-level finding on `account`, whether it failed or passed:
+/// root's ARN for a `ROOT-*` check, `organization` for an `ORG-*` check, else the account. One
+/// rule for both, so a check that passes after failing keeps its finding id (Security Hub
+/// closes a finding when the same `Id` comes back PASSED). Checks that fail per instance (an
+/// access key, a sign-in) name the instance instead; their passing names this resource.
+pub fn account_resource(check: &str, account: &str) -> String {
+    if check.starts_with("ROOT-") {
+        root_arn(account)
+    } else if check.starts_with("ORG-") {
+        "organization".to_string()
+    } else {
+        account.to_string()
+    }
+}
+
 /// Whether `text` has the shape of a finding id ([`instance_id`]): 16 lower-case hex digits.
 pub fn is_instance_id(text: &str) -> bool {
     text.len() == 16 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -291,9 +311,10 @@ impl Finding {
         }
     }
 
-    /// A passed check on `account`: nothing found.
+    /// A passed check on `account`: nothing found. It has the id of the check's account-level
+    /// failure there ([`account_resource`]), so exporting it as PASSED closes that failure.
     pub fn passed(check: &Check, account: &str) -> Finding {
-        let mut f = Finding::new(check, Some(account), account);
+        let mut f = Finding::new(check, Some(account), account_resource(check.id, account));
         f.status = FindingStatus::Passed;
         f.severity = Severity::Info;
         f.remediation = String::new();

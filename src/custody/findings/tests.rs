@@ -410,6 +410,7 @@ fn root_usage_is_matched_against_checkouts_like_sign_ins() {
         source: "cloudtrail:us-east-1".into(),
         detail: "iam.amazonaws.com DeleteAccessKey from 198.51.100.1".into(),
         event_id: Some("ev-1".into()),
+        credential: None,
     };
     let judge = |u: &RootUse, logins: &[RootLogin]| {
         usage_findings(ACCT, u, &explain_login(u.time, &[&c], now), logins)
@@ -432,4 +433,38 @@ fn root_usage_is_matched_against_checkouts_like_sign_ins() {
     let login = root_login(pw.time + Duration::seconds(30), Some(true), Some(true));
     assert!(judge(&pw, &[login]).is_empty());
     assert_eq!(judge(&pw, &[]), ["ROOT-USED-UNEXPLAINED"]);
+}
+
+#[test]
+fn two_uses_in_the_same_second_are_two_findings() {
+    use crate::aws::{RootUse, RootUseKind};
+    let t = datetime!(2025-02-01 10:00 UTC);
+    let now = t + Duration::days(1);
+    let key = |credential: &str| RootUse {
+        time: t,
+        kind: RootUseKind::AccessKey,
+        source: "iam:GetAccessKeyLastUsed".into(),
+        detail: format!("access key {credential} last used with s3"),
+        event_id: None,
+        credential: Some(credential.into()),
+    };
+    let call = |event: &str| RootUse {
+        kind: RootUseKind::ApiCall,
+        source: "cloudtrail:us-east-1".into(),
+        event_id: Some(event.into()),
+        credential: None,
+        ..key("unused")
+    };
+    let ids: Vec<String> = [key("AKIA1"), key("AKIA2"), call("ev-1"), call("ev-2")]
+        .iter()
+        .flat_map(|u| usage_findings(ACCT, u, &explain_login(u.time, &[], now), &[]))
+        .map(|f| f.id)
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(ids.len(), 4);
+    assert_eq!(
+        unique.len(),
+        4,
+        "an acceptance of one would accept the other: {ids:?}"
+    );
 }
