@@ -82,6 +82,19 @@ pub fn to_sdk(f: &AsffFinding) -> aws_sdk_securityhub::types::AwsSecurityFinding
     for ty in &f.types {
         b = b.types(ty);
     }
+    if let Some(p) = &f.finding_provider_fields {
+        b = b.finding_provider_fields(
+            t::FindingProviderFields::builder()
+                .severity(
+                    t::FindingProviderSeverity::builder()
+                        .label(t::SeverityLabel::from(p.severity.label.as_str()))
+                        .original(&p.severity.original)
+                        .build(),
+                )
+                .set_types(Some(p.types.clone()))
+                .build(),
+        );
+    }
     for r in &f.resources {
         b = b.resources(
             t::Resource::builder()

@@ -7,16 +7,20 @@ use time::OffsetDateTime;
 
 use super::{merge, Record, Resource, Status};
 use crate::aws::Evidence;
-use crate::findings::{Finding, FindingStatus, Severity};
+use crate::findings::{Finding, FindingSource, FindingStatus, Severity};
 
-/// What a finding's resource names.
+/// What a finding is about, for the exported resource. A per-account check names the account;
+/// a `ROOT-*` check (the AWS reader's, or a sign-in or use of root judged against the custody
+/// ledger) is about the root user, whatever instance it names (a key id, a sign-in time); an
+/// `ORG-*` check is about the organization, filed under its management account; the rest are
+/// custody objects (a key, a checkout).
 fn resource(f: &Finding) -> Resource {
-    if f.resource.starts_with("arn:") && f.resource.ends_with(":root") {
-        Resource::RootUser
-    } else if f.resource.is_empty() || Some(f.resource.as_str()) == f.account.as_deref() {
+    if f.resource.is_empty() || Some(f.resource.as_str()) == f.account.as_deref() {
         Resource::Account
-    } else if f.resource.starts_with("arn:") {
+    } else if f.check.starts_with("ROOT-") || f.resource.starts_with("arn:") {
         Resource::RootUser
+    } else if f.check.starts_with("ORG-") || f.source == FindingSource::Aws {
+        Resource::Account
     } else {
         Resource::Custody
     }

@@ -52,6 +52,31 @@ pub struct AsffFinding {
     pub company_name: String,
     /// Record state: always ACTIVE (a passed check closes through `Compliance.Status`).
     pub record_state: String,
+    /// Severity and types as the finding provider judged them. Security Hub keeps these apart
+    /// from the top-level `Severity` and `Types`, which an analyst may change with
+    /// `BatchUpdateFindings` and a provider should not overwrite on update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding_provider_fields: Option<AsffProviderFields>,
+}
+
+/// `FindingProviderFields`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffProviderFields {
+    /// rootkey's severity: `Label` and, as `Original`, rootkey's own name for it.
+    pub severity: AsffProviderSeverity,
+    /// As the top-level `Types`.
+    pub types: Vec<String>,
+}
+
+/// `FindingProviderFields.Severity`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffProviderSeverity {
+    /// INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL.
+    pub label: String,
+    /// rootkey's severity (`info`, `low`, `medium`, `high`, `critical`).
+    pub original: String,
 }
 
 /// `Severity`.
@@ -161,6 +186,13 @@ pub fn finding(r: &Record, ctx: &Context) -> AsffFinding {
         product_name: "rootkey".into(),
         company_name: "rootkey".into(),
         record_state: "ACTIVE".into(),
+        finding_provider_fields: Some(AsffProviderFields {
+            severity: AsffProviderSeverity {
+                label: label(r.severity).into(),
+                original: r.severity.as_str().into(),
+            },
+            types: types(r),
+        }),
     }
 }
 
