@@ -382,6 +382,69 @@ async fn organization_from_the_wire_produces_every_finding() {
         "a call that is not a read was made"
     );
     assert!(!log.iter().any(|c| c.action == "UnexpectedCall"));
+    drop(log);
+    organization_exports_match_the_report(&evidence);
+}
+
+/// The organization read from the wire, exported by the real binary as ASFF, OCSF and CSV:
+/// each exported finding checked field by field against the report it came from, and the
+/// organization's own facts (nine accounts, each under its own Security Hub product; the root
+/// sign-in as unusual behaviour; two access keys as two findings).
+fn organization_exports_match_the_report(evidence: &rootkey::aws::Evidence) {
+    use support::export::{check_against_report, posture_exports};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("org-evidence.json");
+    rootkey::aws::save_evidence(evidence, &file).unwrap();
+    let e = posture_exports(
+        dir.path(),
+        &file,
+        "[aws]\ncompany_domains = [\"example.com\"]\n",
+    );
+    check_against_report(&e);
+    let accounts: std::collections::BTreeSet<&str> = e
+        .asff
+        .iter()
+        .map(|f| f["AwsAccountId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        accounts.into_iter().collect::<Vec<_>>(),
+        [MGMT, GOOD, CREDLESS, VIRTUAL, KEYS, DENIED, THROTTLED, BROKEN, GMAIL]
+    );
+    let failed = |account: &str, check: &str| -> Vec<serde_json::Value> {
+        e.asff
+            .iter()
+            .filter(|f| {
+                f["AwsAccountId"] == account
+                    && f["GeneratorId"] == check
+                    && f["Compliance"]["Status"] == "FAILED"
+            })
+            .cloned()
+            .collect()
+    };
+    let login = failed(MGMT, "ROOT-LOGIN-WITHOUT-MFA");
+    assert_eq!(login.len(), 1);
+    assert_eq!(login[0]["Types"][0], "Unusual Behaviors/User");
+    assert_eq!(login[0]["Severity"]["Label"], "CRITICAL");
+    assert!(login[0]["Description"]
+        .as_str()
+        .unwrap()
+        .contains("source_ip: 198.51.100.7"));
+    let keys = failed(KEYS, "ROOT-ACCESS-KEY");
+    assert_eq!(keys.len(), 2, "one finding per access key");
+    assert_ne!(keys[0]["Id"], keys[1]["Id"]);
+    assert!(keys
+        .iter()
+        .all(|k| k["Resources"][0]["Id"] == format!("arn:aws:iam::{KEYS}:root")));
+    // An account that could not be read passes nothing it was not seen to pass.
+    assert!(
+        !e.asff
+            .iter()
+            .any(|f| f["AwsAccountId"] == DENIED && f["GeneratorId"] == "ROOT-MFA-MISSING"),
+        "unknown is neither failed nor passed"
+    );
+    let org = failed(MGMT, "ORG-ROOT-SESSIONS-DISABLED");
+    assert_eq!(org[0]["Resources"][0]["Type"], "AwsAccount");
+    assert_eq!(failed(GMAIL, "ROOT-EMAIL-DOMAIN").len(), 1);
 }
 
 #[tokio::test]

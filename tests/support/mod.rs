@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod custodian;
+pub mod export;
 pub mod moto;
 pub mod replay;
 
