@@ -621,13 +621,29 @@ fn parse<T: serde::de::DeserializeOwned>(
 
 fn non_empty(kind: &str, field: &'static str, v: &str) -> Result<(), EventError> {
     if v.trim().is_empty() {
-        return Err(EventError::Invalid {
-            kind: kind.to_string(),
-            field,
-            detail: "must not be empty".into(),
-        });
+        return Err(Fields(kind).invalid(field, "must not be empty"));
     }
     Ok(())
+}
+
+/// The field errors of one event kind's checks.
+#[derive(Clone, Copy)]
+struct Fields<'a>(&'a str);
+
+impl Fields<'_> {
+    /// `field` holds a value that cannot be right.
+    fn invalid(self, field: &'static str, detail: impl Into<String>) -> EventError {
+        EventError::Invalid {
+            kind: self.0.to_string(),
+            field,
+            detail: detail.into(),
+        }
+    }
+
+    /// `field` is text a person typed: it must pass [`text::check`] as `k`.
+    fn text(self, field: &'static str, k: TextKind, v: &str) -> Result<(), EventError> {
+        text::check(field, k, v).map_err(|e| self.invalid(field, e.to_string()))
+    }
 }
 
 impl CustodyEvent {
@@ -721,25 +737,16 @@ impl CustodyEvent {
     /// ordered, digests are hex.
     pub fn validate(&self) -> Result<(), EventError> {
         let kind = self.kind();
-        let invalid = |field: &'static str, detail: &str| EventError::Invalid {
-            kind: kind.to_string(),
-            field,
-            detail: detail.to_string(),
-        };
-        let t = |field: &'static str, k: TextKind, v: &str| {
-            text::check(field, k, v).map_err(|e| invalid(field, &e.to_string()))
-        };
+        let f = Fields(kind);
         let ids = |v: &[(&'static str, &str)]| -> Result<(), EventError> {
-            v.iter().try_for_each(|(f, x)| t(f, TextKind::Id, x))
+            v.iter()
+                .try_for_each(|(field, x)| f.text(field, TextKind::Id, x))
         };
         match self {
-            CustodyEvent::Note(b) => t("text", TextKind::Reason, &b.text)?,
+            CustodyEvent::Note(b) => f.text("text", TextKind::Reason, &b.text)?,
             CustodyEvent::CustodianBootstrap(b) => {
                 if b.custodians.len() != 2 {
-                    return Err(invalid(
-                        "custodians",
-                        "a bootstrap lists exactly two people",
-                    ));
+                    return Err(f.invalid("custodians", "a bootstrap lists exactly two people"));
                 }
                 b.custodians
                     .iter()
@@ -747,25 +754,25 @@ impl CustodyEvent {
             }
             CustodyEvent::CustodianAdded(b) => validate_person(kind, &b.custodian)?,
             CustodyEvent::CustodianRemoved(b) => {
-                t("id", TextKind::Id, &b.id)?;
+                f.text("id", TextKind::Id, &b.id)?;
                 if let Some(r) = &b.reason {
-                    t("reason", TextKind::Reason, r)?;
+                    f.text("reason", TextKind::Reason, r)?;
                 }
             }
             CustodyEvent::KeyEnrolled(b) => {
                 ids(&[("key_id", &b.key_id), ("account_id", &b.account_id)])?;
-                t("location", TextKind::Location, &b.location)?;
-                t("bag_serial", TextKind::Serial, &b.bag_serial)?;
-                t("model", TextKind::Name, &b.model)?;
+                f.text("location", TextKind::Location, &b.location)?;
+                f.text("bag_serial", TextKind::Serial, &b.bag_serial)?;
+                f.text("model", TextKind::Name, &b.model)?;
                 non_empty(kind, "aws_device_name", &b.aws_device_name)?;
                 if uuid::Uuid::parse_str(&b.aaguid).is_err() {
-                    return Err(invalid("aaguid", "not a UUID"));
+                    return Err(f.invalid("aaguid", "not a UUID"));
                 }
                 if b.custody_credential_id.0.is_empty() {
-                    return Err(invalid("custody_credential_id", "empty"));
+                    return Err(f.invalid("custody_credential_id", "empty"));
                 }
                 crate::webauthn::CoseKey::parse(&b.custody_public_key.0)
-                    .map_err(|e| invalid("custody_public_key", &e.to_string()))?;
+                    .map_err(|e| f.invalid("custody_public_key", e.to_string()))?;
             }
             CustodyEvent::KeyRegistrationConfirmed(b) => {
                 ids(&[("key_id", &b.key_id), ("account_id", &b.account_id)])?;
@@ -778,7 +785,7 @@ impl CustodyEvent {
                     ("backup_key_id", &b.backup_key_id),
                 ])?;
                 if b.primary_key_id == b.backup_key_id {
-                    return Err(invalid("backup_key_id", "same key as the primary"));
+                    return Err(f.invalid("backup_key_id", "same key as the primary"));
                 }
             }
             CustodyEvent::KeyCheckedOut(b) => {
@@ -788,81 +795,81 @@ impl CustodyEvent {
                     ("requester", &b.requester),
                     ("approver", &b.approver),
                 ])?;
-                t("reason", TextKind::Reason, &b.reason)?;
-                t("ticket", TextKind::Ticket, &b.ticket)?;
-                t("bag_broken", TextKind::Serial, &b.bag_broken)?;
+                f.text("reason", TextKind::Reason, &b.reason)?;
+                f.text("ticket", TextKind::Ticket, &b.ticket)?;
+                f.text("bag_broken", TextKind::Serial, &b.bag_broken)?;
                 if b.window_end <= b.window_start {
-                    return Err(invalid("window_end", "not after window_start"));
+                    return Err(f.invalid("window_end", "not after window_start"));
                 }
                 if text::id_key(&b.requester) == text::id_key(&b.approver) {
-                    return Err(invalid("approver", "same person as the requester"));
+                    return Err(f.invalid("approver", "same person as the requester"));
                 }
             }
             CustodyEvent::KeyCheckedIn(b) => {
                 ids(&[("key_id", &b.key_id), ("account_id", &b.account_id)])?;
-                t("bag_serial", TextKind::Serial, &b.bag_serial)?;
+                f.text("bag_serial", TextKind::Serial, &b.bag_serial)?;
             }
             CustodyEvent::KeyVerified(b) => {
                 ids(&[("key_id", &b.key_id), ("account_id", &b.account_id)])?;
                 if let Some(bag) = &b.bag_serial {
-                    t("bag_serial", TextKind::Serial, bag)?;
+                    f.text("bag_serial", TextKind::Serial, bag)?;
                 }
             }
             CustodyEvent::KeyMoved(b) => {
                 ids(&[("key_id", &b.key_id), ("account_id", &b.account_id)])?;
-                t("from_location", TextKind::Location, &b.from_location)?;
-                t("to_location", TextKind::Location, &b.to_location)?;
-                t("reason", TextKind::Reason, &b.reason)?;
-                t("bag_serial", TextKind::Serial, &b.bag_serial)?;
+                f.text("from_location", TextKind::Location, &b.from_location)?;
+                f.text("to_location", TextKind::Location, &b.to_location)?;
+                f.text("reason", TextKind::Reason, &b.reason)?;
+                f.text("bag_serial", TextKind::Serial, &b.bag_serial)?;
             }
             CustodyEvent::KeyRetired(b) => {
                 ids(&[("key_id", &b.key_id), ("account_id", &b.account_id)])?;
-                t("note", TextKind::Reason, &b.note)?;
+                f.text("note", TextKind::Reason, &b.note)?;
             }
             CustodyEvent::CustodianRotated(b) => {
-                t("id", TextKind::Id, &b.id)?;
-                t("model", TextKind::Name, &b.model)?;
-                t("reason", TextKind::Reason, &b.reason)?;
+                f.text("id", TextKind::Id, &b.id)?;
+                f.text("model", TextKind::Name, &b.model)?;
+                f.text("reason", TextKind::Reason, &b.reason)?;
                 if uuid::Uuid::parse_str(&b.aaguid).is_err() {
-                    return Err(invalid("aaguid", "not a UUID"));
+                    return Err(f.invalid("aaguid", "not a UUID"));
                 }
                 if b.credential_id.0.is_empty() {
-                    return Err(invalid("credential_id", "empty"));
+                    return Err(f.invalid("credential_id", "empty"));
                 }
                 crate::webauthn::CoseKey::parse(&b.public_key.0)
-                    .map_err(|e| invalid("public_key", &e.to_string()))?;
+                    .map_err(|e| f.invalid("public_key", e.to_string()))?;
             }
             CustodyEvent::AccountClosed(b) => {
-                t("account_id", TextKind::Id, &b.account_id)?;
-                t("note", TextKind::Reason, &b.note)?;
+                f.text("account_id", TextKind::Id, &b.account_id)?;
+                f.text("note", TextKind::Reason, &b.note)?;
             }
             CustodyEvent::AuditCompleted(b) => {
                 let d = &b.report_sha256;
                 if d.len() != 64 || !d.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
-                    return Err(invalid("report_sha256", "not 64 lowercase hex digits"));
+                    return Err(f.invalid("report_sha256", "not 64 lowercase hex digits"));
                 }
                 if !matches!(b.format.as_str(), "md" | "html" | "json") {
-                    return Err(invalid("format", "must be md, html or json"));
+                    return Err(f.invalid("format", "must be md, html or json"));
                 }
                 if !matches!(b.verdict.as_str(), "pass" | "findings" | "fail") {
-                    return Err(invalid("verdict", "must be pass, findings or fail"));
+                    return Err(f.invalid("verdict", "must be pass, findings or fail"));
                 }
                 non_empty(kind, "checkpoint", &b.checkpoint)?;
                 if b.period_end < b.period_start {
-                    return Err(invalid("period_end", "before period_start"));
+                    return Err(f.invalid("period_end", "before period_start"));
                 }
             }
             CustodyEvent::FindingAccepted(b) => {
                 if !crate::findings::is_instance_id(&b.finding_id) {
-                    return Err(invalid("finding_id", "not 16 lowercase hex digits"));
+                    return Err(f.invalid("finding_id", "not 16 lowercase hex digits"));
                 }
-                t("check", TextKind::Id, &b.check)?;
+                f.text("check", TextKind::Id, &b.check)?;
                 if let Some(a) = &b.account_id {
-                    t("account_id", TextKind::Id, a)?;
+                    f.text("account_id", TextKind::Id, a)?;
                 }
                 non_empty(kind, "resource", &b.resource)?;
-                t("reason", TextKind::Reason, &b.reason)?;
-                t("ticket", TextKind::Ticket, &b.ticket)?;
+                f.text("reason", TextKind::Reason, &b.reason)?;
+                f.text("ticket", TextKind::Ticket, &b.ticket)?;
             }
             CustodyEvent::RemediationApproved(b) => b.validate(kind)?,
             CustodyEvent::RemediationCompleted(b) => b.validate(kind)?,
@@ -873,22 +880,19 @@ impl CustodyEvent {
 
 /// Checks a person's spec: clean id and name, a readable public key, a UUID AAGUID.
 fn validate_person(kind: &str, c: &CustodianSpec) -> Result<(), EventError> {
-    let invalid = |field: &'static str, detail: String| EventError::Invalid {
-        kind: kind.to_string(),
-        field,
-        detail,
-    };
-    text::check("id", TextKind::Id, &c.id).map_err(|e| invalid("id", e.to_string()))?;
-    text::check("name", TextKind::Name, &c.name).map_err(|e| invalid("name", e.to_string()))?;
-    text::check("model", TextKind::Name, &c.model).map_err(|e| invalid("model", e.to_string()))?;
+    let f = Fields(kind);
+    text::check("id", TextKind::Id, &c.id).map_err(|e| f.invalid("id", e.to_string()))?;
+    text::check("name", TextKind::Name, &c.name).map_err(|e| f.invalid("name", e.to_string()))?;
+    text::check("model", TextKind::Name, &c.model)
+        .map_err(|e| f.invalid("model", e.to_string()))?;
     if uuid::Uuid::parse_str(&c.aaguid).is_err() {
-        return Err(invalid("aaguid", "not a UUID".into()));
+        return Err(f.invalid("aaguid", "not a UUID"));
     }
     if c.credential_id.0.is_empty() {
-        return Err(invalid("credential_id", "empty".into()));
+        return Err(f.invalid("credential_id", "empty"));
     }
     crate::webauthn::CoseKey::parse(&c.public_key.0)
-        .map_err(|e| invalid("public_key", e.to_string()))?;
+        .map_err(|e| f.invalid("public_key", e.to_string()))?;
     Ok(())
 }
 
@@ -968,27 +972,17 @@ pub fn plan_sha256(
 
 impl RemediationApproved {
     fn validate(&self, kind: &str) -> Result<(), EventError> {
-        let invalid = |field: &'static str, detail: String| EventError::Invalid {
-            kind: kind.to_string(),
-            field,
-            detail,
-        };
-        let t = |field: &'static str, k: TextKind, v: &str| {
-            text::check(field, k, v).map_err(|e| invalid(field, e.to_string()))
-        };
+        let f = Fields(kind);
         if !is_account_id(&self.account_id) {
-            return Err(invalid("account_id", "not 12 digits".into()));
+            return Err(f.invalid("account_id", "not 12 digits"));
         }
         if self.items.is_empty() {
-            return Err(invalid(
-                "items",
-                "a plan names at least one credential".into(),
-            ));
+            return Err(f.invalid("items", "a plan names at least one credential"));
         }
         for i in &self.items {
-            validate_credential_id(i.kind, &i.id).map_err(|d| invalid("items", d))?;
+            validate_credential_id(i.kind, &i.id).map_err(|d| f.invalid("items", d))?;
             if i.kind != self.finding.credential() {
-                return Err(invalid(
+                return Err(f.invalid(
                     "items",
                     format!(
                         "{} {} is not a credential {} removes",
@@ -999,27 +993,27 @@ impl RemediationApproved {
                 ));
             }
             if let Some(s) = &i.last_used_service {
-                t("last_used_service", TextKind::Id, s)?;
+                f.text("last_used_service", TextKind::Id, s)?;
             }
         }
         let mut seen = std::collections::BTreeSet::new();
         if !self.items.iter().all(|i| seen.insert(&i.id)) {
-            return Err(invalid("items", "an item is named twice".into()));
+            return Err(f.invalid("items", "an item is named twice"));
         }
         if let Some(r) = &self.reason {
-            t("reason", TextKind::Reason, r)?;
+            f.text("reason", TextKind::Reason, r)?;
         }
         if let Some(x) = &self.ticket {
-            t("ticket", TextKind::Ticket, x)?;
+            f.text("ticket", TextKind::Ticket, x)?;
         }
         if self.force_recent_use && self.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-            return Err(invalid("reason", "force_recent_use needs a reason".into()));
+            return Err(f.invalid("reason", "force_recent_use needs a reason"));
         }
         let want = plan_sha256(&self.account_id, self.finding, &self.items)?;
         if self.plan_sha256 != want {
-            return Err(invalid(
+            return Err(f.invalid(
                 "plan_sha256",
-                "does not match the plan's account, finding and items".into(),
+                "does not match the plan's account, finding and items",
             ));
         }
         Ok(())
@@ -1028,32 +1022,24 @@ impl RemediationApproved {
 
 impl RemediationCompleted {
     fn validate(&self, kind: &str) -> Result<(), EventError> {
-        let invalid = |field: &'static str, detail: String| EventError::Invalid {
-            kind: kind.to_string(),
-            field,
-            detail,
-        };
-        let t = |field: &'static str, k: TextKind, v: &str| {
-            text::check(field, k, v).map_err(|e| invalid(field, e.to_string()))
-        };
+        let f = Fields(kind);
         if !is_account_id(&self.account_id) {
-            return Err(invalid("account_id", "not 12 digits".into()));
+            return Err(f.invalid("account_id", "not 12 digits"));
         }
         let d = &self.plan_sha256;
         if d.len() != 64 || !d.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
-            return Err(invalid("plan_sha256", "not 64 lowercase hex digits".into()));
+            return Err(f.invalid("plan_sha256", "not 64 lowercase hex digits"));
         }
         for r in &self.results {
-            validate_credential_id(r.kind, &r.id).map_err(|e| invalid("results", e))?;
+            validate_credential_id(r.kind, &r.id).map_err(|e| f.invalid("results", e))?;
             match (r.outcome, &r.error_code) {
                 (ItemOutcome::Failed, None) => {
-                    return Err(invalid(
-                        "results",
-                        format!("{} failed without an error code", r.id),
-                    ))
+                    return Err(
+                        f.invalid("results", format!("{} failed without an error code", r.id))
+                    )
                 }
                 (ItemOutcome::Done | ItemOutcome::NotAttempted | ItemOutcome::Absent, Some(_)) => {
-                    return Err(invalid(
+                    return Err(f.invalid(
                         "results",
                         format!("{} has an error code but did not fail", r.id),
                     ))
@@ -1061,22 +1047,22 @@ impl RemediationCompleted {
                 _ => {}
             }
             if let Some(c) = &r.error_code {
-                t("error_code", TextKind::Id, c)?;
+                f.text("error_code", TextKind::Id, c)?;
             }
             if let Some(m) = &r.error_message {
-                t("error_message", TextKind::Reason, m)?;
+                f.text("error_message", TextKind::Reason, m)?;
             }
         }
         for c in self.aws_now.iter().flatten() {
-            validate_credential_id(c.kind, &c.id).map_err(|e| invalid("aws_now", e))?;
+            validate_credential_id(c.kind, &c.id).map_err(|e| f.invalid("aws_now", e))?;
         }
         if let Some(e) = &self.reread_error {
-            t("reread_error", TextKind::Reason, e)?;
+            f.text("reread_error", TextKind::Reason, e)?;
         }
         if self.aws_now.is_some() == self.reread_error.is_some() {
-            return Err(invalid(
+            return Err(f.invalid(
                 "aws_now",
-                "either what AWS shows now or why it could not be read, not both or neither".into(),
+                "either what AWS shows now or why it could not be read, not both or neither",
             ));
         }
         // "Absent" is a claim about what AWS lists: it needs the listing, and must agree with it.
@@ -1090,7 +1076,7 @@ impl RemediationCompleted {
                 .as_ref()
                 .map(|now| now.iter().any(|c| c.kind == r.kind && c.id == r.id));
             if listed != Some(false) {
-                return Err(invalid(
+                return Err(f.invalid(
                     "results",
                     format!(
                         "{} is recorded as absent, but aws_now {}",
