@@ -12,10 +12,10 @@ use std::fmt::Write;
 
 use html_escape::encode_text;
 
+use super::table::{self, Cell, Table};
 use super::{
-    acceptance_text, account_status, evidence_text, explanation_text, first_reported, fmt_duration,
-    fmt_time, opt_bool, saved_checkpoint_text, scope_line, verify_steps, Anchor, AuditReport,
-    Control, Finding, Ratio, Verdict, SEVERITIES,
+    acceptance_text, account_status, evidence_text, fmt_duration, fmt_time, saved_checkpoint_text,
+    scope_line, verify_steps, Anchor, AuditReport, Control, Finding, Ratio, Verdict, SEVERITIES,
 };
 
 const CSS: &str = "
@@ -153,6 +153,30 @@ fn words(escaped: &str) -> String {
 /// An optional account id; `—` (plain) when the finding concerns no account.
 fn account(a: Option<&str>) -> String {
     a.map(id).unwrap_or_else(|| "—".into())
+}
+
+/// One typed cell as an HTML fragment.
+fn cell(c: &Cell) -> String {
+    match c {
+        Cell::Id(t) => id(t),
+        Cell::Time(t) => when(*t),
+        Cell::Text(t) => e(t),
+        Cell::Prose(t) => prose(t),
+        Cell::Value(t) => val(t),
+        Cell::Alert(t) => format!("<span class=\"bad\">{}</span>", e(t)),
+        Cell::Controls(cs) => controls(cs),
+        Cell::Joined(cs) => cs.iter().map(cell).collect(),
+    }
+}
+
+/// One of the report's tables.
+fn typed_table(o: &mut String, t: &Table) {
+    let rows: Vec<Vec<String>> = t
+        .rows
+        .iter()
+        .map(|r| r.iter().map(cell).collect())
+        .collect();
+    table(o, t.columns, &rows);
 }
 
 /// A table inside a sideways-scrolling box; cells are already escaped HTML fragments.
@@ -496,20 +520,7 @@ fn remediated(o: &mut String, r: &AuditReport) {
         o.push_str("<p>None.</p>\n");
         return;
     }
-    let rows: Vec<Vec<String>> = r
-        .remediated
-        .iter()
-        .map(|f| {
-            vec![
-                account(f.account.as_deref()),
-                id(&f.check),
-                val(&f.resource),
-                val(&first_reported(f)),
-                id(&f.id),
-            ]
-        })
-        .collect();
-    table(o, super::REMEDIATED_COLUMNS, &rows);
+    typed_table(o, &table::remediated(r));
 }
 
 /// A finding's status as a small badge (`open`, `accepted`, ...).
@@ -544,20 +555,9 @@ fn finding(o: &mut String, f: &Finding) {
             prose(&f.remediation)
         );
     }
-    let _ = write!(o, "<dl><dt>Finding id</dt><dd>{}</dd>", id(&f.id));
-    if let Some(k) = &f.key_id {
-        let _ = write!(o, "<dt>Key</dt><dd>{}</dd>", id(k));
-    }
-    for (label, value) in &f.evidence {
-        let _ = write!(
-            o,
-            "<dt>{}</dt><dd>{}</dd>",
-            e(&label.replace('_', " ")),
-            val(&Finding::evidence_text(value))
-        );
-    }
-    if !f.controls.is_empty() {
-        let _ = write!(o, "<dt>Controls</dt><dd>{}</dd>", controls(&f.controls));
+    o.push_str("<dl>");
+    for (label, value) in table::finding_facts(f) {
+        let _ = write!(o, "<dt>{}</dt><dd>{}</dd>", e(&label), cell(&value));
     }
     o.push_str("</dl></article>\n");
 }
@@ -577,19 +577,7 @@ fn passed(o: &mut String, r: &AuditReport) {
         o.push_str("<p>None listed.</p>\n");
         return;
     }
-    let rows: Vec<Vec<String>> = r
-        .passed
-        .iter()
-        .map(|p| {
-            vec![
-                account(p.account.as_deref()),
-                id(&p.check),
-                prose(&p.title),
-                controls(&p.controls),
-            ]
-        })
-        .collect();
-    table(o, super::PASSED_COLUMNS, &rows);
+    typed_table(o, &table::passed(r));
 }
 
 /// Keys lost or compromised in the period.
@@ -598,21 +586,7 @@ fn incidents(o: &mut String, r: &AuditReport) {
         return;
     }
     o.push_str("<h2>Incidents: keys lost or compromised</h2>\n");
-    let rows: Vec<Vec<String>> = r
-        .incidents
-        .iter()
-        .map(|i| {
-            vec![
-                when(i.time),
-                id(&i.account_id),
-                id(&i.key_id),
-                e(&i.reason),
-                prose(&i.note),
-                i.seq.to_string(),
-            ]
-        })
-        .collect();
-    table(o, super::model::INCIDENT_COLUMNS, &rows);
+    typed_table(o, &table::incidents(r));
 }
 
 /// Every active key, then each key's history in the period.
@@ -622,35 +596,7 @@ fn keys(o: &mut String, r: &AuditReport) {
         o.push_str("<p>No keys in custody.</p>\n");
         return;
     }
-    let rows: Vec<Vec<String>> = r
-        .keys
-        .iter()
-        .map(|key| {
-            let status = match (key.status.as_str(), key.due_back) {
-                ("checked_out", Some(due)) if key.overdue => {
-                    format!("<span class=\"bad\">OVERDUE</span> (due {})", when(due))
-                }
-                ("checked_out", Some(due)) => format!("checked out until {}", when(due)),
-                (s, _) => e(&s.replace('_', " ")),
-            };
-            vec![
-                id(&key.key_id),
-                id(&key.account_id),
-                e(&key.role),
-                e(&key.model),
-                prose(&key.location),
-                val(&key.bag_serial),
-                status,
-                format!(
-                    "{} ({} days)",
-                    when(key.last_possession),
-                    key.possession_age_days
-                ),
-                opt_bool(key.seen_in_aws).to_string(),
-            ]
-        })
-        .collect();
-    table(o, super::KEY_COLUMNS, &rows);
+    typed_table(o, &table::keys(r));
     for key in r.keys.iter().filter(|k| !k.history.is_empty()) {
         let _ = write!(o, "<h3>Key {} in the period</h3><ul>", id(&key.key_id));
         for h in &key.history {
@@ -698,21 +644,7 @@ fn accounts(o: &mut String, r: &AuditReport) {
             }
         );
         if !a.devices.is_empty() {
-            let rows: Vec<Vec<String>> = a
-                .devices
-                .iter()
-                .map(|d| {
-                    vec![
-                        id(&d.serial),
-                        e(&d.kind),
-                        d.enable_date.map(when).unwrap_or_else(|| "—".into()),
-                        d.key_id.as_deref().map(id).unwrap_or_else(|| {
-                            "<span class=\"bad\">UNKNOWN TO LEDGER</span>".into()
-                        }),
-                    ]
-                })
-                .collect();
-            table(o, super::DEVICE_COLUMNS, &rows);
+            typed_table(o, &table::devices(a));
         }
         let mine: Vec<&Finding> = r
             .findings
@@ -743,26 +675,7 @@ fn logins(o: &mut String, r: &AuditReport) {
         o.push_str("<p>None in the period.</p>\n");
         return;
     }
-    let rows: Vec<Vec<String>> = r
-        .logins
-        .iter()
-        .map(|l| {
-            let expl = explanation_text(&l.explanation);
-            vec![
-                when(l.time),
-                id(&l.account_id),
-                id(&l.source_ip),
-                opt_bool(l.mfa_used).to_string(),
-                if l.success { "success" } else { "failure" }.to_string(),
-                if l.explanation.is_explained() {
-                    prose(&expl)
-                } else {
-                    format!("<span class=\"bad\">{}</span>", e(&expl))
-                },
-            ]
-        })
-        .collect();
-    table(o, super::LOGIN_COLUMNS, &rows);
+    typed_table(o, &table::logins(r));
 }
 
 /// The earlier audits the ledger recorded.
@@ -772,21 +685,7 @@ fn history(o: &mut String, r: &AuditReport) {
         o.push_str("<p>None: this is the first audit of this ledger.</p>\n");
         return;
     }
-    let rows: Vec<Vec<String>> = r
-        .history
-        .iter()
-        .map(|p| {
-            vec![
-                p.seq.to_string(),
-                when(p.time),
-                e(&p.verdict.to_uppercase()),
-                p.findings.to_string(),
-                p.accounts.to_string(),
-                id(&p.report_sha256),
-            ]
-        })
-        .collect();
-    table(o, super::HISTORY_COLUMNS, &rows);
+    typed_table(o, &table::history(r));
 }
 
 /// What the ledger was verified against, and how anyone checks this report against it.

@@ -3,10 +3,10 @@
 
 use std::fmt::Write;
 
+use super::table::{self, Cell, Table};
 use super::{
-    acceptance_text, account_status, evidence_text, explanation_text, first_reported, fmt_duration,
-    fmt_time, opt_bool, saved_checkpoint_text, scope_line, verify_steps, AuditReport, Control,
-    Finding, SEVERITIES,
+    acceptance_text, account_status, evidence_text, fmt_duration, fmt_time, saved_checkpoint_text,
+    scope_line, verify_steps, AuditReport, Control, Finding, SEVERITIES,
 };
 
 /// Escapes text for a Markdown table cell or paragraph. A line break becomes a space; every other
@@ -54,6 +54,25 @@ fn header_row(out: &mut String, cells: &[&str]) {
         out,
         &cells.iter().map(|_| "---".to_string()).collect::<Vec<_>>(),
     );
+}
+
+/// One typed cell as Markdown.
+fn cell(c: &Cell) -> String {
+    match c {
+        Cell::Id(t) | Cell::Text(t) | Cell::Prose(t) | Cell::Value(t) => esc(t),
+        Cell::Time(t) => fmt_time(*t),
+        Cell::Alert(t) => format!("**{}**", esc(t)),
+        Cell::Controls(cs) => controls(cs),
+        Cell::Joined(cs) => cs.iter().map(cell).collect(),
+    }
+}
+
+/// One of the report's tables.
+fn typed_table(o: &mut String, t: &Table) {
+    header_row(o, t.columns);
+    for r in &t.rows {
+        row(o, &r.iter().map(cell).collect::<Vec<_>>());
+    }
 }
 
 /// Renders the report as Markdown: the same sections, in the same order, as the HTML page.
@@ -196,37 +215,14 @@ fn findings(o: &mut String, r: &AuditReport) {
     if r.remediated.is_empty() {
         let _ = writeln!(o, "None.");
     } else {
-        header_row(o, super::REMEDIATED_COLUMNS);
-        for f in &r.remediated {
-            row(
-                o,
-                &[
-                    esc(f.account.as_deref().unwrap_or("—")),
-                    esc(&f.check),
-                    esc(&f.resource),
-                    esc(&first_reported(f)),
-                    esc(&f.id),
-                ],
-            );
-        }
+        typed_table(o, &table::remediated(r));
     }
     let _ = writeln!(o, "\n## Passed checks\n");
     if r.passed.is_empty() {
         let _ = writeln!(o, "None listed.");
         return;
     }
-    header_row(o, super::PASSED_COLUMNS);
-    for p in &r.passed {
-        row(
-            o,
-            &[
-                esc(p.account.as_deref().unwrap_or("—")),
-                esc(&p.check),
-                esc(&p.title),
-                controls(&p.controls),
-            ],
-        );
-    }
+    typed_table(o, &table::passed(r));
 }
 
 /// One finding: heading, status, what to do, evidence, controls.
@@ -246,20 +242,8 @@ fn finding(o: &mut String, f: &Finding) {
     if !f.remediation.is_empty() {
         let _ = writeln!(o, "- **To do:** {}", esc(&f.remediation));
     }
-    let _ = writeln!(o, "- Finding id: {}", esc(&f.id));
-    if let Some(k) = &f.key_id {
-        let _ = writeln!(o, "- Key: {}", esc(k));
-    }
-    for (label, value) in &f.evidence {
-        let _ = writeln!(
-            o,
-            "- {}: {}",
-            esc(&label.replace('_', " ")),
-            esc(&Finding::evidence_text(value))
-        );
-    }
-    if !f.controls.is_empty() {
-        let _ = writeln!(o, "- Controls: {}", controls(&f.controls));
+    for (label, value) in table::finding_facts(f) {
+        let _ = writeln!(o, "- {}: {}", esc(&label), cell(&value));
     }
 }
 
@@ -277,20 +261,7 @@ fn incidents(o: &mut String, r: &AuditReport) {
         return;
     }
     let _ = writeln!(o, "\n## Incidents: keys lost or compromised\n");
-    header_row(o, super::model::INCIDENT_COLUMNS);
-    for i in &r.incidents {
-        row(
-            o,
-            &[
-                fmt_time(i.time),
-                esc(&i.account_id),
-                esc(&i.key_id),
-                esc(&i.reason),
-                esc(&i.note),
-                i.seq.to_string(),
-            ],
-        );
-    }
+    typed_table(o, &table::incidents(r));
 }
 
 /// Every active key, then each key's history in the period.
@@ -300,34 +271,7 @@ fn keys(o: &mut String, r: &AuditReport) {
         let _ = writeln!(o, "No keys in custody.");
         return;
     }
-    header_row(o, super::KEY_COLUMNS);
-    for key in &r.keys {
-        let status = match (key.status.as_str(), key.due_back) {
-            ("checked_out", Some(due)) if key.overdue => {
-                format!("OVERDUE (due {})", fmt_time(due))
-            }
-            ("checked_out", Some(due)) => format!("checked out until {}", fmt_time(due)),
-            (s, _) => s.replace('_', " "),
-        };
-        row(
-            o,
-            &[
-                esc(&key.key_id),
-                esc(&key.account_id),
-                esc(&key.role),
-                esc(&key.model),
-                esc(&key.location),
-                esc(&key.bag_serial),
-                esc(&status),
-                format!(
-                    "{} ({} days)",
-                    fmt_time(key.last_possession),
-                    key.possession_age_days
-                ),
-                opt_bool(key.seen_in_aws).to_string(),
-            ],
-        );
-    }
+    typed_table(o, &table::keys(r));
     for key in r.keys.iter().filter(|k| !k.history.is_empty()) {
         let _ = writeln!(o, "\n### Key {} in the period\n", esc(&key.key_id));
         for h in &key.history {
@@ -374,21 +318,7 @@ fn accounts(o: &mut String, r: &AuditReport) {
         );
         if !a.devices.is_empty() {
             let _ = writeln!(o);
-            header_row(o, super::DEVICE_COLUMNS);
-            for d in &a.devices {
-                row(
-                    o,
-                    &[
-                        esc(&d.serial),
-                        esc(&d.kind),
-                        d.enable_date.map(fmt_time).unwrap_or_else(|| "—".into()),
-                        d.key_id
-                            .as_deref()
-                            .map(esc)
-                            .unwrap_or_else(|| "UNKNOWN TO LEDGER".into()),
-                    ],
-                );
-            }
+            typed_table(o, &table::devices(a));
         }
         if !a.findings.is_empty() {
             let _ = writeln!(o, "\nFindings:\n");
@@ -418,20 +348,7 @@ fn logins(o: &mut String, r: &AuditReport) {
         let _ = writeln!(o, "None in the period.");
         return;
     }
-    header_row(o, super::LOGIN_COLUMNS);
-    for l in &r.logins {
-        row(
-            o,
-            &[
-                fmt_time(l.time),
-                esc(&l.account_id),
-                esc(&l.source_ip),
-                opt_bool(l.mfa_used).to_string(),
-                if l.success { "success" } else { "failure" }.to_string(),
-                esc(&explanation_text(&l.explanation)),
-            ],
-        );
-    }
+    typed_table(o, &table::logins(r));
 }
 
 /// The earlier audits the ledger recorded.
@@ -441,20 +358,7 @@ fn history(o: &mut String, r: &AuditReport) {
         let _ = writeln!(o, "None: this is the first audit of this ledger.");
         return;
     }
-    header_row(o, super::HISTORY_COLUMNS);
-    for p in &r.history {
-        row(
-            o,
-            &[
-                p.seq.to_string(),
-                fmt_time(p.time),
-                esc(&p.verdict.to_uppercase()),
-                p.findings.to_string(),
-                p.accounts.to_string(),
-                esc(&p.report_sha256),
-            ],
-        );
-    }
+    typed_table(o, &table::history(r));
 }
 
 /// What the ledger was verified against, and how anyone checks this report against it.

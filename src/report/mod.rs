@@ -7,6 +7,7 @@
 mod html;
 mod markdown;
 pub mod model;
+mod table;
 
 pub use model::{
     verdict, AccountSection, Anchor, AuditPoint, AuditReport, Control, DeviceRow, EvidenceMeta,
