@@ -28,10 +28,23 @@ pub enum ConfigError {
         message: String,
     },
     #[error(
+        "[{section}] in {path} is not a rootkey section (known: {known}): a misspelt section would \
+         be ignored, so rootkey refuses it; see docs/configuration.md"
+    )]
+    UnknownSection {
+        path: PathBuf,
+        section: String,
+        known: String,
+    },
+    #[error(
         "cannot find a home directory for default paths; pass --ledger and --config explicitly"
     )]
     NoHome,
 }
+
+/// The top-level tables rootkey reads. Any other is refused when the file is loaded: a
+/// misspelt `[ledgr]` must not silently turn off, say, publishing to the anchor.
+pub const KNOWN_SECTIONS: &[&str] = &["policy", "aws", "ledger"];
 
 /// The parsed configuration file (empty when there is none).
 #[derive(Debug, Clone, Default)]
@@ -65,6 +78,13 @@ impl Config {
                 path: path.clone(),
                 source: Box::new(e),
             })?;
+        if let Some(unknown) = table.keys().find(|k| !KNOWN_SECTIONS.contains(&k.as_str())) {
+            return Err(ConfigError::UnknownSection {
+                section: crate::text::escape(unknown).into_owned(),
+                path,
+                known: KNOWN_SECTIONS.join(", "),
+            });
+        }
         Ok(Config {
             path: Some(path),
             table,
@@ -80,11 +100,6 @@ impl Config {
     /// separately (`[policy]` and `[policy.custodian]`); None when the file has no such section.
     pub fn value(&self, name: &str) -> Option<&toml::Value> {
         self.table.get(name)
-    }
-
-    /// The names of the file's top-level tables and keys, as written.
-    pub fn sections(&self) -> impl Iterator<Item = &str> {
-        self.table.keys().map(String::as_str)
     }
 
     /// Deserializes section `[name]`; a missing section gives `T::default()`.
@@ -127,6 +142,18 @@ mod tests {
     struct Demo {
         #[serde(default)]
         domains: Vec<String>,
+    }
+
+    #[test]
+    fn an_unknown_top_level_section_is_refused_on_load() {
+        for text in ["[ledgr.anchor]\nto = \"s3://b/p\"\n", "polcy = 1\n"] {
+            let e = Config::parse(text, "c.toml".into()).unwrap_err();
+            assert!(
+                matches!(&e, ConfigError::UnknownSection { .. }),
+                "{text}: {e}"
+            );
+            assert!(e.to_string().contains("policy, aws, ledger"), "{e}");
+        }
     }
 
     #[test]

@@ -309,6 +309,29 @@ fn config_show_says_where_each_value_came_from() {
     let o = rootkey(&["--config", c, "config", "show"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("[polcy]"), "{}", stderr(&o));
+    // The same for a command that reads the file for its own section.
+    let evidence = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/custody/demo/aws-evidence.json"
+    );
+    let o = rootkey(&["--config", c, "aws", "posture", "--evidence-in", evidence]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("[polcy]"), "{}", stderr(&o));
+    // A misspelt anchor table is not "no anchor": every command says publishing is off.
+    std::fs::write(&cfg, "[ledger.ancor]\nto = \"s3://b/p\"\n").unwrap();
+    let o = rootkey(&[
+        "--config",
+        c,
+        "keys",
+        "list",
+        "--device",
+        "soft:/nonexistent.json",
+    ]);
+    assert!(
+        stderr(&o).contains("WARNING: automatic publishing is off: [ledger.ancor]"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -33,9 +33,6 @@ pub fn run(cmd: ConfigCmd, global: &GlobalArgs) -> CmdResult {
     }
 }
 
-/// The top-level tables rootkey reads.
-const KNOWN_SECTIONS: &[&str] = &["policy", "aws", "ledger"];
-
 /// One effective setting.
 #[derive(Debug, Serialize)]
 struct Setting {
@@ -50,19 +47,6 @@ fn show(global: &GlobalArgs) -> CmdResult {
         .path()
         .map(|p| format!("file {}", p.display()))
         .unwrap_or_default();
-    if let Some(unknown) = config.sections().find(|s| !KNOWN_SECTIONS.contains(s)) {
-        return Err(format!(
-            "[{}] in {} is not a rootkey section (known: {}): a misspelt section would be \
-             ignored by every command; see docs/configuration.md",
-            crate::text::escape(unknown),
-            config
-                .path()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            KNOWN_SECTIONS.join(", ")
-        )
-        .into());
-    }
     let mut out = globals(global)?;
     // Each section is checked by its own layer's parser, exactly as the commands read it.
     let (root, custodian) = configs_from_table(config.value("policy"))?;

@@ -684,8 +684,14 @@ fn restore(
 /// Installs automatic publishing after every approved custody append when `[ledger.anchor] to`
 /// is set; a failure to publish is a loud warning, never a lost append.
 pub(crate) fn install_auto_publish(global: &GlobalArgs) {
-    let Ok(config) = global.load_config() else {
-        return; // the command itself reports a broken configuration
+    // A configuration that cannot be read leaves publishing off: say so, whether or not the
+    // command itself reads the configuration.
+    let config = match global.load_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("WARNING: automatic publishing is off: {e}");
+            return;
+        }
     };
     let config = match AnchorConfig::from_config(&config) {
         Ok(c) => c,

@@ -928,6 +928,18 @@ pub enum LockMode {
 impl AnchorConfig {
     /// Reads `[ledger.anchor]` from the configuration.
     pub fn from_config(config: &crate::config::Config) -> Result<AnchorConfig, String> {
+        // `[ledger]` holds only `[ledger.anchor]`: a misspelt `[ledger.ancor]` would otherwise
+        // leave the ledger silently unpublished.
+        if let Some(other) = config
+            .value("ledger")
+            .and_then(toml::Value::as_table)
+            .and_then(|l| l.keys().find(|k| *k != "anchor"))
+        {
+            return Err(format!(
+                "[ledger.{}] is not a rootkey setting: [ledger] holds only [ledger.anchor] (docs/configuration.md)",
+                crate::text::escape(other)
+            ));
+        }
         let Some(section) = config.value("ledger").and_then(|l| l.get("anchor")) else {
             return Ok(AnchorConfig::default());
         };
@@ -1126,5 +1138,13 @@ mod tests {
         assert_eq!(a.mode().unwrap(), LockMode::Compliance);
         let c = crate::config::Config::parse("[ledger.anchor]\nbucket = 1\n", "c".into()).unwrap();
         assert!(AnchorConfig::from_config(&c).is_err());
+        // A misspelt sub-section is refused, not read as "no anchor".
+        let c = crate::config::Config::parse("[ledger.ancor]\nto = \"s3://b/p\"\n", "c".into())
+            .unwrap();
+        let err = AnchorConfig::from_config(&c).unwrap_err();
+        assert!(
+            err.contains("[ledger.ancor] is not a rootkey setting"),
+            "{err}"
+        );
     }
 }
