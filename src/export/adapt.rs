@@ -51,6 +51,9 @@ pub fn from_findings<'a>(
     let mut out = Vec::new();
     for f in findings {
         let status = match f.status {
+            // An open informational finding records something to look at, not a failure; an
+            // accepted one is still a failure whose risk someone took on.
+            FindingStatus::Open if f.severity == Severity::Info => Status::Warning,
             FindingStatus::Open | FindingStatus::Accepted => Status::Failed,
             FindingStatus::Remediated | FindingStatus::Passed => Status::Passed,
         };
@@ -106,4 +109,41 @@ pub fn from_posture(report: &crate::aws::Report, evidence: &Evidence) -> Vec<Rec
         evidence,
         &BTreeMap::new(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::catalogue;
+
+    fn status_of(f: &Finding) -> Status {
+        let evidence = crate::aws::load_evidence(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/custody/demo/aws-evidence.json"
+        )))
+        .unwrap();
+        from_findings([f], &evidence, &BTreeMap::new())[0].status
+    }
+
+    #[test]
+    fn an_explained_sign_in_is_a_warning_and_an_accepted_risk_still_a_failure() {
+        let acct = Some("123456789012");
+        let explained = Finding::new(
+            catalogue::known("ROOT-LOGIN-EXPLAINED"),
+            acct,
+            "2025-01-01T00:00:00Z",
+        );
+        assert_eq!(explained.severity, Severity::Info);
+        assert_eq!(status_of(&explained), Status::Warning);
+        let mut unexplained = Finding::new(
+            catalogue::known("ROOT-LOGIN-UNEXPLAINED"),
+            acct,
+            "2025-01-01T00:00:00Z",
+        );
+        assert_eq!(status_of(&unexplained), Status::Failed);
+        unexplained.status = FindingStatus::Accepted;
+        assert_eq!(status_of(&unexplained), Status::Failed);
+        let passed = Finding::passed(catalogue::known("ROOT-MFA-MISSING"), "123456789012");
+        assert_eq!(status_of(&passed), Status::Passed);
+    }
 }

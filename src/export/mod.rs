@@ -22,12 +22,16 @@ use time::OffsetDateTime;
 
 use crate::findings::Severity;
 
-/// Whether the check failed or passed for the resource.
+/// Whether the check failed or passed for the resource. Ordered worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Status {
     /// The check failed.
     Failed,
+    /// Nothing failed, but a person should look: an informational finding such as a root
+    /// sign-in inside an approved checkout window (ASFF `WARNING`, as Prowler exports its
+    /// manual checks; OCSF compliance status Warning).
+    Warning,
     /// The check passed (exported so Security Hub can close an earlier failure).
     Passed,
 }
@@ -37,6 +41,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Failed => "FAILED",
+            Status::Warning => "WARNING",
             Status::Passed => "PASSED",
         }
     }

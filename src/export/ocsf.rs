@@ -58,11 +58,12 @@ fn ms(t: time::OffsetDateTime) -> i64 {
 /// One record as an OCSF Compliance Finding.
 pub fn finding(r: &Record, ctx: &Context) -> Value {
     let (status_id, status) = match r.status {
-        Status::Failed => (1, "New"),
+        Status::Failed | Status::Warning => (1, "New"),
         Status::Passed => (4, "Resolved"),
     };
     let (compliance_status_id, compliance_status) = match r.status {
         Status::Passed => (1, "Pass"),
+        Status::Warning => (2, "Warning"),
         Status::Failed => (3, "Fail"),
     };
     let resource = match r.resource {
