@@ -9,7 +9,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::config::Credentials;
@@ -393,15 +393,52 @@ fn a_bucket_without_object_lock_or_of_another_ledger_is_refused() {
     assert_eq!(code(&o), 1, "{}", text(&o));
 }
 
-/// A TCP proxy to `upstream` that cuts every connection carrying a `PUT` of a checkpoint: the
-/// bundles of a publish get through, its checkpoint never does.
-struct CuttingProxy {
+/// What a [`Proxy`] does to the uploads it relays.
+#[derive(Clone)]
+enum Rule {
+    /// Cut every connection carrying a `PUT` of a checkpoint: the bundles of a publish get
+    /// through, its checkpoint never does.
+    CutCheckpoints,
+    /// Hold the first `PUT` of a bundle until the gate opens.
+    HoldBundles(Arc<Gate>),
+}
+
+/// A one-shot gate: a relay says it arrived and waits; the test waits for that, then opens it.
+#[derive(Default)]
+struct Gate {
+    state: Mutex<(bool, bool)>,
+    changed: Condvar,
+}
+
+impl Gate {
+    fn arrive_and_wait(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.0 = true;
+        self.changed.notify_all();
+        while !s.1 {
+            s = self.changed.wait(s).unwrap();
+        }
+    }
+    fn wait_arrived(&self) {
+        let mut s = self.state.lock().unwrap();
+        while !s.0 {
+            s = self.changed.wait(s).unwrap();
+        }
+    }
+    fn open(&self) {
+        self.state.lock().unwrap().1 = true;
+        self.changed.notify_all();
+    }
+}
+
+/// A TCP proxy to `upstream` that applies `rule` to the requests it relays.
+struct Proxy {
     port: u16,
     stop: Arc<AtomicBool>,
 }
 
-impl CuttingProxy {
-    fn start(upstream: u16) -> CuttingProxy {
+impl Proxy {
+    fn start(upstream: u16, rule: Rule) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
@@ -412,21 +449,22 @@ impl CuttingProxy {
                     return;
                 }
                 let Ok(client) = client else { continue };
-                std::thread::spawn(move || relay(client, upstream));
+                let rule = rule.clone();
+                std::thread::spawn(move || relay(client, upstream, rule));
             }
         });
-        CuttingProxy { port, stop }
+        Proxy { port, stop }
     }
 }
 
-impl Drop for CuttingProxy {
+impl Drop for Proxy {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 
-fn relay(mut client: TcpStream, upstream: u16) {
+fn relay(mut client: TcpStream, upstream: u16, rule: Rule) {
     let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)) else {
         return;
     };
@@ -437,17 +475,20 @@ fn relay(mut client: TcpStream, upstream: u16) {
     });
     let mut buf = [0u8; 16384];
     let mut tail: Vec<u8> = Vec::new();
+    let put_of = |tail: &[u8], what: &[u8]| {
+        tail.split(|&b| b == b'\n')
+            .any(|line| line.starts_with(b"PUT ") && line.windows(what.len()).any(|w| w == what))
+    };
     loop {
         let n = match client.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
         tail.extend_from_slice(&buf[..n]);
-        let cut = tail.split(|&b| b == b'\n').any(|line| {
-            line.starts_with(b"PUT ") && line.windows(13).any(|w| w == b"/checkpoints/")
-        });
-        if cut {
-            break;
+        match &rule {
+            Rule::CutCheckpoints if put_of(&tail, b"/checkpoints/") => break,
+            Rule::HoldBundles(gate) if put_of(&tail, b"/entries/") => gate.arrive_and_wait(),
+            _ => {}
         }
         if tail.len() > 4096 {
             tail.drain(..tail.len() - 1024);
@@ -461,6 +502,54 @@ fn relay(mut client: TcpStream, upstream: u16) {
 }
 
 #[test]
+fn appends_go_on_while_a_publish_uploads() {
+    let w = World::new(3);
+    let anchor = format!("s3://{LOCKED}/held");
+    let port: u16 = w.url.rsplit(':').next().unwrap().parse().unwrap();
+    let gate = Arc::new(Gate::default());
+    let proxy = Proxy::start(port, Rule::HoldBundles(gate.clone()));
+    let via_proxy = format!("http://127.0.0.1:{}", proxy.port);
+    let before = Ledger::open_readonly(&w.db).unwrap().len().unwrap();
+    std::thread::scope(|scope| {
+        let publish = scope.spawn(|| {
+            w.run_at(
+                &via_proxy,
+                &w.db,
+                &["ledger", "publish", "--to", &anchor, "--mode", "governance"],
+            )
+        });
+        // The publish is uploading its bundle and waits there. An append now must not wait for
+        // the network (nor fail after the busy timeout).
+        gate.wait_arrived();
+        let appended = w.run(
+            &w.db,
+            &["ledger", "note", "appended while the publish uploads"],
+        );
+        gate.open();
+        let o = publish.join().unwrap();
+        assert!(
+            appended.status.success(),
+            "the append waited for the upload: {}",
+            text_of(&appended)
+        );
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    });
+    drop(proxy);
+    // The publish carried the ledger as it was when it read it; the later entry waits for the
+    // next publish.
+    let o = w.run(&w.db, &["--json", "ledger", "verify", "--anchor", &anchor]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let r = json(&o);
+    assert_eq!(
+        (
+            r["published_size"].as_u64(),
+            r["unpublished_entries"].as_u64()
+        ),
+        (Some(before), Some(1))
+    );
+}
+
+#[test]
 fn a_publish_cut_off_half_way_is_completed_by_the_next() {
     let w = World::new(2);
     let anchor = format!("s3://{LOCKED}/cut");
@@ -470,7 +559,7 @@ fn a_publish_cut_off_half_way_is_completed_by_the_next() {
     w.note("four");
 
     let port: u16 = w.url.rsplit(':').next().unwrap().parse().unwrap();
-    let proxy = CuttingProxy::start(port);
+    let proxy = Proxy::start(port, Rule::CutCheckpoints);
     let via_proxy = format!("http://127.0.0.1:{}", proxy.port);
     let o = w.run_at(
         &via_proxy,
@@ -530,7 +619,7 @@ fn a_bundle_left_by_a_cut_publish_that_differs_from_the_ledger_is_refused() {
     let fork = w.copy_db("fork.db");
     w.note("published without checkpoint");
     let port: u16 = w.url.rsplit(':').next().unwrap().parse().unwrap();
-    let proxy = CuttingProxy::start(port);
+    let proxy = Proxy::start(port, Rule::CutCheckpoints);
     let o = w.run_at(
         &format!("http://127.0.0.1:{}", proxy.port),
         &w.db,

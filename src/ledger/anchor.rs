@@ -616,52 +616,45 @@ pub struct PublishReport {
 /// keeps objects, that the prefix anchors this ledger, that the ledger extends the newest
 /// published checkpoint and that any bundle left by an interrupted publish holds exactly the
 /// local entries; then uploads bundles, then the checkpoint.
+///
+/// The local side is read in one read transaction that ends before the first upload: the
+/// checkpoint and the bundles then come from one state of the ledger, and appends by other
+/// processes wait only for that read, never for the network. What is uploaded is held in memory
+/// meanwhile (all new entries; a few hundred bytes each).
 pub fn publish(
     store: &dyn ObjectStore,
     location: &Location,
     ledger: &Ledger,
 ) -> Result<PublishReport, AnchorError> {
     store.check_worm()?;
-    let snapshot = ledger.read_snapshot()?;
     let key = ledger.verifier_key().clone();
-    let local =
-        Checkpoint::open(&ledger.stored_checkpoint_note()?, &key).map_err(LedgerError::from)?;
     let layout = Layout::parse(store.list()?)?;
     let have_meta = read_meta(store, &layout, Some(&key))?.is_some();
+    let published_note = match layout.newest_checkpoint() {
+        Some((size, obj)) => Some((
+            size,
+            String::from_utf8(store.get(&checkpoint_key(size), obj.version_id.as_deref())?)
+                .map_err(|_| mismatch(None, format!("published checkpoint {size} is not text")))?,
+        )),
+        None => None,
+    };
+    let covered = layout.newest_checkpoint().map_or(0, |(s, _)| s);
+    let local = read_local(ledger, &key, location, &layout, published_note, covered)?;
     let mut report = PublishReport {
         anchor: location.to_string(),
         uploaded: Vec::new(),
         completed: Vec::new(),
         entries_uploaded: 0,
         checkpoint: None,
-        covered: layout.newest_checkpoint().map_or(0, |(s, _)| s),
+        covered,
     };
-    if let Some((size, obj)) = layout.newest_checkpoint() {
-        let note = String::from_utf8(store.get(&checkpoint_key(size), obj.version_id.as_deref())?)
-            .map_err(|_| mismatch(None, format!("published checkpoint {size} is not text")))?;
-        ledger
-            .check_extends(&note, &key, local.size, &local.root)
-            .map_err(|why| {
-                mismatch(None, format!("refusing to publish: against published checkpoint {size} in {location}: {why}"))
-            })?;
-    }
-    let bundled = layout.bundled();
-    if bundled > local.size {
-        return Err(mismatch(
-            Some(local.size),
-            format!(
-                "refusing to publish: {location} holds bundles up to entry {} but the ledger has \
-                 only {} entries (rolled back?); published objects cannot be overwritten",
-                bundled - 1,
-                local.size
-            ),
-        ));
-    }
     // Bundles past the newest checkpoint were left by an interrupted publish.
-    for (&first, (last, obj)) in layout.bundles.range(report.covered..) {
-        let key = bundle_key(first, *last);
+    for ((first, last, mine), (_, (_, obj))) in
+        local.leftovers.iter().zip(layout.bundles.range(covered..))
+    {
+        let key = bundle_key(*first, *last);
         let raw = store.get(&key, obj.version_id.as_deref())?;
-        check_same_bundle(ledger, &key, first, *last, &raw)?;
+        same_bundle(&key, *first, *last, mine, &raw)?;
         report.completed.push(key);
     }
     if !have_meta {
@@ -678,41 +671,99 @@ pub fn publish(
             read_meta(store, &Layout::parse(store.list()?)?, Some(&key))?;
         }
     }
-    let mut first = bundled;
-    while first < local.size {
-        let last = (first + MAX_BUNDLE).min(local.size) - 1;
-        let bytes = local_bundle(ledger, first, last)?;
-        let key_rel = bundle_key(first, last);
-        match store.put_new(&key_rel, &bytes)? {
+    for (first, last, bytes) in &local.new_bundles {
+        let key_rel = bundle_key(*first, *last);
+        match store.put_new(&key_rel, bytes)? {
             Put::Created => report.uploaded.push(key_rel),
             Put::Exists => {
                 let raw = store.get(&key_rel, None)?;
-                check_same_bundle(ledger, &key_rel, first, last, &raw)?;
+                same_bundle(&key_rel, *first, *last, bytes, &raw)?;
                 report.completed.push(key_rel);
             }
         }
         report.entries_uploaded += last - first + 1;
-        first = last + 1;
     }
-    drop(snapshot);
-    if layout.checkpoints.contains_key(&local.size) {
+    let checkpoint = &local.checkpoint;
+    if layout.checkpoints.contains_key(&checkpoint.size) {
         return Ok(report);
     }
-    if store.put_new(&checkpoint_key(local.size), local.note.as_bytes())? == Put::Exists
-        && store.get(&checkpoint_key(local.size), None)? != local.note.as_bytes()
+    if store.put_new(&checkpoint_key(checkpoint.size), checkpoint.note.as_bytes())? == Put::Exists
+        && store.get(&checkpoint_key(checkpoint.size), None)? != checkpoint.note.as_bytes()
     {
         return Err(mismatch(
             None,
             format!(
                 "{location} already holds a different checkpoint of size {}: two histories were \
                  signed with this ledger's key",
+                checkpoint.size
+            ),
+        ));
+    }
+    report.checkpoint = Some(checkpoint.size);
+    report.covered = checkpoint.size;
+    Ok(report)
+}
+
+/// What one publish takes from the local ledger, read in one transaction.
+struct LocalSide {
+    /// The stored signed checkpoint.
+    checkpoint: Checkpoint,
+    /// The local bytes of each bundle an interrupted publish left, in layout order.
+    leftovers: Vec<(u64, u64, Vec<u8>)>,
+    /// The bundles to upload: (first, last, bytes).
+    new_bundles: Vec<(u64, u64, Vec<u8>)>,
+}
+
+/// Reads the local side of a publish in one read transaction: the signed checkpoint, proof that
+/// it extends the newest published one (`published`: its size and note), and the bytes of every
+/// bundle to compare or upload.
+fn read_local(
+    ledger: &Ledger,
+    key: &VerifierKey,
+    location: &Location,
+    layout: &Layout,
+    published: Option<(u64, String)>,
+    covered: u64,
+) -> Result<LocalSide, AnchorError> {
+    let snapshot = ledger.read_snapshot()?;
+    let local =
+        Checkpoint::open(&ledger.stored_checkpoint_note()?, key).map_err(LedgerError::from)?;
+    if let Some((size, note)) = published {
+        ledger
+            .check_extends(&note, key, local.size, &local.root)
+            .map_err(|why| {
+                mismatch(None, format!("refusing to publish: against published checkpoint {size} in {location}: {why}"))
+            })?;
+    }
+    let bundled = layout.bundled();
+    if bundled > local.size {
+        return Err(mismatch(
+            Some(local.size),
+            format!(
+                "refusing to publish: {location} holds bundles up to entry {} but the ledger has \
+                 only {} entries (rolled back?); published objects cannot be overwritten",
+                bundled - 1,
                 local.size
             ),
         ));
     }
-    report.checkpoint = Some(local.size);
-    report.covered = local.size;
-    Ok(report)
+    let mut leftovers = Vec::new();
+    for (&first, (last, _)) in layout.bundles.range(covered..) {
+        leftovers.push((first, *last, local_bundle(ledger, first, *last)?));
+    }
+    let mut new_bundles = Vec::new();
+    let mut first = bundled;
+    while first < local.size {
+        let last = (first + MAX_BUNDLE).min(local.size) - 1;
+        new_bundles.push((first, last, local_bundle(ledger, first, last)?));
+        first = last + 1;
+    }
+    drop(snapshot);
+    Ok(LocalSide {
+        checkpoint: local,
+        leftovers,
+        new_bundles,
+    })
 }
 
 /// The local entries `first..=last` as a bundle.
@@ -729,14 +780,15 @@ fn local_bundle(ledger: &Ledger, first: u64, last: u64) -> Result<Vec<u8>, Ledge
     Ok(out)
 }
 
-fn check_same_bundle(
-    ledger: &Ledger,
+/// Checks that a bundle found in the anchor holds exactly the local entries `first..=last`.
+fn same_bundle(
     key: &str,
     first: u64,
     last: u64,
+    local: &[u8],
     published: &[u8],
 ) -> Result<(), AnchorError> {
-    if local_bundle(ledger, first, last)? == published {
+    if local == published {
         return Ok(());
     }
     Err(mismatch(
