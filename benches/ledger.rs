@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use rootkey::ledger::{tree, Entry, Ledger, VerifyOptions};
 use rootkey::webauthn::sha256;
-use support::{bootstrap_event, note, TestCustodian};
+use support::{big_ledger, bootstrap_event, note, TestCustodian};
 
 const CHILD_ENV: &str = "ROOTKEY_BENCH_VERIFY_CHILD";
 
@@ -45,7 +45,7 @@ fn main() {
 
     let db = dir.path().join("big.db");
     let t = Instant::now();
-    build(&db, n, &alice, &bob);
+    big_ledger(&db, "bench/verify", n, &alice, &bob);
     println!(
         "built {n}-entry ledger (bulk load, one transaction) in {:.1?}",
         t.elapsed()
@@ -118,26 +118,6 @@ fn append_latency(db: &Path, alice: &TestCustodian, bob: &TestCustodian) {
         pct(0.50),
         pct(0.99)
     );
-}
-
-fn build(db: &Path, n: u64, alice: &TestCustodian, bob: &TestCustodian) {
-    let mut l = Ledger::create(db, &Ledger::default_key_path(db), "bench/verify").unwrap();
-    let ev = bootstrap_event(alice, bob);
-    l.append(&ev, vec![alice.approve(&ev), bob.approve(&ev)])
-        .unwrap();
-    let events = (1..n).map(|i| {
-        let ev = note(&format!(
-            "bench entry {i}: key checked, bag serial {:08}",
-            i * 7919
-        ));
-        let approvals = if i % 10 == 0 {
-            vec![alice.approve(&ev), bob.approve(&ev)]
-        } else {
-            vec![]
-        };
-        (ev, approvals)
-    });
-    l.append_batch(events).unwrap();
 }
 
 fn verify_child(db: &Path) {

@@ -15,7 +15,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::config::Credentials;
 use rootkey::ledger::Ledger;
 use support::moto::Moto;
-use support::{bootstrap_event, note, TestCustodian};
+use support::{big_ledger, TestCustodian};
 
 const BUCKET: &str = "bench-anchor";
 
@@ -28,7 +28,13 @@ fn main() {
         .expect("temp dir for the benchmark ledger");
     let db = dir.path().join("big.db");
     let t = Instant::now();
-    build(&db, n);
+    big_ledger(
+        &db,
+        "bench/anchor",
+        n,
+        &TestCustodian::new("alice", true),
+        &TestCustodian::new("bob", false),
+    );
     println!("built {n}-entry ledger in {:.1?}", t.elapsed());
     let vkey = Ledger::open_readonly(&db).unwrap().verifier_key().encode();
 
@@ -70,28 +76,6 @@ fn main() {
         anchored.0.as_secs_f64() / plain.0.as_secs_f64(),
         anchored.1 as f64 / plain.1 as f64
     );
-}
-
-fn build(db: &Path, n: u64) {
-    let alice = TestCustodian::new("alice", true);
-    let bob = TestCustodian::new("bob", false);
-    let mut l = Ledger::create(db, &Ledger::default_key_path(db), "bench/anchor").unwrap();
-    let ev = bootstrap_event(&alice, &bob);
-    l.append(&ev, vec![alice.approve(&ev), bob.approve(&ev)])
-        .unwrap();
-    let events = (1..n).map(|i| {
-        let ev = note(&format!(
-            "bench entry {i}: key checked, bag serial {:08}",
-            i * 7919
-        ));
-        let approvals = if i % 10 == 0 {
-            vec![alice.approve(&ev), bob.approve(&ev)]
-        } else {
-            vec![]
-        };
-        (ev, approvals)
-    });
-    l.append_batch(events).unwrap();
 }
 
 async fn create_locked_bucket(url: &str) {

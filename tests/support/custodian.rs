@@ -193,3 +193,31 @@ pub fn removed_event(c: &TestCustodian) -> UnsignedEvent {
 pub fn note(text: &str) -> UnsignedEvent {
     UnsignedEvent::new("note", "tester", serde_json::json!({"text": text})).unwrap()
 }
+
+/// A ledger of `n` entries at `db`, as the benchmarks measure it: the custodians' bootstrap,
+/// then notes, every tenth approved by both.
+pub fn big_ledger(
+    db: &std::path::Path,
+    origin: &str,
+    n: u64,
+    a: &TestCustodian,
+    b: &TestCustodian,
+) {
+    use rootkey::ledger::Ledger;
+    let mut l = Ledger::create(db, &Ledger::default_key_path(db), origin).unwrap();
+    let ev = bootstrap_event(a, b);
+    l.append(&ev, vec![a.approve(&ev), b.approve(&ev)]).unwrap();
+    let events = (1..n).map(|i| {
+        let ev = note(&format!(
+            "bench entry {i}: key checked, bag serial {:08}",
+            i * 7919
+        ));
+        let approvals = if i % 10 == 0 {
+            vec![a.approve(&ev), b.approve(&ev)]
+        } else {
+            vec![]
+        };
+        (ev, approvals)
+    });
+    l.append_batch(events).unwrap();
+}
