@@ -146,3 +146,30 @@ fn asff_export_imports_into_security_hub_and_failures_are_reported_per_account()
     assert_eq!(m["calls"], 0);
     assert!(m["error"].as_str().unwrap().contains("--member-role"));
 }
+
+#[test]
+fn an_asff_file_naming_no_account_is_refused_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut asff = export(dir.path()).asff;
+    asff[0]["AwsAccountId"] = "\u{1b}[31m12345".into();
+    let file = dir.path().join("bad.json");
+    std::fs::write(&file, serde_json::to_vec(&asff).unwrap()).unwrap();
+    let o = rootkey(
+        dir.path(),
+        &[
+            "aws",
+            "findings",
+            "import",
+            "--securityhub",
+            file.to_str().unwrap(),
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--region",
+            "eu-west-1",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("not an AWS account id"), "{err}");
+    assert!(!err.contains('\u{1b}'), "printed raw: {err:?}");
+}

@@ -335,15 +335,26 @@ pub(super) fn export_context(aws: &AwsArgs, evidence: &Evidence) -> crate::expor
 }
 
 fn import(a: ImportArgs, global: &GlobalArgs) -> CmdResult {
-    let text = std::fs::read_to_string(&a.securityhub)
-        .map_err(|e| format!("cannot read {}: {e}", a.securityhub.display()))?;
+    let file = crate::text::escape(&a.securityhub.display().to_string()).into_owned();
+    let text =
+        std::fs::read_to_string(&a.securityhub).map_err(|e| format!("cannot read {file}: {e}"))?;
     let findings: Vec<crate::export::asff::AsffFinding> =
         serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "{} is not an ASFF export from rootkey (a JSON array of findings): {e}",
-                a.securityhub.display()
-            )
+            format!("{file} is not an ASFF export from rootkey (a JSON array of findings): {e}")
         })?;
+    // Each finding is sent from inside its account: the account must be one.
+    if let Some(f) = findings
+        .iter()
+        .find(|f| !crate::custody::enrollment::is_aws_account_id(&f.aws_account_id))
+    {
+        return Err(format!(
+            "{file}: finding {} has AwsAccountId {}, not an AWS account id (12 digits); export \
+             the file again with `--export asff:FILE`",
+            crate::text::escape(&f.id),
+            crate::text::escape(&f.aws_account_id)
+        )
+        .into());
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
