@@ -891,3 +891,35 @@ fn absent_is_refused_unless_the_recorded_listing_agrees() {
     .unwrap();
     s.verifies();
 }
+
+#[test]
+fn an_absent_forged_by_the_key_holder_fails_ledger_verify() {
+    // The holder of the ledger key closes an approved plan as "absent" while the listing it
+    // records still shows the credential, bypassing rootkey's checks.
+    let s = Station::new();
+    let p1 = append(
+        &s,
+        "remediation.approved",
+        plan_body(&[(KEY_OLD, None)], None),
+        true,
+    )
+    .unwrap();
+    let digest = plan_body(&[(KEY_OLD, None)], None)["plan_sha256"].clone();
+    let forged = serde_json::json!({
+        "approval_seq": p1, "account_id": MEMBER, "plan_sha256": digest,
+        "results": [{"kind": "access-key", "id": KEY_OLD, "outcome": "absent"}],
+        "aws_now": [{"kind": "access-key", "id": KEY_OLD}]
+    });
+    force(
+        &s,
+        &UnsignedEvent::new("remediation.completed", "mallory", forged).unwrap(),
+        vec![],
+    );
+    let o = s.run(&["ledger", "verify", "--vkey", &s.vkey()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("recorded as absent, but aws_now lists it"),
+        "{}",
+        stdout(&o)
+    );
+}
